@@ -1,0 +1,166 @@
+"""How far the loudspeaker carries, and the lane spacing and speed that let it be heard whole.
+
+Model (derivation in docs/acoustics.md): a point source of level ``L1`` dB at 1 m falls off by
+spherical spreading and atmospheric absorption, ``L(d) = L1 - 20 log10(d) - a d``. A resident hears
+the warning when ``L(d) >= ambient + snr``; the largest such ``d`` is the slant range ``D``. At height
+``h`` above the listener the audible ground radius is ``r = sqrt(D² - h²)``.
+
+"Heard whole": with lanes ``s`` apart flown at ``v``, the worst-placed point (half-way between two
+lanes) is in range for ``2 sqrt(r² - (s/2)²) / v`` seconds, which must be at least one prompt ``P``.
+The area swept per second is ``s v``; it is largest at ``s = r sqrt(2)``, ``v = r sqrt(2) / P``; when
+that speed exceeds the vehicle's limit, ``v = v_max`` and ``s = 2 sqrt(r² - (P v_max / 2)²)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from patrol.errors import PlanningError
+from patrol.types import Audibility, PatrolParams, Speaker, Vehicle
+
+
+def received_level_db(speaker: Speaker, slant_m: float) -> float:
+    """Sound level in dB at ``slant_m`` metres from the speaker (spreading plus absorption).
+
+    Examples
+    --------
+    >>> round(received_level_db(Speaker(level_db_at_1m=100.0, absorption_db_per_km=0.0), 10.0), 6)
+    80.0
+    """
+    d = max(slant_m, 1.0)
+    return speaker.level_db_at_1m - 20.0 * math.log10(d) - speaker.absorption_db_per_km * d / 1000.0
+
+
+def max_slant_range_m(speaker: Speaker) -> float:
+    """Largest distance at which the warning stands ``snr_db`` above the ambient noise.
+
+    Returns 0 when the speaker is not loud enough even at 1 m.
+
+    Examples
+    --------
+    >>> round(max_slant_range_m(Speaker(level_db_at_1m=100, ambient_db=55, snr_db=5,
+    ...                                 absorption_db_per_km=0)), 1)
+    100.0
+    """
+    need = speaker.ambient_db + speaker.snr_db
+    if received_level_db(speaker, 1.0) < need:
+        return 0.0
+    lo, hi = 1.0, 1.0
+    while received_level_db(speaker, hi) >= need:
+        hi *= 2.0
+        if hi > 1e6:
+            return hi
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if received_level_db(speaker, mid) >= need:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def audible_radius_m(speaker: Speaker, alt_m: float) -> tuple[float, float]:
+    """Return ``(slant_range_m, ground_radius_m)`` for a speaker flown ``alt_m`` above the ground.
+
+    Raises :class:`PlanningError` when the altitude is too high for the warning to be heard at all.
+    """
+    slant = max_slant_range_m(speaker)
+    h = max(alt_m - speaker.listener_height_m, 0.0)
+    if slant <= h + 1.0:
+        raise PlanningError(
+            f"at {alt_m:.0f} m the warning is not heard on the ground: a {speaker.level_db_at_1m:.0f} dB speaker "
+            f"over {speaker.ambient_db:.0f} dB ambient (+{speaker.snr_db:.0f} dB margin) carries {slant:.0f} m; "
+            f"fly below {max(slant - 1.0 + speaker.listener_height_m, 0):.0f} m or use --speaker-db higher"
+        )
+    return slant, math.sqrt(slant * slant - h * h)
+
+
+def heard_s(radius_m: float, spacing_m: float, speed_mps: float) -> float:
+    """Seconds the worst-placed point (half-way between lanes) is in range on one pass.
+
+    Examples
+    --------
+    >>> heard_s(30.0, 36.0, 4.0)
+    12.0
+    """
+    half = spacing_m / 2.0
+    if half >= radius_m:
+        return 0.0
+    return 2.0 * math.sqrt(radius_m * radius_m - half * half) / speed_mps
+
+
+def choose_spacing_speed(
+    radius_m: float,
+    prompt_s: float,
+    vehicle: Vehicle,
+    spacing_m: float | None = None,
+    speed_mps: float | None = None,
+) -> tuple[float, float, str]:
+    """Pick lane spacing and speed that sweep area fastest while every point hears a whole prompt.
+
+    Returns ``(spacing_m, speed_mps, limited_by)``. Overrides are honoured; an override that makes
+    the rule impossible raises :class:`PlanningError` with the value to change.
+
+    Examples
+    --------
+    >>> s, v, why = choose_spacing_speed(30.0, 6.0, Vehicle(max_speed_mps=10.0))
+    >>> round(s, 2), round(v, 2), why
+    (42.43, 7.07, 'area rate optimum')
+    """
+    r, p = radius_m, prompt_s
+    vmax, vmin = vehicle.max_speed_mps, vehicle.min_speed_mps
+    if p <= 0:
+        raise PlanningError(f"prompt length {p} s must be positive")
+    if spacing_m is not None and speed_mps is not None:
+        if spacing_m >= 2 * r:
+            raise PlanningError(
+                f"--spacing-m {spacing_m:g} leaves strips out of range (audible radius {r:.1f} m); use < {2 * r:.0f}"
+            )
+        return spacing_m, speed_mps, "override"
+    if speed_mps is not None:
+        half_chord = p * speed_mps / 2.0
+        if half_chord >= r:
+            raise PlanningError(
+                f"at --speed-mps {speed_mps:g} a {p:.1f} s prompt cannot be heard whole within {r:.1f} m; "
+                f"fly slower than {2 * r / p:.1f} m/s"
+            )
+        return 2.0 * math.sqrt(r * r - half_chord * half_chord), speed_mps, "speed override"
+    if spacing_m is not None:
+        if spacing_m >= 2 * r:
+            raise PlanningError(
+                f"--spacing-m {spacing_m:g} leaves strips out of range (audible radius {r:.1f} m); use < {2 * r:.0f}"
+            )
+        v = 2.0 * math.sqrt(r * r - (spacing_m / 2) ** 2) / p
+        if v < vmin:
+            raise PlanningError(
+                f"--spacing-m {spacing_m:g} needs {v:.2f} m/s, below the vehicle minimum {vmin:g} m/s; "
+                "use narrower lanes"
+            )
+        return spacing_m, min(v, vmax), "spacing override"
+    v_opt = r * math.sqrt(2.0) / p
+    if v_opt <= vmax:
+        if v_opt < vmin:
+            s = 2.0 * math.sqrt(max(r * r - (p * vmin / 2.0) ** 2, 0.0))
+            if s <= 0:
+                raise PlanningError(
+                    f"a {p:.1f} s prompt cannot be heard whole within {r:.1f} m even at {vmin:g} m/s; "
+                    "shorten the prompt, fly lower or use a louder speaker"
+                )
+            return s, vmin, "vehicle minimum speed"
+        return r * math.sqrt(2.0), v_opt, "area rate optimum"
+    half_chord = p * vmax / 2.0
+    return 2.0 * math.sqrt(r * r - half_chord * half_chord), vmax, "vehicle maximum speed"
+
+
+def audibility(speaker: Speaker, vehicle: Vehicle, params: PatrolParams) -> Audibility:
+    """The acoustic decision for a whole plan: slant range, radius, spacing, speed and why."""
+    if params.radius_m is not None:
+        if params.radius_m <= 0:
+            raise PlanningError(f"--radius-m {params.radius_m:g} must be positive")
+        r = params.radius_m
+        h = max(params.alt_m - speaker.listener_height_m, 0.0)
+        slant = math.hypot(r, h)
+    else:
+        slant, r = audible_radius_m(speaker, params.alt_m)
+    s, v, why = choose_spacing_speed(r, params.prompt_s, vehicle, params.spacing_m, params.speed_mps)
+    return Audibility(slant, r, s, v, heard_s(r, s, v), why)

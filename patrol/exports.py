@@ -1,0 +1,311 @@
+"""Exports: a plan becomes a mission package folder, written atomically.
+
+Package layout::
+
+    sortie-01.plan        QGroundControl plan (mission, geoFence, rallyPoints)
+    sortie-01.waypoints   QGC WPL 110 text (Mission Planner, MAVProxy, pymavlink mavwp)
+    route.geojson         compounds, lanes, routes, hotspots, fences, rally points, home (WGS84)
+    manifest.json         inputs with sha256, every parameter, audibility, per-compound figures
+
+The folder is built beside its destination under a temporary name and renamed into place, so a
+failure never leaves a half-written package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from pymavlink.dialects.v20 import ardupilotmega as mav
+from shapely.geometry import mapping
+
+from patrol import __version__
+from patrol.errors import PatrolError
+from patrol.geo import LocalFrame
+from patrol.types import MissionItem, Plan, Sortie
+
+PLAN_FIRMWARE_ARDUPILOT = 3
+PLAN_VEHICLE_QUADROTOR = 2
+ALTITUDE_MODE_RELATIVE = 1
+_POSITIONED = {
+    mav.MAV_CMD_NAV_WAYPOINT,
+    mav.MAV_CMD_NAV_LOITER_TIME,
+    mav.MAV_CMD_NAV_TAKEOFF,
+    mav.MAV_CMD_NAV_LAND,
+    mav.MAV_CMD_NAV_LOITER_UNLIM,
+}
+
+
+def _r(v: float, nd: int = 7) -> float:
+    return round(float(v), nd)
+
+
+def _num(v: float) -> float | None:
+    """JSON-safe number: NaN becomes null, as QGroundControl writes it."""
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def plan_item(item: MissionItem, seq: int) -> dict[str, Any]:
+    """One QGroundControl ``SimpleItem`` (``doJumpId`` is 1-based, like QGroundControl's)."""
+    params = [
+        _num(item.param1),
+        _num(item.param2),
+        _num(item.param3),
+        _num(item.param4),
+        _r(item.lat),
+        _r(item.lon),
+        _r(item.alt_m, 2),
+    ]
+    out: dict[str, Any] = {
+        "autoContinue": bool(item.autocontinue),
+        "command": int(item.command),
+        "doJumpId": seq,
+        "frame": int(item.frame),
+        "params": params,
+        "type": "SimpleItem",
+    }
+    if item.command in _POSITIONED:
+        out["AMSLAltAboveTerrain"] = None
+        out["Altitude"] = _r(item.alt_m, 2)
+        out["AltitudeMode"] = ALTITUDE_MODE_RELATIVE
+    return out
+
+
+def _latlon_ring(frame: LocalFrame, ring: Any) -> list[list[float]]:
+    c = shapely.get_coordinates(ring)[:-1]
+    lon, lat = frame.to_wgs84(c[:, 0], c[:, 1])
+    return [[_r(a), _r(b)] for a, b in zip(lat, lon, strict=True)]
+
+
+def plan_json(plan: Plan, sortie: Sortie, items: Sequence[MissionItem]) -> dict[str, Any]:
+    """The QGroundControl ``.plan`` document for one sortie."""
+    f = plan.district.frame
+    hlon, hlat = f.to_wgs84(plan.home_x_m, plan.home_y_m)
+    polygons = [{"inclusion": True, "polygon": _latlon_ring(f, sortie.fence.inclusion.exterior), "version": 1}]
+    polygons += [
+        {"inclusion": False, "polygon": _latlon_ring(f, z.exterior), "version": 1} for z in sortie.fence.exclusions
+    ]
+    rally = []
+    for rp in sortie.rally:
+        lon, lat = f.to_wgs84(rp.x_m, rp.y_m)
+        rally.append([_r(lat), _r(lon), _r(rp.alt_m, 2)])
+    return {
+        "fileType": "Plan",
+        "geoFence": {"circles": [], "polygons": polygons, "version": 2},
+        "groundStation": "QGroundControl",
+        "mission": {
+            "cruiseSpeed": plan.vehicle.transit_speed_mps,
+            "firmwareType": PLAN_FIRMWARE_ARDUPILOT,
+            "globalPlanAltitudeMode": ALTITUDE_MODE_RELATIVE,
+            "hoverSpeed": _r(plan.audibility.speed_mps, 2),
+            "items": [plan_item(it, k) for k, it in enumerate(items, start=1)],
+            "plannedHomePosition": [_r(hlat), _r(hlon), 0],
+            "vehicleType": PLAN_VEHICLE_QUADROTOR,
+            "version": 2,
+        },
+        "rallyPoints": {"points": rally, "version": 2},
+        "version": 1,
+    }
+
+
+def waypoints_text(plan: Plan, items: Sequence[MissionItem]) -> str:
+    """QGC WPL 110 text: line 0 is home (current=1), then the items, tab-separated."""
+    f = plan.district.frame
+    hlon, hlat = f.to_wgs84(plan.home_x_m, plan.home_y_m)
+    lines = [
+        "QGC WPL 110",
+        f"0\t1\t0\t{mav.MAV_CMD_NAV_WAYPOINT}\t0\t0\t0\t0\t{float(hlat):.8f}\t{float(hlon):.8f}\t0.000000\t1",
+    ]
+    for k, it in enumerate(items, start=1):
+        p = [0.0 if math.isnan(v) else v for v in (it.param1, it.param2, it.param3, it.param4)]
+        lines.append(
+            f"{k}\t0\t{it.frame}\t{it.command}\t{p[0]:.6f}\t{p[1]:.6f}\t{p[2]:.6f}\t{p[3]:.6f}\t"
+            f"{it.lat:.8f}\t{it.lon:.8f}\t{it.alt_m:.6f}\t{it.autocontinue}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _feature(geom: Any, props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Feature", "properties": props, "geometry": mapping(geom)}
+
+
+def route_geojson(plan: Plan) -> dict[str, Any]:
+    """Everything a map needs, in WGS84: compounds, lanes, sortie paths, hotspots, fences, rally, home."""
+    f = plan.district.frame
+    to = f.geom_to_wgs84
+    feats = []
+    stats = {s["id"]: s for s in plan.compound_stats}
+    for c in plan.district.compounds:
+        props = {"layer": "compound", "id": c.id, "name": c.name, "tier": c.tier, "priority": c.priority}
+        props.update({k: v for k, v in stats.get(c.id, {}).items() if k not in props})
+        feats.append(_feature(to(c.geometry), props))
+        for h in c.hotspots:
+            feats.append(
+                _feature(
+                    to(shapely.Point(h.x_m, h.y_m)),
+                    {"layer": "hotspot", "id": h.id, "kind": h.kind, "name": h.name, "compound": c.id},
+                )
+            )
+    for z in plan.district.nofly:
+        feats.append(_feature(to(z.geometry), {"layer": "nofly", "id": z.id, "name": z.name}))
+    for r in plan.routes:
+        if r.lanes.segments:
+            lanes = shapely.MultiLineString([list(seg) for seg in r.lanes.segments])
+            feats.append(
+                _feature(
+                    to(lanes),
+                    {"layer": "lanes", "compound": r.compound_id, "angle_deg": round(r.lanes.angle_deg % 180, 1)},
+                )
+            )
+    home = (plan.home_x_m, plan.home_y_m)
+    for s in plan.sorties:
+        coords = [home] + [(st.x_m, st.y_m) for st in s.steps]
+        feats.append(
+            _feature(
+                to(shapely.LineString(coords)),
+                {
+                    "layer": "route",
+                    "sortie": s.index,
+                    "length_m": round(s.length_m, 1),
+                    "predicted_time_s": round(s.predicted_time_s, 1),
+                    "compounds": list(s.compound_ids),
+                },
+            )
+        )
+        feats.append(
+            _feature(
+                to(s.fence.inclusion), {"layer": "fence_inclusion", "sortie": s.index, "max_alt_m": s.fence.max_alt_m}
+            )
+        )
+        for z in s.fence.exclusions:
+            feats.append(_feature(to(z), {"layer": "fence_exclusion", "sortie": s.index}))
+        for rp in s.rally:
+            feats.append(
+                _feature(to(shapely.Point(rp.x_m, rp.y_m)), {"layer": "rally", "sortie": s.index, "alt_m": rp.alt_m})
+            )
+        for k, cue in s.cues:
+            st = s.steps[k]
+            feats.append(
+                _feature(
+                    to(shapely.Point(st.x_m, st.y_m)), {"layer": "cue", "sortie": s.index, **dataclasses.asdict(cue)}
+                )
+            )
+    feats.append(_feature(to(shapely.Point(*home)), {"layer": "home"}))
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def manifest_json(plan: Plan, command: str = "") -> dict[str, Any]:
+    """Inputs with hashes, every parameter, the acoustic decision, per-compound and per-sortie figures."""
+    f = plan.district.frame
+    hlon, hlat = f.to_wgs84(plan.home_x_m, plan.home_y_m)
+    inputs = []
+    for src in plan.district.sources:
+        p = Path(src)
+        inputs.append({"path": str(src), "sha256": sha256_file(p) if p.exists() else None})
+    return {
+        "patrol_version": __version__,
+        "command": command,
+        "inputs": inputs,
+        "frame": {"proj": "tmerc", "lon0": f.lon0, "lat0": f.lat0},
+        "home": {"lat": _r(hlat), "lon": _r(hlon)},
+        "parameters": {
+            "patrol": dataclasses.asdict(plan.params),
+            "speaker": dataclasses.asdict(plan.speaker),
+            "vehicle": dataclasses.asdict(plan.vehicle),
+        },
+        "audibility": {
+            k: (round(v, 3) if isinstance(v, float) else v) for k, v in dataclasses.asdict(plan.audibility).items()
+        },
+        "compounds": list(plan.compound_stats),
+        "sorties": [
+            {
+                "index": s.index,
+                "plan": f"sortie-{s.index:02d}.plan",
+                "waypoints": f"sortie-{s.index:02d}.waypoints",
+                "compounds": list(s.compound_ids),
+                "mission_items": len(plan.missions[s.index - 1]),
+                "length_m": round(s.length_m, 1),
+                "predicted_time_s": round(s.predicted_time_s, 1),
+                "usable_endurance_s": round(plan.vehicle.usable_s, 1),
+                "fence": {
+                    "inclusion_vertices": len(s.fence.inclusion.exterior.coords) - 1,
+                    "exclusions": len(s.fence.exclusions),
+                    "max_alt_m": s.fence.max_alt_m,
+                    "margin_m": s.fence.margin_m,
+                },
+                "rally_points": len(s.rally),
+                "cues": [{"after_step": k, **dataclasses.asdict(c)} for k, c in s.cues],
+            }
+            for s in plan.sorties
+        ],
+        "warnings": list(plan.district.warnings),
+    }
+
+
+def _dump(obj: Any) -> str:
+    def default(o: Any) -> Any:
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, tuple | set):
+            return list(o)
+        raise TypeError(type(o).__name__)
+
+    return json.dumps(obj, indent=1, ensure_ascii=False, default=default) + "\n"
+
+
+def package_files(plan: Plan, command: str = "") -> dict[str, str]:
+    """File name to text for every file of the package (pure; :func:`write_package` writes them)."""
+    files: dict[str, str] = {}
+    for s, items in zip(plan.sorties, plan.missions, strict=True):
+        files[f"sortie-{s.index:02d}.plan"] = _dump(plan_json(plan, s, items))
+        files[f"sortie-{s.index:02d}.waypoints"] = waypoints_text(plan, items)
+    files["route.geojson"] = _dump(route_geojson(plan))
+    files["manifest.json"] = _dump(manifest_json(plan, command))
+    return files
+
+
+def write_package(files: dict[str, str], out_dir: str | Path, overwrite: bool = False) -> Path:
+    """Write ``files`` into ``out_dir`` atomically: a temporary sibling folder renamed into place.
+
+    Refuses (``PatrolError``) to replace an existing folder unless ``overwrite``.
+    """
+    out = Path(out_dir)
+    if out.exists() and not overwrite:
+        raise PatrolError(f"{out}: already exists; pass --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

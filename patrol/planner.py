@@ -1,0 +1,152 @@
+"""The planning pipeline: district in, :class:`~patrol.types.Plan` out. Pure: no files, no printing."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+
+from patrol.acoustics import audibility
+from patrol.coverage import heard_whole_share, in_range_share
+from patrol.errors import PlanningError
+from patrol.mission import build_mission
+from patrol.route import compound_route, order_compounds, sweep_area
+from patrol.sorties import make_sorties, step_speed
+from patrol.sweep import sweep_lanes
+from patrol.types import CueEncoder, District, PatrolParams, Plan, Sortie, Speaker, Vehicle
+
+
+def default_home(district: District) -> tuple[float, float]:
+    """Launch point when none is given: the centre of the compounds' bounding box, moved clear of them."""
+    from patrol.route import nearest_outside
+
+    u = shapely.union_all([c.geometry for c in district.compounds])
+    minx, miny, maxx, maxy = u.bounds
+    blocked = shapely.union_all([u, *[z.geometry for z in district.nofly]])
+    return nearest_outside(((minx + maxx) / 2, (miny + maxy) / 2), blocked)
+
+
+def timed_legs(sorties: list[Sortie], home: tuple[float, float], patrol_speed_mps: float, vehicle: Vehicle):
+    """Legs of every sortie as arrays ``p0, p1, duration_s`` at cruise speed (loiters as hovers)."""
+    p0, p1, dur = [], [], []
+    for s in sorties:
+        pos = home
+        for st in s.steps:
+            q = (st.x_m, st.y_m)
+            d = math.hypot(q[0] - pos[0], q[1] - pos[1])
+            p0.append(pos)
+            p1.append(q)
+            dur.append(d / step_speed(st, patrol_speed_mps, vehicle))
+            if st.loiter_s > 0:
+                p0.append(q)
+                p1.append(q)
+                dur.append(st.loiter_s)
+            pos = q
+    return np.array(p0, float).reshape(-1, 2), np.array(p1, float).reshape(-1, 2), np.array(dur, float)
+
+
+def plan_patrol(
+    district: District,
+    params: PatrolParams | None = None,
+    speaker: Speaker | None = None,
+    vehicle: Vehicle | None = None,
+    encoder: CueEncoder | None = None,
+) -> Plan:
+    """Plan a patrol of every compound in ``district``.
+
+    Promises: every sortie's waypoints lie inside its inclusion fence and outside every no-fly zone
+    (buffered by ``nofly_buffer_m``) and at or below ``max_alt_m``, otherwise a
+    :class:`~patrol.errors.SafetyError` is raised and nothing is returned; sorties fit the usable
+    endurance; lanes are spaced so the worst point hears ``prompt_s`` whole.
+    """
+    params = params or PatrolParams()
+    speaker = speaker or Speaker()
+    vehicle = vehicle or Vehicle()
+    for name, alt in (("--alt-m", params.alt_m), ("--transit-alt-m", params.transit_alt)):
+        if not 0 < alt <= params.max_alt_m:
+            raise PlanningError(f"{name} {alt:g} is outside 0..{params.max_alt_m:g} m (--max-alt-m); lower it")
+    if vehicle.usable_s <= 0:
+        raise PlanningError(
+            "--endurance-min with --reserve-pct leaves no flight time; raise endurance or lower reserve"
+        )
+    aud = audibility(speaker, vehicle, params)
+    frame = district.frame
+    if params.home_lon is not None and params.home_lat is not None:
+        hx, hy = frame.to_local(params.home_lon, params.home_lat)
+        home = (float(hx), float(hy))
+    else:
+        home = default_home(district)
+    zones = (
+        shapely.union_all([shapely.buffer(z.geometry, params.nofly_buffer_m) for z in district.nofly])
+        if district.nofly
+        else None
+    )
+    if zones is not None and zones.contains(shapely.Point(home)):
+        raise PlanningError("--home lies inside a no-fly zone (or its buffer); choose a launch point outside")
+    loiter_s = params.hotspot_repeats * params.prompt_s
+    routes = []
+    areas = {}
+    for c in district.compounds:
+        area = sweep_area(c, zones)
+        areas[c.id] = area
+        lanes = sweep_lanes(c.id, area, aud.spacing_m, aud.speed_mps)
+        routes.append(
+            compound_route(
+                c, lanes, area if not area.is_empty else c.geometry, params.alt_m, loiter_s, params.perimeter
+            )
+        )
+    ordered = order_compounds(routes, district.compounds, home)
+    sorties = make_sorties(ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps)
+    missions = tuple(build_mission(s, frame, home, aud.speed_mps, vehicle.transit_speed_mps, encoder) for s in sorties)
+    p0, p1, dur = timed_legs(sorties, home, aud.speed_mps, vehicle)
+    legs = shapely.linestrings(np.stack([p0, p1], axis=1)) if len(p0) else np.array([])
+    sortie_of = {}
+    for s in sorties:
+        for cid in s.compound_ids:
+            sortie_of.setdefault(cid, []).append(s.index)
+    route_by_id = {r.compound_id: r for r in ordered}
+    stats = []
+    for order_idx, r in enumerate(ordered, start=1):
+        c = next(x for x in district.compounds if x.id == r.compound_id)
+        xy = np.array([(s.x_m, s.y_m) for s in route_by_id[c.id].steps])
+        length = float(np.hypot(*np.diff(xy, axis=0).T).sum()) if len(xy) > 1 else 0.0
+        t_patrol = sum(
+            math.hypot(b.x_m - a.x_m, b.y_m - a.y_m) / aud.speed_mps + b.loiter_s
+            for a, b in zip(r.steps[:-1], r.steps[1:], strict=True)
+        )
+        near = shapely.dwithin(legs, c.geometry, aud.radius_m) if len(legs) else np.zeros(0, bool)
+        stats.append(
+            {
+                "id": c.id,
+                "name": c.name,
+                "tier": c.tier,
+                "priority": c.priority,
+                "order": order_idx,
+                "area_m2": round(c.area_m2, 1),
+                "sweepable_area_m2": round(float(areas[c.id].area), 1),
+                "lanes": len(r.lanes.segments),
+                "lane_angle_deg": round(r.lanes.angle_deg % 180.0, 1),
+                "route_length_m": round(length, 1),
+                "hotspots": [h.id for h in c.hotspots],
+                "predicted_in_range_share": round(in_range_share(c.geometry, legs[near], aud.radius_m), 4),
+                "predicted_heard_whole_share": round(
+                    heard_whole_share(c.geometry, p0[near], p1[near], dur[near], aud.radius_m, params.prompt_s), 4
+                ),
+                "predicted_time_s": round(t_patrol, 1),
+                "sorties": sortie_of.get(c.id, []),
+            }
+        )
+    return Plan(
+        district=district,
+        params=params,
+        speaker=speaker,
+        vehicle=vehicle,
+        audibility=aud,
+        home_x_m=home[0],
+        home_y_m=home[1],
+        routes=tuple(ordered),
+        sorties=tuple(sorties),
+        missions=missions,
+        compound_stats=tuple(stats),
+    )

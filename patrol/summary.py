@@ -1,0 +1,73 @@
+"""Plain-text summary of a plan for the terminal (the library never prints; the CLI does)."""
+
+from __future__ import annotations
+
+from patrol.types import Plan
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    for r in rows:
+        out.append("  ".join(c.rjust(w) if c[:1].isdigit() else c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return "\n".join(out)
+
+
+def summary_table(plan: Plan) -> str:
+    """The audibility decision, one row per compound in patrol order, one row per sortie."""
+    a = plan.audibility
+    head = (
+        f"audible radius {a.radius_m:.1f} m (slant {a.slant_range_m:.1f} m at {plan.params.alt_m:g} m), "
+        f"lanes {a.spacing_m:.1f} m apart at {a.speed_mps:.1f} m/s ({a.limited_by}); "
+        f"worst point hears {a.worst_heard_s:.1f} s of a {plan.params.prompt_s:g} s prompt"
+    )
+    rows = [
+        [
+            str(s["order"]),
+            s["id"],
+            s["name"][:24],
+            s["tier"],
+            str(s["priority"]),
+            f"{s['area_m2']:.0f}",
+            str(s["lanes"]),
+            f"{s['route_length_m']:.0f}",
+            f"{100 * s['predicted_in_range_share']:.1f}",
+            f"{100 * s['predicted_heard_whole_share']:.1f}",
+            f"{s['predicted_time_s'] / 60:.1f}",
+            ",".join(str(x) for x in s["sorties"]),
+        ]
+        for s in plan.compound_stats
+    ]
+    comp = _table(
+        [
+            "#",
+            "id",
+            "name",
+            "tier",
+            "prio",
+            "area_m2",
+            "lanes",
+            "route_m",
+            "in_range%",
+            "heard_whole%",
+            "min",
+            "sortie",
+        ],
+        rows,
+    )
+    srows = [
+        [
+            str(s.index),
+            str(len(plan.missions[s.index - 1])),
+            f"{s.length_m:.0f}",
+            f"{s.predicted_time_s / 60:.1f}",
+            f"{plan.vehicle.usable_s / 60:.1f}",
+            str(len(s.fence.exclusions)),
+            str(len(s.rally)),
+            " ".join(s.compound_ids),
+        ]
+        for s in plan.sorties
+    ]
+    sort = _table(["sortie", "items", "length_m", "min", "usable_min", "excl", "rally", "compounds"], srows)
+    return f"{head}\n\n{comp}\n\n{sort}"

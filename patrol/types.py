@@ -1,0 +1,288 @@
+"""The data types every stage passes on. Frozen dataclasses; units in field names.
+
+Geometry inside these types is in the local metric frame (:class:`patrol.geo.LocalFrame`),
+metres east/north of the frame origin. WGS84 appears only where a field says ``lon``/``lat``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal, Protocol
+
+from shapely.geometry import MultiPolygon, Polygon
+
+from patrol.geo import LocalFrame
+
+Tier = Literal["closed", "guarded", "scattered"]
+TIERS: tuple[str, ...] = ("scattered", "guarded", "closed")
+"""Tiers in default patrol order: unmanaged scattered buildings need patrol most."""
+
+HotspotKind = Literal["gate", "square"]
+HOTSPOT_KINDS: tuple[str, ...] = ("gate", "square")
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    """A place inside a compound where people gather (a gate, a square): the patrol loiters there."""
+
+    id: str
+    kind: str
+    compound_id: str
+    name: str
+    x_m: float
+    y_m: float
+
+
+@dataclass(frozen=True, eq=False)
+class Compound:
+    """A residential compound (小区 / 院落): the unit of patrol work."""
+
+    id: str
+    name: str
+    tier: str
+    priority: int
+    geometry: Polygon | MultiPolygon
+    hotspots: tuple[Hotspot, ...] = ()
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def area_m2(self) -> float:
+        """Area of the compound (holes excluded) in square metres."""
+        return float(self.geometry.area)
+
+
+@dataclass(frozen=True, eq=False)
+class NoFlyZone:
+    """An area the vehicle must never enter (a hospital helipad, a government compound)."""
+
+    id: str
+    name: str
+    geometry: Polygon | MultiPolygon
+
+
+@dataclass(frozen=True, eq=False)
+class District:
+    """Everything read from the input files, in one local frame."""
+
+    frame: LocalFrame
+    compounds: tuple[Compound, ...]
+    nofly: tuple[NoFlyZone, ...] = ()
+    sources: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """The loudspeaker and the listening conditions (see docs/acoustics.md for defaults)."""
+
+    level_db_at_1m: float = 100.0
+    ambient_db: float = 55.0
+    snr_db: float = 10.0
+    absorption_db_per_km: float = 5.0
+    listener_height_m: float = 1.5
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """The airframe's limits (ArduCopter defaults: WPNAV_SPEED, WPNAV_ACCEL, WPNAV_SPEED_UP/DN)."""
+
+    max_speed_mps: float = 10.0
+    min_speed_mps: float = 1.0
+    accel_mps2: float = 2.5
+    climb_mps: float = 2.5
+    descent_mps: float = 1.5
+    land_speed_mps: float = 0.5
+    transit_speed_mps: float = 10.0
+    endurance_min: float = 25.0
+    reserve_pct: float = 20.0
+
+    @property
+    def usable_s(self) -> float:
+        """Flight time available for one sortie, after the reserve."""
+        return self.endurance_min * 60.0 * (1.0 - self.reserve_pct / 100.0)
+
+
+@dataclass(frozen=True)
+class PatrolParams:
+    """Everything the operator chooses for a patrol, with the defaults the CLI shows."""
+
+    alt_m: float = 40.0
+    transit_alt_m: float | None = None
+    prompt_s: float = 6.0
+    hotspot_repeats: int = 3
+    radius_m: float | None = None
+    speed_mps: float | None = None
+    spacing_m: float | None = None
+    perimeter: bool = False
+    max_alt_m: float = 120.0
+    fence_margin_m: float = 30.0
+    nofly_buffer_m: float = 30.0
+    home_lon: float | None = None
+    home_lat: float | None = None
+
+    @property
+    def transit_alt(self) -> float:
+        """Altitude for legs between compounds (defaults to the patrol altitude)."""
+        return self.alt_m if self.transit_alt_m is None else self.transit_alt_m
+
+
+@dataclass(frozen=True)
+class Audibility:
+    """What the acoustic model decided: how far the warning carries and how to sweep with it."""
+
+    slant_range_m: float
+    radius_m: float
+    spacing_m: float
+    speed_mps: float
+    worst_heard_s: float
+    limited_by: str
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """Parallel sweep lanes over one compound, clipped to it, in local metres."""
+
+    compound_id: str
+    angle_deg: float
+    spacing_m: float
+    segments: tuple[tuple[tuple[float, float], tuple[float, float]], ...]
+
+    @property
+    def length_m(self) -> float:
+        """Total length of the lanes alone (no joins)."""
+        return float(sum(((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5 for a, b in self.segments))
+
+
+class StepKind(str, Enum):
+    """What a point of a route is for."""
+
+    TRANSIT = "transit"
+    LANE = "lane"
+    JOIN = "join"
+    HOTSPOT = "hotspot"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One point the vehicle flies to, in local metres, with what happens there."""
+
+    kind: StepKind
+    x_m: float
+    y_m: float
+    alt_m: float
+    compound_id: str | None = None
+    loiter_s: float = 0.0
+    hotspot_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CompoundRoute:
+    """The patrol path over one compound: lanes joined in order, hotspot loiters inserted."""
+
+    compound_id: str
+    steps: tuple[Step, ...]
+    lanes: Lanes
+
+    @property
+    def start(self) -> tuple[float, float]:
+        return (self.steps[0].x_m, self.steps[0].y_m)
+
+    @property
+    def end(self) -> tuple[float, float]:
+        return (self.steps[-1].x_m, self.steps[-1].y_m)
+
+
+class CueKind:
+    """Where in a sortie a broadcast cue belongs (filled in by the broadcast stage)."""
+
+    ENTER = "enter"
+    LEAVE = "leave"
+    HOTSPOT = "hotspot"
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A point in the mission where the speaker should start, stop or play a prompt."""
+
+    kind: str
+    compound_id: str
+    hotspot_id: str | None = None
+    hotspot_kind: str | None = None
+    tier: str | None = None
+    prompt_id: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Fence:
+    """A sortie's geofence: one inclusion polygon, exclusion polygons, an altitude ceiling."""
+
+    inclusion: Polygon
+    exclusions: tuple[Polygon, ...]
+    max_alt_m: float
+    margin_m: float
+
+
+@dataclass(frozen=True)
+class RallyPoint:
+    """A safe place to return to instead of home, in local metres."""
+
+    x_m: float
+    y_m: float
+    alt_m: float
+
+
+@dataclass(frozen=True, eq=False)
+class Sortie:
+    """One flight: take off from home, patrol some compounds (or part of one), return to launch."""
+
+    index: int
+    compound_ids: tuple[str, ...]
+    steps: tuple[Step, ...]
+    cues: tuple[tuple[int, Cue], ...]
+    fence: Fence
+    rally: tuple[RallyPoint, ...]
+    predicted_time_s: float
+    length_m: float
+
+
+@dataclass(frozen=True)
+class MissionItem:
+    """One MAVLink mission item (MISSION_ITEM_INT fields), lat/lon in degrees, alt in metres."""
+
+    command: int
+    frame: int
+    param1: float = 0.0
+    param2: float = 0.0
+    param3: float = 0.0
+    param4: float = 0.0
+    lat: float = 0.0
+    lon: float = 0.0
+    alt_m: float = 0.0
+    autocontinue: int = 1
+    note: str = ""
+
+
+class CueEncoder(Protocol):
+    """Turns a cue into the mission commands that trigger the speaker (the broadcast stage's hook)."""
+
+    def encode(self, cue: Cue) -> list[MissionItem]:
+        """Return the mission items to insert where the cue falls (may be empty)."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The whole result of planning: what exports write and what the summary reports."""
+
+    district: District
+    params: PatrolParams
+    speaker: Speaker
+    vehicle: Vehicle
+    audibility: Audibility
+    home_x_m: float
+    home_y_m: float
+    routes: tuple[CompoundRoute, ...]
+    sorties: tuple[Sortie, ...]
+    missions: tuple[tuple[MissionItem, ...], ...]
+    compound_stats: tuple[dict[str, Any], ...]

@@ -1,0 +1,38 @@
+"""Shared fixtures: the sample district and helpers to write small inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "geofences" / "sample_district.geojson"
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def sample_path() -> Path:
+    return SAMPLE
+
+
+def write_fc(path: Path, features: list[dict]) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
+
+
+def poly_feature(coords: list, **props) -> dict:
+    return {"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": coords}}
+
+
+def square_lonlat(lon0: float, lat0: float, size_deg: float) -> list:
+    return [
+        [
+            [lon0, lat0],
+            [lon0 + size_deg, lat0],
+            [lon0 + size_deg, lat0 + size_deg],
+            [lon0, lat0 + size_deg],
+            [lon0, lat0],
+        ]
+    ]

@@ -1,0 +1,110 @@
+"""Sweep and route geometry: every point of a compound within r of its route, no edge strips."""
+
+import math
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, Point, Polygon, box
+
+from patrol.coverage import in_range_share, sample_points
+from patrol.route import compound_route, order_lanes, shortest_path_inside
+from patrol.sweep import lane_offsets, sweep_lanes
+from patrol.synthetic import SHAPE_CLASSES, make_shape
+from patrol.types import Compound, Hotspot, StepKind
+
+
+def _route_line(route):
+    return LineString([(s.x_m, s.y_m) for s in route.steps])
+
+
+def _plan_shape(geom, spacing=42.4, speed=7.0, hotspots=()):
+    c = Compound("c1", "c1", "scattered", 1, geom, tuple(hotspots))
+    lanes = sweep_lanes("c1", geom, spacing, speed)
+    return lanes, compound_route(c, lanes, geom, 40.0, 18.0)
+
+
+def test_rectangle_lanes_are_spread_evenly_with_no_edge_strip():
+    lanes, _ = _plan_shape(box(0, 0, 300, 100), spacing=40.0)
+    ys = sorted({round(a[1], 6) for a, _ in lanes.segments})
+    assert ys == pytest.approx([100 / 6, 50.0, 500 / 6])
+    assert all(abs(abs(b[0] - a[0]) - 300) < 1e-6 for a, b in lanes.segments)
+
+
+def test_lane_offsets_keep_edges_within_half_spacing():
+    for width in (10.0, 40.0, 41.0, 123.4, 999.0):
+        ys = lane_offsets(0.0, width, 40.0)
+        assert ys[0] <= 20.0 + 1e-9 and width - ys[-1] <= 20.0 + 1e-9
+        assert np.all(np.diff(ys) <= 40.0 + 1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(kind=st.sampled_from(SHAPE_CLASSES), seed=st.integers(0, 10_000))
+def test_every_point_within_radius_of_route(kind, seed):
+    rng = np.random.default_rng(seed)
+    geom = make_shape(kind, rng)
+    r = 30.0
+    spacing = r * math.sqrt(2)
+    _lanes, route = _plan_shape(geom, spacing=spacing)
+    line = _route_line(route)
+    pts = sample_points(geom, 2000)
+    d = shapely.distance(shapely.points(pts), line)
+    assert d.max() <= r + 1e-6, f"{kind} seed {seed}: a point is {d.max():.1f} m from the route"
+    assert in_range_share(geom, line, r) >= 0.999
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_lanes_stay_inside_concave_compounds_and_out_of_holes(seed):
+    rng = np.random.default_rng(seed)
+    geom = make_shape("holes", rng)
+    lanes, _ = _plan_shape(geom)
+    grown = geom.buffer(0.01)
+    for a, b in lanes.segments:
+        assert grown.covers(LineString([a, b]))
+
+
+def test_u_shape_joins_stay_inside():
+    u = Polygon([(0, 0), (300, 0), (300, 300), (200, 300), (200, 100), (100, 100), (100, 300), (0, 300)])
+    lanes, route = _plan_shape(u, spacing=40.0)
+    line = _route_line(route)
+    outside = line.difference(u.buffer(1.0)).length
+    assert outside == pytest.approx(0.0, abs=1e-6)
+    # boustrophedon: joins add little to the lanes (no deadhead back and forth across the gap)
+    assert line.length <= 1.3 * lanes.length_m
+
+
+def test_shortest_path_inside_goes_round_the_notch():
+    u = Polygon([(0, 0), (300, 0), (300, 300), (200, 300), (200, 100), (100, 100), (100, 300), (0, 300)])
+    path = shortest_path_inside((50, 250), (250, 250), u)
+    assert path, "the straight line leaves the compound; a path round the notch is expected"
+    full = LineString([(50, 250), *path, (250, 250)])
+    assert u.buffer(0.6).covers(full)
+    assert full.length == pytest.approx(2 * math.hypot(50, 150) + 100, rel=0.02)
+
+
+def test_hotspot_gets_a_loiter_at_its_position():
+    geom = box(0, 0, 200, 200)
+    h = Hotspot("g1", "gate", "c1", "north gate", 100.0, 199.0)
+    _, route = _plan_shape(geom, hotspots=[h])
+    loiters = [s for s in route.steps if s.kind is StepKind.HOTSPOT]
+    assert len(loiters) == 1
+    assert (loiters[0].x_m, loiters[0].y_m) == (100.0, 199.0) and loiters[0].loiter_s == 18.0
+
+
+def test_star_spikes_get_extra_lanes():
+    rng = np.random.default_rng(7)
+    star = make_shape("star", rng, size_m=600)
+    _lanes, route = _plan_shape(star, spacing=42.4)
+    line = _route_line(route)
+    tips = [Point(c) for c in list(star.exterior.coords)[::2]]
+    assert max(line.distance(t) for t in tips) <= 30.0
+
+
+def test_order_lanes_alternates_direction():
+    lanes, _ = _plan_shape(box(0, 0, 300, 200), spacing=40.0)
+    ordered = order_lanes(lanes)
+    dirs = [np.sign(b[0] - a[0]) for a, b in ordered]
+    assert all(dirs[i] == -dirs[i + 1] for i in range(len(dirs) - 1))

@@ -114,6 +114,10 @@ def plan(
     endurance_min: Annotated[float, typer.Option("--endurance-min", help="Battery endurance, minutes.")] = 25.0,
     reserve_pct: Annotated[float, typer.Option("--reserve-pct", help="Battery reserve kept unused, percent.")] = 20.0,
     perimeter: Annotated[bool, typer.Option("--perimeter", help="Fly a perimeter loop before the lanes.")] = False,
+    overrun_m: Annotated[
+        float | None,
+        typer.Option("--overrun-m", help="Run lanes on past the compound edge, m (default: what edge residents need)."),
+    ] = None,
     fence_margin_m: Annotated[
         float, typer.Option("--fence-margin-m", help="Inclusion fence margin around the route, m.")
     ] = 30.0,
@@ -142,6 +146,7 @@ def plan(
         speed_mps=speed_mps,
         spacing_m=spacing_m,
         perimeter=perimeter,
+        overrun_m=overrun_m,
         max_alt_m=max_alt_m,
         fence_margin_m=fence_margin_m,
         nofly_buffer_m=nofly_buffer_m,

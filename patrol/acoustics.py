@@ -152,6 +152,24 @@ def choose_spacing_speed(
     return 2.0 * math.sqrt(r * r - half_chord * half_chord), vmax, "vehicle maximum speed"
 
 
+def lane_overrun_m(radius_m: float, spacing_m: float, speed_mps: float, prompt_s: float) -> float:
+    """How far each lane must run on past the compound edge so edge points hear a whole prompt.
+
+    A point on the edge where a lane ends, half a spacing from it, is in range only while the
+    vehicle is within ``c = sqrt(r^2 - (s/2)^2)`` of the lane end along the lane: ``c`` before the
+    edge and, if the lane runs on ``e`` metres past it, ``min(e, c)`` after. ``c + e >= v * P``
+    gives ``e = v * P - c`` (equal to ``c`` at the area-rate optimum). Zero when the lanes are so
+    close or slow that the half chord already suffices.
+
+    >>> round(lane_overrun_m(30.0, 42.43, 7.07, 6.0), 1)
+    21.2
+    >>> lane_overrun_m(30.0, 20.0, 2.0, 6.0)
+    0.0
+    """
+    c = math.sqrt(max(radius_m * radius_m - (spacing_m / 2.0) ** 2, 0.0))
+    return max(0.0, min(speed_mps * prompt_s - c, c))
+
+
 def audibility(speaker: Speaker, vehicle: Vehicle, params: PatrolParams) -> Audibility:
     """The acoustic decision for a whole plan: slant range, radius, spacing, speed and why."""
     if params.radius_m is not None:
@@ -163,4 +181,10 @@ def audibility(speaker: Speaker, vehicle: Vehicle, params: PatrolParams) -> Audi
     else:
         slant, r = audible_radius_m(speaker, params.alt_m)
     s, v, why = choose_spacing_speed(r, params.prompt_s, vehicle, params.spacing_m, params.speed_mps)
-    return Audibility(slant, r, s, v, heard_s(r, s, v), why)
+    if params.overrun_m is not None:
+        if params.overrun_m < 0:
+            raise PlanningError(f"--overrun-m {params.overrun_m:g} must be zero or positive")
+        overrun = params.overrun_m
+    else:
+        overrun = lane_overrun_m(r, s, v, params.prompt_s)
+    return Audibility(slant, r, s, v, heard_s(r, s, v), why, overrun)

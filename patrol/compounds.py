@@ -53,8 +53,12 @@ def read_district(paths: Iterable[str | Path], nofly_paths: Iterable[str | Path]
     """Read compound files (GeoJSON or KML) and optional no-fly files into one :class:`District`.
 
     Raises :class:`InputError` naming the file and feature for anything unusable; returns
-    warnings (repaired rings and the like) in ``District.warnings``.
+    warnings (repaired rings and the like) in ``District.warnings``. A single path is accepted too.
     """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    if isinstance(nofly_paths, str | Path):
+        nofly_paths = [nofly_paths]
     raw: list[tuple[str, RawFeature]] = []
     nofly_raw: list[tuple[str, RawFeature]] = []
     sources: list[str] = []

@@ -21,10 +21,9 @@ def default_home(district: District) -> tuple[float, float]:
     """Launch point when none is given: the centre of the compounds' bounding box, moved clear of them."""
     from patrol.route import nearest_outside
 
-    u = shapely.union_all([c.geometry for c in district.compounds])
-    minx, miny, maxx, maxy = u.bounds
-    blocked = shapely.union_all([u, *[z.geometry for z in district.nofly]])
-    return nearest_outside(((minx + maxx) / 2, (miny + maxy) / 2), blocked)
+    geoms = [c.geometry for c in district.compounds] + [z.geometry for z in district.nofly]
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    return nearest_outside(((minx + maxx) / 2, (miny + maxy) / 2), geoms)
 
 
 def timed_legs(sorties: list[Sortie], home: tuple[float, float], patrol_speed_mps: float, vehicle: Vehicle):
@@ -90,10 +89,17 @@ def plan_patrol(
     for c in district.compounds:
         area = sweep_area(c, zones)
         areas[c.id] = area
-        lanes = sweep_lanes(c.id, area, aud.spacing_m, aud.speed_mps)
+        lanes = sweep_lanes(c.id, area, aud.spacing_m, aud.speed_mps, keep_out=zones)
         routes.append(
             compound_route(
-                c, lanes, area if not area.is_empty else c.geometry, params.alt_m, loiter_s, params.perimeter
+                c,
+                lanes,
+                area if not area.is_empty else c.geometry,
+                params.alt_m,
+                loiter_s,
+                params.perimeter,
+                keep_out=zones,
+                overrun_m=aud.overrun_m,
             )
         )
     ordered = order_compounds(routes, district.compounds, home)
@@ -101,6 +107,7 @@ def plan_patrol(
     missions = tuple(build_mission(s, frame, home, aud.speed_mps, vehicle.transit_speed_mps, encoder) for s in sorties)
     p0, p1, dur = timed_legs(sorties, home, aud.speed_mps, vehicle)
     legs = shapely.linestrings(np.stack([p0, p1], axis=1)) if len(p0) else np.array([])
+    leg_tree = shapely.STRtree(legs)
     sortie_of = {}
     for s in sorties:
         for cid in s.compound_ids:
@@ -115,7 +122,7 @@ def plan_patrol(
             math.hypot(b.x_m - a.x_m, b.y_m - a.y_m) / aud.speed_mps + b.loiter_s
             for a, b in zip(r.steps[:-1], r.steps[1:], strict=True)
         )
-        near = shapely.dwithin(legs, c.geometry, aud.radius_m) if len(legs) else np.zeros(0, bool)
+        near = np.sort(leg_tree.query(c.geometry, predicate="dwithin", distance=aud.radius_m))
         stats.append(
             {
                 "id": c.id,

@@ -10,6 +10,7 @@ Across compounds: priority first, then nearest neighbour and 2-opt on transit di
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -60,24 +61,65 @@ def _graph_path(nodes: list[XY], ii: np.ndarray, jj: np.ndarray, ok: np.ndarray)
     return path[::-1]
 
 
+class InsidePaths:
+    """Joins between lanes: inside the area where that costs little, straight across where it doesn't.
+
+    Built once per compound: the area grown by ``tol_m`` is prepared and its vertices are the nodes
+    of a visibility graph. A join leaves the compound only when the path inside is more than
+    ``detour`` times longer than the straight line, and never across ``keep_out`` (no-fly buffers).
+    """
+
+    def __init__(
+        self, area: BaseGeometry, tol_m: float = 0.5, keep_out: BaseGeometry | None = None, detour: float = 1.5
+    ) -> None:
+        self.grown = area.buffer(tol_m, quad_segs=2)
+        shapely.prepare(self.grown)
+        verts = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(area)))
+        self.verts: list[XY] = list(dict.fromkeys(map(tuple, verts.tolist())))
+        self.keep_out = keep_out if keep_out is not None and not keep_out.is_empty else None
+        self.detour = detour
+        self.parts = (
+            [p.buffer(tol_m, quad_segs=1) for p in shapely.get_parts(area)] if len(shapely.get_parts(area)) > 1 else []
+        )
+
+    def _part(self, p: XY) -> int:
+        pt = Point(p)
+        return next((k for k, g in enumerate(self.parts) if g.covers(pt)), -1)
+
+    def inside(self, a: XY, b: XY) -> list[XY]:
+        """Intermediate vertices of the shortest path inside the area; empty if straight is inside or none exists."""
+        if a == b or self.grown.covers(LineString([a, b])):
+            return []
+        if self.parts and self._part(a) != self._part(b):
+            return []  # different parts of a multi-part compound: no path inside exists
+        nodes: list[XY] = [a, b, *self.verts]
+        ii, jj = np.triu_indices(len(nodes), 1)
+        coords = np.array(nodes)
+        lines = shapely.linestrings(np.stack([coords[ii], coords[jj]], axis=1))
+        return _graph_path(nodes, ii, jj, shapely.covers(self.grown, lines))
+
+    def path(self, a: XY, b: XY) -> list[XY]:
+        """Intermediate vertices of the join from ``a`` to ``b`` (empty for a straight join)."""
+        via = self.inside(a, b)
+        if not via:
+            return []
+        straight = _dist(a, b)
+        pts = [a, *via, b]
+        inner = sum(_dist(p, q) for p, q in itertools.pairwise(pts))
+        if inner <= self.detour * straight:
+            return via
+        if self.keep_out is not None and LineString([a, b]).intersects(self.keep_out):
+            return via
+        return []
+
+
 def shortest_path_inside(a: XY, b: XY, area: BaseGeometry, tol_m: float = 0.5) -> list[XY]:
     """Shortest path from ``a`` to ``b`` that stays inside ``area`` (grown by ``tol_m``).
 
     Returns the intermediate vertices only (empty when the straight line stays inside or when no
     path inside exists, e.g. between two parts of a multi-part compound).
     """
-    grown = area.buffer(tol_m, quad_segs=2)
-    shapely.prepare(grown)
-    if grown.covers(LineString([a, b])):
-        return []
-    verts = [tuple(p) for p in shapely.get_coordinates(shapely.get_rings(shapely.get_parts(area)))]
-    nodes: list[XY] = [a, b, *dict.fromkeys(verts)]
-    n = len(nodes)
-    ii, jj = np.triu_indices(n, 1)
-    coords = np.array(nodes)
-    lines = shapely.linestrings(np.stack([coords[ii], coords[jj]], axis=1))
-    ok = shapely.covers(grown, lines)
-    return _graph_path(nodes, ii, jj, ok)
+    return InsidePaths(area, tol_m).inside(a, b)
 
 
 def avoid_zones(a: XY, b: XY, zones: BaseGeometry | None) -> list[XY]:
@@ -101,59 +143,144 @@ def avoid_zones(a: XY, b: XY, zones: BaseGeometry | None) -> list[XY]:
     return _graph_path(nodes, ii, jj, ~blocked)
 
 
-def order_lanes(lanes: Lanes, start: XY | None = None) -> list[tuple[XY, XY]]:
-    """Lane segments in flying order and direction (boustrophedon within cells, nearest next)."""
+def lane_cells(lanes: Lanes) -> list[list[tuple[XY, XY]]]:
+    """Group lane segments into cells of a boustrophedon decomposition.
+
+    Segments of consecutive rows belong to one cell when each overlaps only the other along the
+    lane direction; a cell is flown back and forth without leaving it. Returned per cell, bottom
+    row first, each segment as ``(low end, high end)`` along the lane direction.
+    """
     segs = list(lanes.segments)
     if not segs:
         return []
     ang = math.radians(lanes.angle_deg)
     c, s = math.cos(ang), math.sin(ang)
-    # rotated coordinates: lane offset (row) and along-lane interval
-    rows = [(-p[0] * s + p[1] * c, sorted((p[0] * c + p[1] * s, q[0] * c + q[1] * s))) for p, q in segs]
-    row_keys = sorted({round(r, 3) for r, _ in rows})
-    row_index = {k: i for i, k in enumerate(row_keys)}
-    ridx = [row_index[round(r, 3)] for r, _ in rows]
-    left = set(range(len(segs)))
-    pos = start if start is not None else segs[0][0]
-    if start is None:
-        first = min(left, key=lambda k: (ridx[k], rows[k][1][0]))
-    else:
-        first = min(left, key=lambda k: min(_dist(pos, segs[k][0]), _dist(pos, segs[k][1])))
-    out: list[tuple[XY, XY]] = []
-    cur = first
-    while True:
-        left.discard(cur)
-        a, b = segs[cur]
-        if _dist(pos, b) < _dist(pos, a):
-            a, b = b, a
-        out.append((a, b))
-        pos = b
-        if not left:
-            break
-        lo, hi = rows[cur][1]
-        near = [
-            k
-            for k in left
-            if abs(ridx[k] - ridx[cur]) == 1 and rows[k][1][0] <= hi + 1e-6 and rows[k][1][1] >= lo - 1e-6
-        ]
-        pool = near if near else left
-        cur = min(pool, key=lambda k: min(_dist(pos, segs[k][0]), _dist(pos, segs[k][1])))
+    recs = []
+    for p, q in segs:
+        u0, u1 = p[0] * c + p[1] * s, q[0] * c + q[1] * s
+        row = -p[0] * s + p[1] * c
+        lo, hi = (p, q) if u0 <= u1 else (q, p)
+        recs.append((round(row, 3), min(u0, u1), max(u0, u1), lo, hi))
+    rows = sorted({r[0] for r in recs})
+    by_row: dict[float, list[int]] = {r: [] for r in rows}
+    for k, r in enumerate(recs):
+        by_row[r[0]].append(k)
+    up: dict[int, list[int]] = {k: [] for k in range(len(recs))}
+    down: dict[int, list[int]] = {k: [] for k in range(len(recs))}
+    for r0, r1 in itertools.pairwise(rows):
+        for a in by_row[r0]:
+            for b in by_row[r1]:
+                if min(recs[a][2], recs[b][2]) - max(recs[a][1], recs[b][1]) > 1e-6:
+                    up[a].append(b)
+                    down[b].append(a)
+    cells: list[list[tuple[XY, XY]]] = []
+    seen: set[int] = set()
+    for r in rows:
+        for k in sorted(by_row[r], key=lambda i: recs[i][1]):
+            if k in seen:
+                continue
+            chain = [k]
+            seen.add(k)
+            cur = k
+            while len(up[cur]) == 1 and len(down[up[cur][0]]) == 1 and up[cur][0] not in seen:
+                cur = up[cur][0]
+                chain.append(cur)
+                seen.add(cur)
+            cells.append([(recs[i][3], recs[i][4]) for i in chain])
+    return cells
+
+
+def _fly_cell(cell: list[tuple[XY, XY]], from_top: bool, start_high: bool) -> list[tuple[XY, XY]]:
+    """Fly a cell row by row from the entry corner; each next row is entered at its nearer end."""
+    rows = cell[::-1] if from_top else cell
+    lo, hi = rows[0]
+    out = [(hi, lo) if start_high else (lo, hi)]
+    for lo, hi in rows[1:]:
+        pos = out[-1][1]
+        out.append((lo, hi) if _dist(pos, lo) <= _dist(pos, hi) else (hi, lo))
     return out
 
 
+def order_lanes(lanes: Lanes, start: XY | None = None) -> list[tuple[XY, XY]]:
+    """Lane segments in flying order and direction: boustrophedon within cells, nearest cell next.
+
+    Each cell is entered at one of its four corners (bottom or top row, either end), whichever is
+    nearest to where the vehicle is, and flown back and forth to its far row.
+    """
+    cells = lane_cells(lanes)
+    if not cells:
+        return []
+    left = set(range(len(cells)))
+    pos = start if start is not None else cells[0][0][0]
+    out: list[tuple[XY, XY]] = []
+    while left:
+        best = None
+        for k in left:
+            cell = cells[k]
+            for from_top in (False, True):
+                lo, hi = cell[-1] if from_top else cell[0]
+                for start_high, entry in ((False, lo), (True, hi)):
+                    d = _dist(pos, entry)
+                    if best is None or d < best[0] - 1e-9:
+                        best = (d, k, from_top, start_high)
+        assert best is not None
+        _, k, from_top, start_high = best
+        flown = _fly_cell(cells[k], from_top, start_high)
+        out += flown
+        pos = flown[-1][1]
+        left.discard(k)
+    return out
+
+
+def _run_on(a: XY, b: XY, overrun_m: float, keep_out: BaseGeometry | None) -> XY:
+    """``b`` moved ``overrun_m`` further along the direction ``a -> b``, short of ``keep_out``."""
+    d = _dist(a, b)
+    if overrun_m <= 0 or d < 1e-9:
+        return b
+    ux, uy = (b[0] - a[0]) / d, (b[1] - a[1]) / d
+    end = (b[0] + ux * overrun_m, b[1] + uy * overrun_m)
+    if keep_out is not None and LineString([b, end]).intersects(keep_out):
+        hit = LineString([b, end]).intersection(keep_out)
+        first = min(_dist(b, q) for q in shapely.get_coordinates(hit))
+        if first <= 1.0:
+            return b
+        end = (b[0] + ux * (first - 1.0), b[1] + uy * (first - 1.0))
+    return end
+
+
 def _insert_hotspots(points: list[tuple[StepKind, XY, Hotspot | None]], hotspots: Sequence[Hotspot]) -> None:
+    """Visit each hotspot as an out-and-back spur from the nearest point of the path.
+
+    The spur leaves the path where it passes closest to the hotspot and returns to the same
+    point, so lanes keep their line (a lane bent towards a gate would leave a strip between it
+    and its neighbour that hears less than a whole prompt).
+    """
     for h in hotspots:
         hp = (h.x_m, h.y_m)
         if len(points) == 1:
             points.append((StepKind.HOTSPOT, hp, h))
             continue
-        best_i, best_cost = 1, math.inf
+        best_i, best_cost, best_at = 1, math.inf, points[0][1]
         for i in range(1, len(points)):
             p, q = points[i - 1][1], points[i][1]
-            cost = _dist(p, hp) + _dist(hp, q) - _dist(p, q)
-            if cost < best_cost:
-                best_i, best_cost = i, cost
-        points.insert(best_i, (StepKind.HOTSPOT, hp, h))
+            at = _closest_on_segment(p, q, hp)
+            cost = _dist(at, hp)
+            if cost < best_cost - 1e-9:
+                best_i, best_cost, best_at = i, cost, at
+        kind = points[best_i][0] if points[best_i][0] is not StepKind.HOTSPOT else StepKind.JOIN
+        spur = [(kind, best_at, None), (StepKind.HOTSPOT, hp, h), (kind, best_at, None)]
+        if _dist(best_at, hp) < 1e-6:
+            spur = [(StepKind.HOTSPOT, hp, h)]
+        points[best_i:best_i] = spur
+
+
+def _closest_on_segment(p: XY, q: XY, x: XY) -> XY:
+    dx, dy = q[0] - p[0], q[1] - p[1]
+    L2 = dx * dx + dy * dy
+    if L2 < 1e-12:
+        return p
+    t = min(1.0, max(0.0, ((x[0] - p[0]) * dx + (x[1] - p[1]) * dy) / L2))
+    return (p[0] + t * dx, p[1] + t * dy)
 
 
 def compound_route(
@@ -164,13 +291,20 @@ def compound_route(
     loiter_s: float,
     perimeter: bool = False,
     start: XY | None = None,
+    keep_out: BaseGeometry | None = None,
+    overrun_m: float = 0.0,
 ) -> CompoundRoute:
     """The patrol path over one compound: ordered lanes, joins inside ``area``, hotspot loiters.
 
-    ``area`` is the sweepable part of the compound (no-fly buffers removed). With ``perimeter`` a
-    loop half a lane spacing inside the outer boundary is flown first.
+    ``area`` is the sweepable part of the compound (no-fly buffers removed); joins stay inside it
+    unless that is a long detour, and never cross ``keep_out``. With ``perimeter`` a loop half a
+    lane spacing inside the outer boundary is flown first. Each lane runs on ``overrun_m`` past
+    both of its ends (shortened where that would enter ``keep_out``) so that residents on the edge
+    hear a whole prompt (:func:`patrol.acoustics.lane_overrun_m`); the turn to the next lane of
+    the same cell is flown out there, longer joins start and end at the lane's own ends.
     """
     ordered = order_lanes(lanes, start)
+    inside = InsidePaths(area, keep_out=keep_out)
     pts: list[tuple[StepKind, XY, Hotspot | None]] = []
     if perimeter and not area.is_empty:
         inset = area.buffer(-lanes.spacing_m / 2.0, quad_segs=2)
@@ -178,12 +312,25 @@ def compound_route(
             if isinstance(part, Polygon) and not part.is_empty:
                 ring = list(part.exterior.coords)
                 pts.extend((StepKind.JOIN, (float(x), float(y)), None) for x, y in ring)
+    prev_end: XY | None = None
     for a, b in ordered:
+        a_out, b_out = _run_on(b, a, overrun_m, keep_out), _run_on(a, b, overrun_m, keep_out)
         if pts:
-            for v in shortest_path_inside(pts[-1][1], a, area):
-                pts.append((StepKind.JOIN, v, None))
-        pts.append((StepKind.LANE, a, None))
-        pts.append((StepKind.LANE, b, None))
+            last = pts[-1][1]
+            src = prev_end if prev_end is not None else last
+            if prev_end is not None and _dist(prev_end, a) <= 1.5 * lanes.spacing_m:
+                chain: list[XY] = []  # a short turn between neighbouring lanes, flown beyond the edge
+            else:
+                chain = inside.path(src, a)
+            legs = [last, *chain, a_out]
+            if keep_out is not None and any(
+                LineString([p, q]).intersects(keep_out) for p, q in itertools.pairwise(legs)
+            ):
+                chain = [*([src] if src != last else []), *inside.path(src, a), *([a] if a != a_out else [])]
+            pts.extend((StepKind.JOIN, v, None) for v in chain)
+        pts.append((StepKind.LANE, a_out, None))
+        pts.append((StepKind.LANE, b_out, None))
+        prev_end = b
     if not pts:
         rp = area.representative_point() if not area.is_empty else compound.geometry.representative_point()
         pts.append((StepKind.LANE, (rp.x, rp.y), None))
@@ -228,34 +375,45 @@ def priority_key(compound: Compound) -> tuple[int, int]:
     return (compound.priority, tier_rank)
 
 
-def _tour_len(order: list[int], pts: np.ndarray, start: XY) -> float:
-    p = np.vstack([np.array(start)[None, :], pts[order]])
-    return float(np.hypot(*np.diff(p, axis=0).T).sum())
+def order_group(points: np.ndarray, start: XY, max_passes: int = 50) -> list[int]:
+    """Visiting order for ``points`` from ``start``: nearest neighbour, then 2-opt (open path).
 
-
-def order_group(points: np.ndarray, start: XY) -> list[int]:
-    """Visiting order for ``points`` from ``start``: nearest neighbour, then 2-opt (open path)."""
+    2-opt reverses ``order[i..j]`` when ``d(p[i-1], p[j]) + d(p[i], p[j+1])`` is shorter than the
+    two edges it replaces (no edge after the last point: the path is open); the gain of every ``j``
+    for one ``i`` is computed at once.
+    """
     n = len(points)
     if n <= 1:
         return list(range(n))
-    left = set(range(n))
-    pos = np.array(start)
+    left = np.ones(n, bool)
+    pos = np.array(start, float)
     order: list[int] = []
-    while left:
-        k = min(left, key=lambda i: float(np.hypot(*(points[i] - pos))))
+    for _ in range(n):
+        d = np.hypot(*(points - pos).T)
+        d[~left] = np.inf
+        k = int(d.argmin())
         order.append(k)
-        left.discard(k)
+        left[k] = False
         pos = points[k]
-    improved = True
-    best = _tour_len(order, points, start)
-    while improved:
+    for _ in range(max_passes):
+        path = np.vstack([np.asarray(start, float)[None, :], points[order]])  # path[0] is the start
         improved = False
-        for i in range(n - 1):
-            for j in range(i + 1, n):
-                cand = order[:i] + order[i : j + 1][::-1] + order[j + 1 :]
-                length = _tour_len(cand, points, start)
-                if length < best - 1e-6:
-                    order, best, improved = cand, length, True
+        for i in range(1, n):
+            a, b = path[i - 1], path[i]
+            j = np.arange(i + 1, n + 1)
+            c = path[j]
+            nxt = np.vstack([path[j[:-1] + 1], np.full((1, 2), np.nan)])
+            old = np.hypot(*(b - a)) + np.nan_to_num(np.hypot(*(nxt - c).T), nan=0.0)
+            new = np.hypot(*(c - a).T) + np.nan_to_num(np.hypot(*(nxt - b).T), nan=0.0)
+            gain = old - new
+            k = int(gain.argmax())
+            if gain[k] > 1e-6:
+                jj = int(j[k])
+                order[i - 1 : jj] = order[i - 1 : jj][::-1]
+                path[i : jj + 1] = path[i : jj + 1][::-1]
+                improved = True
+        if not improved:
+            break
     return order
 
 
@@ -290,11 +448,21 @@ def sweep_area(compound: Compound, nofly_zones: BaseGeometry | None) -> Polygon 
     return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
 
-def nearest_outside(p: XY, blocked: BaseGeometry, pad_m: float = 10.0) -> XY:
-    """``p`` itself if it is clear of ``blocked``, else the nearest point ``pad_m`` outside it."""
+def nearest_outside(p: XY, blocked: Sequence[BaseGeometry] | BaseGeometry, pad_m: float = 10.0) -> XY:
+    """``p`` itself if it is clear of ``blocked``, else the nearest point ``pad_m`` outside it.
+
+    ``blocked`` may be one geometry or many; only those within 500 m of ``p`` are considered.
+    """
     pt = Point(p)
-    if blocked.is_empty or not blocked.buffer(pad_m / 2).contains(pt):
+    geoms = np.array(list(shapely.get_parts(blocked)) if isinstance(blocked, BaseGeometry) else list(blocked))
+    if len(geoms) == 0:
         return p
-    ring = blocked.buffer(pad_m, quad_segs=4).boundary
+    near = geoms[shapely.dwithin(geoms, pt, 500.0)]
+    if len(near) == 0:
+        return p
+    local = shapely.union_all(near)
+    if not local.buffer(pad_m / 2).contains(pt):
+        return p
+    ring = local.buffer(pad_m, quad_segs=4).boundary
     q = ring.interpolate(ring.project(pt))
     return (q.x, q.y)

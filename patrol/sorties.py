@@ -183,7 +183,7 @@ def check_sortie(home: XY, steps: Sequence[Step], fence: Fence, index: int) -> N
 
 
 def rally_points(
-    home: XY, steps: Sequence[Step], blocked: BaseGeometry, alt_m: float, far_m: float = 300.0
+    home: XY, steps: Sequence[Step], blocked: Sequence[BaseGeometry], alt_m: float, far_m: float = 300.0
 ) -> tuple[RallyPoint, ...]:
     """Home, plus a point clear of compounds and no-fly zones near the far end of the sortie."""
     out = [RallyPoint(home[0], home[1], alt_m)]
@@ -208,7 +208,7 @@ def make_sorties(
     """Sorties with transit, cues, fences and rally points, each checked against its own fence."""
     zones = shapely.union_all([shapely.buffer(z.geometry, params.nofly_buffer_m) for z in nofly]) if nofly else None
     by_id = {c.id: c for c in compounds}
-    blocked = shapely.union_all([c.geometry for c in compounds] + ([zones] if zones is not None else []))
+    blocked = [c.geometry for c in compounds] + ([zones] if zones is not None else [])
     groups = split_sorties(routes, home, params, vehicle, patrol_speed_mps, zones)
     out: list[Sortie] = []
     for i, runs in enumerate(groups, start=1):

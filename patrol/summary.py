@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from patrol.types import Plan
 
 
+def _width(text: str) -> int:
+    """Terminal columns ``text`` takes: CJK characters are two columns wide."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _clip(text: str, cols: int) -> str:
+    out, used = "", 0
+    for ch in text:
+        w = _width(ch)
+        if used + w > cols:
+            break
+        out, used = out + ch, used + w
+    return out
+
+
+def _pad(text: str, cols: int, right: bool) -> str:
+    fill = " " * max(cols - _width(text), 0)
+    return fill + text if right else text + fill
+
+
 def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
+    widths = [max(_width(h), *(_width(r[i]) for r in rows)) if rows else _width(h) for i, h in enumerate(headers)]
+    line = "  ".join(_pad(h, w, False) for h, w in zip(headers, widths, strict=True))
+    out = [line.rstrip(), "  ".join("-" * w for w in widths)]
     for r in rows:
-        out.append("  ".join(c.rjust(w) if c[:1].isdigit() else c.ljust(w) for c, w in zip(r, widths, strict=True)))
+        cells = (_pad(c, w, c[:1].isdigit()) for c, w in zip(r, widths, strict=True))
+        out.append("  ".join(cells).rstrip())
     return "\n".join(out)
 
 
@@ -26,7 +49,7 @@ def summary_table(plan: Plan) -> str:
         [
             str(s["order"]),
             s["id"],
-            s["name"][:24],
+            _clip(s["name"], 30),
             s["tier"],
             str(s["priority"]),
             f"{s['area_m2']:.0f}",

@@ -115,6 +115,7 @@ class PatrolParams:
     speed_mps: float | None = None
     spacing_m: float | None = None
     perimeter: bool = False
+    overrun_m: float | None = None
     max_alt_m: float = 120.0
     fence_margin_m: float = 30.0
     nofly_buffer_m: float = 30.0
@@ -137,6 +138,7 @@ class Audibility:
     speed_mps: float
     worst_heard_s: float
     limited_by: str
+    overrun_m: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon, box
 
-from patrol.coverage import in_range_share, sample_points
+from patrol.acoustics import lane_overrun_m
+from patrol.coverage import in_range_share, longest_heard_s, sample_points
 from patrol.route import compound_route, order_lanes, shortest_path_inside
 from patrol.sweep import lane_offsets, sweep_lanes
 from patrol.synthetic import SHAPE_CLASSES, make_shape
@@ -57,13 +58,25 @@ def test_every_point_within_radius_of_route(kind, seed):
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000))
-def test_lanes_stay_inside_concave_compounds_and_out_of_holes(seed):
+def test_lanes_stay_inside_or_cross_only_short_gaps(seed):
     rng = np.random.default_rng(seed)
     geom = make_shape("holes", rng)
-    lanes, _ = _plan_shape(geom)
+    spacing = 42.4
     grown = geom.buffer(0.01)
-    for a, b in lanes.segments:
+    strict = sweep_lanes("c1", geom, spacing, 7.0, max_gap_m=0.0)
+    for a, b in strict.segments:
         assert grown.covers(LineString([a, b]))
+    for a, b in sweep_lanes("c1", geom, spacing, 7.0).segments:
+        outside = LineString([a, b]).difference(grown)
+        assert all(p.length <= 2 * spacing + 1e-6 for p in shapely.get_parts(outside))
+
+
+def test_lanes_never_cross_keep_out():
+    u = Polygon([(0, 0), (300, 0), (300, 300), (200, 300), (200, 100), (100, 100), (100, 300), (0, 300)])
+    keep_out = box(110, 150, 190, 250)  # a buffered no-fly zone inside the notch
+    for angle in (0.0, 90.0):
+        lanes = sweep_lanes("c1", u, 40.0, 7.0, angle_deg=angle, max_gap_m=500.0, keep_out=keep_out)
+        assert not any(LineString(seg).intersects(keep_out) for seg in lanes.segments)
 
 
 def test_u_shape_joins_stay_inside():
@@ -108,3 +121,29 @@ def test_order_lanes_alternates_direction():
     ordered = order_lanes(lanes)
     dirs = [np.sign(b[0] - a[0]) for a, b in ordered]
     assert all(dirs[i] == -dirs[i + 1] for i in range(len(dirs) - 1))
+
+
+def _heard_share(route, geom, r, speed, prompt_s):
+    xy = np.array([(s.x_m, s.y_m) for s in route.steps])
+    dur = np.hypot(*np.diff(xy, axis=0).T) / speed
+    pts = sample_points(geom, 3000)
+    heard = longest_heard_s(pts, xy[:-1], xy[1:], dur, r)
+    return float(np.mean(heard >= prompt_s - 1e-6))
+
+
+@pytest.mark.parametrize(
+    "shape", [box(0, 0, 400, 250), Polygon([(0, 0), (300, 0), (300, 100), (100, 100), (100, 300), (0, 300)])]
+)
+def test_lane_overrun_lets_edge_residents_hear_a_whole_prompt(shape):
+    r, prompt_s = 30.0, 6.0
+    spacing, speed = r * math.sqrt(2), r * math.sqrt(2) / prompt_s
+    overrun = lane_overrun_m(r, spacing, speed, prompt_s)
+    c = Compound("c1", "c1", "scattered", 1, shape, ())
+    lanes = sweep_lanes("c1", shape, spacing, speed)
+    with_run = compound_route(c, lanes, shape, 40.0, 18.0, overrun_m=overrun)
+    without = compound_route(c, lanes, shape, 40.0, 18.0, overrun_m=0.0)
+    assert _heard_share(with_run, shape, r, speed, prompt_s) >= 0.998
+    assert _heard_share(without, shape, r, speed, prompt_s) < 0.99  # the strips at lane ends
+    # the run-on leaves the compound by exactly the overrun, no further
+    far = max(shape.distance(Point(s.x_m, s.y_m)) for s in with_run.steps)
+    assert far == pytest.approx(overrun, abs=0.5)

@@ -167,6 +167,215 @@ def plan(
     typer.echo(f"wrote {out}/ ({len(result.sorties)} sortie(s))")
 
 
+# -- flying ---------------------------------------------------------------------------------------------
+ConnectOpt = Annotated[
+    str, typer.Option("--connect", "-c", help="tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600.")
+]
+SigningOpt = Annotated[
+    Path | None,
+    typer.Option("--signing-key", help="MAVLink2 signing key file (32 bytes, 64 hex digits or passphrase)."),
+]
+SortieOpt = Annotated[int, typer.Option("--sortie", "-s", help="Sortie number in the package (1 is the first).")]
+
+
+def _connect(url: str, signing_key: Path | None):
+    from patrol.link import connect
+
+    typer.echo(f"connecting to {url} ...", err=True)
+    link = connect(url, signing_key=signing_key)
+    typer.echo(f"vehicle {link.target_system}/{link.target_component} is there", err=True)
+    return link
+
+
+def _upload(link: Any, up: Any, fence_params: bool, fence_action: int, check: bool) -> None:
+    from patrol.upload import check_sortie_upload, upload_sortie, vehicle_home
+    from patrol.upload import fence_params as needed_params
+
+    if check:
+        check_sortie_upload(up, vehicle_home(link))
+    bars: dict[str, Any] = {}
+
+    def progress(name: str, i: int, n: int) -> None:
+        if name not in bars:
+            bars[name] = typer.progressbar(length=n, label=f"{name:7s}", file=sys.stderr)
+            bars[name].__enter__()
+        bars[name].update(i - bars[name].pos)
+        if i == n:
+            bars[name].__exit__(None, None, None)
+
+    counts = upload_sortie(link, up, progress=progress)
+    typer.echo(
+        f"uploaded and read back: {counts['mission'] - 1} mission items (+home), {counts['fence']} fence items, "
+        f"{counts['rally']} rally points - identical",
+        err=True,
+    )
+    if fence_params:
+        for name, value in needed_params(up, fence_action).items():
+            link.set_param(name, value)
+            typer.echo(f"set {name} = {value:g} (confirmed)", err=True)
+
+
+FenceParamsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fence-params/--no-fence-params",
+        help="Set FENCE_ENABLE, FENCE_TYPE, FENCE_ALT_MAX and FENCE_ACTION for the package's fence.",
+    ),
+]
+FenceActionOpt = Annotated[
+    int, typer.Option("--fence-action", help="ArduCopter FENCE_ACTION: 1 RTL, 2 land, 3 SmartRTL, 4 brake.")
+]
+NoCheckOpt = Annotated[
+    bool,
+    typer.Option("--no-checks", help="Skip pre-upload fence/altitude/home checks (test benches only).", hidden=True),
+]
+
+
+@app.command()
+@one_line_errors
+def upload(
+    package: Annotated[Path, typer.Argument(help="Mission package folder (or one sortie-NN.plan).")],
+    connect: ConnectOpt,
+    sortie: SortieOpt = 1,
+    signing_key: SigningOpt = None,
+    fence_params: FenceParamsOpt = True,
+    fence_action: FenceActionOpt = 1,
+    no_checks: NoCheckOpt = False,
+) -> None:
+    """Upload a sortie's mission, fence and rally points, read each back and compare item by item."""
+    from patrol.plan_io import read_sortie
+
+    up = read_sortie(package, sortie)
+    link = _connect(connect, signing_key)
+    try:
+        _upload(link, up, fence_params, fence_action, not no_checks)
+    finally:
+        link.close()
+
+
+@app.command()
+@one_line_errors
+def download(
+    connect: ConnectOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="QGroundControl .plan file to write.")],
+    signing_key: SigningOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Download the vehicle's mission, fence and rally points into a QGroundControl .plan file."""
+    import json
+
+    from patrol.errors import PatrolError
+    from patrol.plan_io import FENCE, MISSION, RALLY, SortieUpload, upload_to_plan, write_text_atomic
+
+    if output.exists() and not force:
+        raise PatrolError(f"{output}: already exists; pass --force to replace it")
+    link = _connect(connect, signing_key)
+    try:
+        mission = link.download(MISSION)
+        fence, rally = link.download(FENCE), link.download(RALLY)
+    finally:
+        link.close()
+    home = mission[0] if mission else None
+    up = SortieUpload(
+        str(output),
+        home.lat if home else 0.0,
+        home.lon if home else 0.0,
+        tuple(mission[1:]),
+        tuple(fence),
+        tuple(rally),
+    )
+    write_text_atomic(output, json.dumps(upload_to_plan(up), indent=4) + "\n")
+    typer.echo(f"wrote {output}: {len(up.mission)} mission items, {len(fence)} fence items, {len(rally)} rally points")
+
+
+@app.command()
+@one_line_errors
+def clear(connect: ConnectOpt, signing_key: SigningOpt = None) -> None:
+    """Delete the vehicle's mission, fence and rally points."""
+    from patrol.plan_io import FENCE, MISSION, RALLY
+
+    link = _connect(connect, signing_key)
+    try:
+        for mt in (MISSION, FENCE, RALLY):
+            link.clear(mt)
+    finally:
+        link.close()
+    typer.echo("cleared mission, fence and rally points")
+
+
+@app.command()
+@one_line_errors
+def fly(
+    package: Annotated[Path, typer.Argument(help="Mission package folder (or one sortie-NN.plan).")],
+    connect: ConnectOpt,
+    sortie: SortieOpt = 1,
+    tlog: Annotated[
+        Path | None, typer.Option("--tlog", help="Telemetry log to record (default: PACKAGE/flights/...).")
+    ] = None,
+    signing_key: SigningOpt = None,
+    fence_params: FenceParamsOpt = True,
+    fence_action: FenceActionOpt = 1,
+    loiter_on_interrupt: Annotated[
+        bool, typer.Option("--loiter-on-interrupt", help="On Ctrl-C switch to LOITER instead of RTL.")
+    ] = False,
+    timeout_min: Annotated[float, typer.Option("--timeout-min", help="Give up watching after this long.")] = 60.0,
+    no_checks: NoCheckOpt = False,
+) -> None:
+    """Upload and verify a sortie, arm, take off in AUTO and follow it until landed and disarmed."""
+    import datetime as dt
+    import os as _os
+
+    from patrol.fly import Flight
+    from patrol.plan_io import read_sortie
+
+    up = read_sortie(package, sortie)
+    if tlog is None:
+        base = package if package.is_dir() else package.parent
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        tlog = base / "flights" / f"sortie-{sortie:02d}-{stamp}.tlog"
+    tlog.parent.mkdir(parents=True, exist_ok=True)
+    part = tlog.with_name(tlog.name + ".part")
+    link = _connect(connect, signing_key)
+    link.conn.setup_logfile(str(part), mode="wb")
+    flight = None
+    try:
+        _upload(link, up, fence_params, fence_action, not no_checks)
+        flight = Flight(link)
+        typer.echo("waiting for a 3D fix and a ready EKF ...", err=True)
+        flight.wait_ready()
+        flight.set_mode("GUIDED")
+        flight.arm()
+        flight.start_mission()
+        typer.echo("armed, AUTO: flying", err=True)
+        last = len(up.mission)
+
+        def report(s: Any) -> None:
+            typer.echo(
+                f"\ritem {max(s.current_seq, 0):3d}/{last}  next {s.wp_dist_m:6.0f} m  alt {s.rel_alt_m:5.1f} m  "
+                f"battery {s.battery_pct:3d}%  {s.mode:8s}",
+                err=True,
+                nl=False,
+            )
+
+        state = flight.follow(last, timeout_min * 60, report)
+        typer.echo("", err=True)
+        typer.echo(
+            f"sortie {sortie} flown: landed and disarmed; {len(state.reached)} items reached, "
+            f"{len(state.track)} positions logged"
+        )
+    except KeyboardInterrupt:
+        if flight is not None and flight.state.armed:
+            mode = "LOITER" if loiter_on_interrupt else "RTL"
+            flight.set_mode(mode)
+            typer.echo(f"\npatrol: interrupted: vehicle switched to {mode}", err=True)
+        raise
+    finally:
+        link.close()
+        if part.exists():
+            _os.replace(part, tlog)
+            typer.echo(f"telemetry log: {tlog}", err=True)
+
+
 def main() -> None:
     """Entry point for ``python cli.py``."""
     app()

@@ -1,0 +1,361 @@
+"""MAVLink link to a vehicle: connect, mission protocol upload/download/clear, parameters, commands.
+
+The mission microservice (https://mavlink.io/en/services/mission.html) is implemented on the
+ground-station side for all three mission types (mission, fence, rally) with MISSION_ITEM_INT.
+The vehicle drives an upload by requesting items; patrol waits ``timeout_s`` (1.5 s, as
+QGroundControl) for each next message and retries ``retries`` times (5, as QGroundControl): before the
+first request it resends MISSION_COUNT, afterwards the last item sent; a download re-requests the
+item it waits for. Duplicated and reordered messages are recognised by sequence number and mission type
+and ignored or answered again. Every failure raises :class:`LinkError` with the item and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pymavlink import mavutil
+from pymavlink.dialects.v20 import ardupilotmega as mav
+
+from patrol.errors import PatrolError
+from patrol.plan_io import MISSION, TYPE_NAMES
+from patrol.types import MissionItem
+
+Progress = Callable[[int, int], None]
+
+ACK_NAMES = {v: e.name for v, e in mav.enums["MAV_MISSION_RESULT"].items()}
+
+
+class LinkError(PatrolError):
+    """The vehicle refused, did not answer, or answered something else than was sent."""
+
+    exit_code = 3
+
+
+def parse_signing_key(path: str | Path) -> bytes:
+    """A 32-byte MAVLink2 signing key from a file: 32 raw bytes, 64 hex digits, or a passphrase.
+
+    A passphrase is hashed with SHA-256, as MAVProxy's ``signing setup`` does.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise LinkError(f"{p}: cannot read signing key ({e.strerror})") from None
+    if len(raw) == 32:
+        return raw
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        if len(text) == 64:
+            return bytes.fromhex(text)
+    except ValueError:
+        pass
+    if not text:
+        raise LinkError(f"{p}: signing key file is empty; write a passphrase or 64 hex digits in it")
+    return hashlib.sha256(text.encode()).digest()
+
+
+def device_and_baud(url: str) -> tuple[str, int]:
+    """Split a connection string into pymavlink's device and baud.
+
+    >>> device_and_baud("/dev/ttyUSB0:57600")
+    ('/dev/ttyUSB0', 57600)
+    >>> device_and_baud("tcp:127.0.0.1:5760")
+    ('tcp:127.0.0.1:5760', 57600)
+    """
+    scheme = url.split(":", 1)[0]
+    if scheme in ("tcp", "tcpin", "udp", "udpin", "udpout", "udpbcast"):
+        if url.count(":") < 2:
+            raise LinkError(f"connection {url!r}: give {scheme}:HOST:PORT")
+        return url, 57600
+    if url.startswith(("/dev/", "COM")) and ":" in url:
+        dev, baud = url.rsplit(":", 1)
+        if not baud.isdigit():
+            raise LinkError(f"connection {url!r}: serial baud {baud!r} is not a number; e.g. /dev/ttyUSB0:57600")
+        return dev, int(baud)
+    if url.startswith(("/dev/", "COM")):
+        return url, 57600
+    raise LinkError(f"connection {url!r}: use tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600")
+
+
+@dataclass
+class Link:
+    """An open connection to one vehicle (its system and autopilot component)."""
+
+    conn: Any
+    target_system: int
+    target_component: int
+    timeout_s: float = 1.5
+    retries: int = 5
+
+    # -- low level ----------------------------------------------------------------------------
+    def recv(self, types: Sequence[str], timeout_s: float) -> Any | None:
+        """The next message of one of ``types`` from the target system, or None after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            m = self.conn.recv_match(type=list(types), blocking=True, timeout=min(left, 0.2))
+            if m is None:
+                continue
+            if m.get_srcSystem() != self.target_system:
+                continue
+            return m
+
+    def close(self) -> None:
+        """Close the underlying connection."""
+        self.conn.close()
+
+    # -- mission protocol -----------------------------------------------------------------------
+    def _send_item(self, it: MissionItem, seq: int, mission_type: int) -> None:
+        p = [0.0 if math.isnan(v) else float(v) for v in (it.param1, it.param2, it.param3, it.param4)]
+        self.conn.mav.mission_item_int_send(
+            self.target_system,
+            self.target_component,
+            seq,
+            it.frame,
+            it.command,
+            0,
+            it.autocontinue,
+            *p,
+            round(it.lat * 1e7),
+            round(it.lon * 1e7),
+            0.0 if math.isnan(it.alt_m) else float(it.alt_m),
+            mission_type,
+        )
+
+    def upload(
+        self, items: Sequence[MissionItem], mission_type: int = MISSION, progress: Progress | None = None
+    ) -> None:
+        """Send ``items`` as the vehicle's whole list of ``mission_type``; returns once it accepts them.
+
+        For the mission type, ``items[0]`` is home (ArduPilot's item 0). Raises :class:`LinkError`
+        naming the item on refusal, timeout after retries, or an out-of-range request.
+        """
+        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        n = len(items)
+        if n == 0:
+            self.clear(mission_type)
+            return
+        self.conn.mav.mission_count_send(self.target_system, self.target_component, n, mission_type)
+        sent_max = -1
+        last_sent: int | None = None
+        tries = 0
+        while True:
+            m = self.recv(("MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"), self.timeout_s)
+            if m is None:
+                tries += 1
+                if tries > self.retries:
+                    where = "MISSION_COUNT" if last_sent is None else f"item {last_sent}"
+                    raise LinkError(
+                        f"{name} upload: no answer after {where} ({self.retries} retries of {self.timeout_s:g} s); "
+                        "check the link and try again"
+                    )
+                if sent_max == n - 1 and tries > self.retries // 2:
+                    self._confirm_by_reading_back(items, mission_type, "no final MISSION_ACK")
+                    return
+                if last_sent is None:
+                    self.conn.mav.mission_count_send(self.target_system, self.target_component, n, mission_type)
+                else:
+                    self._send_item(items[last_sent], last_sent, mission_type)
+                continue
+            if getattr(m, "mission_type", 0) != mission_type:
+                continue
+            if m.get_type() == "MISSION_ACK":
+                if m.type == mav.MAV_MISSION_ACCEPTED and sent_max == n - 1:
+                    return
+                if m.type == mav.MAV_MISSION_ACCEPTED:
+                    continue  # a stale ack from an earlier transfer
+                if sent_max == n - 1:
+                    # The vehicle may have taken the whole list and lost its ACCEPTED ack: ArduPilot then
+                    # answers our resent last item with an error. Only the read-back can tell.
+                    self._confirm_by_reading_back(items, mission_type, ACK_NAMES.get(m.type, str(m.type)))
+                    return
+                item = f" after item {last_sent}" if last_sent is not None else ""
+                raise LinkError(f"{name} upload refused{item}: {ACK_NAMES.get(m.type, m.type)}")
+            seq = m.seq
+            if not 0 <= seq < n:
+                raise LinkError(f"{name} upload: vehicle asked for item {seq} of {n}; clear the vehicle and retry")
+            tries = 0
+            self._send_item(items[seq], seq, mission_type)
+            last_sent = seq
+            if seq > sent_max:
+                sent_max = seq
+                if progress is not None:
+                    progress(seq + 1, n)
+
+    def _confirm_by_reading_back(self, items: Sequence[MissionItem], mission_type: int, why: str) -> None:
+        from patrol.upload import compare_items
+
+        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        diffs = compare_items(list(items), self.download(mission_type), mission_type)
+        if diffs:
+            raise LinkError(f"{name} upload not accepted ({why}) and the vehicle holds something else: {diffs[0]}")
+
+    def download(self, mission_type: int = MISSION, progress: Progress | None = None) -> list[MissionItem]:
+        """The vehicle's list of ``mission_type`` (for missions, item 0 is home)."""
+        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        count = None
+        for _ in range(self.retries + 1):
+            self.conn.mav.mission_request_list_send(self.target_system, self.target_component, mission_type)
+            m = self._wait_type(("MISSION_COUNT",), mission_type)
+            if m is not None:
+                count = m.count
+                break
+        if count is None:
+            raise LinkError(f"{name} download: no MISSION_COUNT after {self.retries} retries; check the link")
+        out: list[MissionItem] = []
+        for seq in range(count):
+            got = None
+            for _ in range(self.retries + 1):
+                self.conn.mav.mission_request_int_send(self.target_system, self.target_component, seq, mission_type)
+                deadline = time.monotonic() + self.timeout_s
+                while time.monotonic() < deadline:
+                    m = self._wait_type(("MISSION_ITEM_INT",), mission_type, deadline - time.monotonic())
+                    if m is not None and m.seq == seq:
+                        got = m
+                        break
+                if got is not None:
+                    break
+            if got is None:
+                raise LinkError(f"{name} download: item {seq} of {count} never came ({self.retries} retries)")
+            out.append(
+                MissionItem(
+                    got.command,
+                    got.frame,
+                    got.param1,
+                    got.param2,
+                    got.param3,
+                    got.param4,
+                    lat=got.x / 1e7,
+                    lon=got.y / 1e7,
+                    alt_m=got.z,
+                    autocontinue=got.autocontinue,
+                )
+            )
+            if progress is not None:
+                progress(seq + 1, count)
+        self.conn.mav.mission_ack_send(
+            self.target_system, self.target_component, mav.MAV_MISSION_ACCEPTED, mission_type
+        )
+        return out
+
+    def _wait_type(self, types: Sequence[str], mission_type: int, timeout_s: float | None = None) -> Any | None:
+        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            m = self.recv(types, left)
+            if m is None:
+                return None
+            if getattr(m, "mission_type", 0) == mission_type:
+                return m
+
+    def clear(self, mission_type: int = MISSION) -> None:
+        """Delete the vehicle's list of ``mission_type`` (MISSION_CLEAR_ALL, acknowledged)."""
+        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        for _ in range(self.retries + 1):
+            self.conn.mav.mission_clear_all_send(self.target_system, self.target_component, mission_type)
+            m = self._wait_type(("MISSION_ACK",), mission_type)
+            if m is None:
+                continue
+            if m.type != mav.MAV_MISSION_ACCEPTED:
+                raise LinkError(f"{name} clear refused: {ACK_NAMES.get(m.type, m.type)}")
+            return
+        raise LinkError(f"{name} clear: no MISSION_ACK after {self.retries} retries; check the link")
+
+    # -- parameters and commands ----------------------------------------------------------------
+    def get_param(self, name: str) -> float:
+        """The vehicle's value of parameter ``name``."""
+        for _ in range(self.retries + 1):
+            self.conn.mav.param_request_read_send(self.target_system, self.target_component, name.encode(), -1)
+            deadline = time.monotonic() + self.timeout_s
+            while time.monotonic() < deadline:
+                m = self.recv(("PARAM_VALUE",), deadline - time.monotonic())
+                if m is not None and m.param_id == name:
+                    return float(m.param_value)
+        raise LinkError(f"parameter {name}: no PARAM_VALUE after {self.retries} retries (is it a parameter here?)")
+
+    def set_param(self, name: str, value: float) -> float:
+        """Set ``name`` to ``value`` and return the value the vehicle confirms (PARAM_VALUE echo)."""
+        for _ in range(self.retries + 1):
+            self.conn.mav.param_set_send(
+                self.target_system, self.target_component, name.encode(), float(value), mav.MAV_PARAM_TYPE_REAL32
+            )
+            deadline = time.monotonic() + self.timeout_s
+            while time.monotonic() < deadline:
+                m = self.recv(("PARAM_VALUE",), deadline - time.monotonic())
+                if m is not None and m.param_id == name:
+                    if not math.isclose(m.param_value, value, rel_tol=1e-6, abs_tol=1e-6):
+                        raise LinkError(f"parameter {name}: set {value:g}, vehicle kept {m.param_value:g}")
+                    return float(m.param_value)
+        raise LinkError(f"parameter {name}: no confirmation after {self.retries} retries")
+
+    def command(self, command: int, *params: float, timeout_s: float | None = None) -> int:
+        """Send COMMAND_LONG and return the COMMAND_ACK result (retrying with confirmation counts)."""
+        p = [float(x) for x in params] + [0.0] * (7 - len(params))
+        wait = self.timeout_s if timeout_s is None else timeout_s
+        for confirmation in range(self.retries + 1):
+            self.conn.mav.command_long_send(self.target_system, self.target_component, command, confirmation, *p)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                m = self.recv(("COMMAND_ACK",), deadline - time.monotonic())
+                if m is not None and m.command == command:
+                    if m.result == mav.MAV_RESULT_IN_PROGRESS:
+                        deadline = time.monotonic() + wait
+                        continue
+                    return int(m.result)
+        raise LinkError(f"command {command}: no COMMAND_ACK after {self.retries} retries")
+
+
+def connect(
+    url: str,
+    signing_key: str | Path | None = None,
+    heartbeat_timeout_s: float = 15.0,
+    source_system: int = 255,
+    source_component: int = mav.MAV_COMP_ID_MISSIONPLANNER,
+    timeout_s: float = 1.5,
+    retries: int = 5,
+) -> Link:
+    """Open ``url`` and wait for a vehicle's heartbeat (an autopilot, not another ground station)."""
+    device, baud = device_and_baud(url)
+    os.environ["MAVLINK20"] = "1"  # MAVLink 2: mission_type and signing; ArduPilot's dialect below
+    try:
+        conn = mavutil.mavlink_connection(
+            device,
+            baud=baud,
+            source_system=source_system,
+            source_component=source_component,
+            autoreconnect=False,
+            dialect="ardupilotmega",
+        )
+    except OSError as e:
+        raise LinkError(f"connection {url}: {e.strerror or e}; is the vehicle or SITL running?") from None
+    if signing_key is not None:
+        conn.setup_signing(parse_signing_key(signing_key), sign_outgoing=True)
+    deadline = time.monotonic() + heartbeat_timeout_s
+    booting = False
+    while time.monotonic() < deadline:
+        m = conn.recv_match(type="HEARTBEAT", blocking=True, timeout=0.5)
+        if m is None:
+            if device.startswith("udpout"):
+                conn.mav.heartbeat_send(mav.MAV_TYPE_GCS, mav.MAV_AUTOPILOT_INVALID, 0, 0, 0)
+            continue
+        if m.type == mav.MAV_TYPE_GCS or m.autopilot == mav.MAV_AUTOPILOT_INVALID:
+            continue
+        if m.system_status in (mav.MAV_STATE_UNINIT, mav.MAV_STATE_BOOT):
+            booting = True  # storage is not ready: a mission sent now is refused with NO_SPACE
+            continue
+        return Link(conn, m.get_srcSystem(), m.get_srcComponent(), timeout_s, retries)
+    conn.close()
+    if booting:
+        raise LinkError(f"connection {url}: the vehicle is still booting after {heartbeat_timeout_s:g} s; try again")
+    raise LinkError(f"connection {url}: no vehicle heartbeat in {heartbeat_timeout_s:g} s; check the address and link")

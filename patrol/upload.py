@@ -1,0 +1,184 @@
+"""Put a sortie on a vehicle and prove it arrived: pre-upload checks, upload, read-back comparison.
+
+Pure checks (:func:`check_sortie_upload`, :func:`compare_items`) have no I/O; :func:`upload_sortie`
+drives a :class:`~patrol.link.Link`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pymavlink.dialects.v20 import ardupilotmega as mav
+from shapely.geometry import Point, Polygon
+
+from patrol.errors import SafetyError
+from patrol.geo import LocalFrame
+from patrol.link import Link, LinkError
+from patrol.plan_io import FENCE, MISSION, RALLY, TYPE_NAMES, SortieUpload, fence_polygons
+from patrol.types import MissionItem
+
+NAV_WITH_POSITION = {
+    mav.MAV_CMD_NAV_WAYPOINT,
+    mav.MAV_CMD_NAV_LOITER_TIME,
+    mav.MAV_CMD_NAV_LOITER_UNLIM,
+    mav.MAV_CMD_NAV_LOITER_TURNS,
+    mav.MAV_CMD_NAV_TAKEOFF,
+    mav.MAV_CMD_NAV_LAND,
+    mav.MAV_CMD_NAV_SPLINE_WAYPOINT,
+}
+# Fields ArduPilot does not store as sent (seen reading back from ArduCopter SITL): the loiter radius
+# of NAV_LOITER_TIME comes back as 1 (a copter loiters on the spot, radius unused).
+IGNORED_PARAMS = {mav.MAV_CMD_NAV_LOITER_TIME: ("param3",)}
+RELATIVE_FRAMES = {mav.MAV_FRAME_GLOBAL_RELATIVE_ALT, mav.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT}
+
+
+def _has_position(it: MissionItem) -> bool:
+    return it.command in NAV_WITH_POSITION and not (it.lat == 0 and it.lon == 0)
+
+
+def check_sortie_upload(
+    up: SortieUpload,
+    vehicle_home: tuple[float, float] | None = None,
+    max_home_offset_m: float = 100.0,
+    max_alt_m: float | None = None,
+) -> None:
+    """Refuse (``SafetyError``, one line naming the item) a sortie a vehicle must not fly.
+
+    Every positioned mission item and rally point must lie inside an inclusion polygon of the
+    sortie's own fence and outside every exclusion polygon, at or below the altitude limit
+    (``max_alt_m``, else the package's); the planned home must be within ``max_home_offset_m`` of
+    the vehicle's home when that is known. The fence itself must be present.
+    """
+    frame = LocalFrame(up.home_lon, up.home_lat)
+    polys = fence_polygons(up.fence)
+    incl = [Polygon([frame.to_local(lon, lat) for lat, lon in ring]) for inc, ring in polys if inc]
+    excl = [Polygon([frame.to_local(lon, lat) for lat, lon in ring]) for inc, ring in polys if not inc]
+    limit = max_alt_m if max_alt_m is not None else up.max_alt_m
+    if not incl:
+        raise SafetyError(f"{up.name}: no inclusion fence; re-plan the package (patrol plan writes one per sortie)")
+    named = [(f"mission item {k}", it) for k, it in enumerate(up.mission, start=1)]
+    named += [(f"rally point {k}", it) for k, it in enumerate(up.rally, start=1)]
+    for label, it in named:
+        if limit is not None and not math.isnan(it.alt_m) and it.alt_m > limit + 1e-6:
+            raise SafetyError(f"{up.name}: {label} at {it.alt_m:g} m is above the {limit:g} m altitude limit")
+        if not (_has_position(it) or it.command == mav.MAV_CMD_NAV_RALLY_POINT):
+            continue
+        p = Point(frame.to_local(it.lon, it.lat))
+        if not any(poly.buffer(0.5).covers(p) for poly in incl):
+            raise SafetyError(f"{up.name}: {label} ({it.lat:.7f}, {it.lon:.7f}) is outside the inclusion fence")
+        for z in excl:
+            if z.contains(p):
+                raise SafetyError(f"{up.name}: {label} ({it.lat:.7f}, {it.lon:.7f}) is inside an exclusion zone")
+    if vehicle_home is not None:
+        off = math.hypot(*frame.to_local(vehicle_home[1], vehicle_home[0]))
+        if off > max_home_offset_m:
+            raise SafetyError(
+                f"{up.name}: planned home is {off:.0f} m from the vehicle's home (limit {max_home_offset_m:g} m); "
+                "launch from the planned point or re-plan with --home"
+            )
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How closely a read-back item must match: ArduPilot stores altitudes in cm and lat/lon in 1e-7 deg."""
+
+    latlon_deg: float = 1.5e-7
+    alt_m: float = 0.011
+    param: float = 1e-3
+
+
+def _same(a: float, b: float, tol: float) -> bool:
+    a = 0.0 if math.isnan(a) else a
+    b = 0.0 if math.isnan(b) else b
+    return abs(a - b) <= tol
+
+
+def compare_items(
+    sent: Sequence[MissionItem], got: Sequence[MissionItem], mission_type: int, tol: Tolerance | None = None
+) -> list[str]:
+    """Differences between what was sent and what was read back, one line per item (empty: equal).
+
+    For missions, item 0 (home) is not compared: ArduPilot replaces it with its own home.
+    """
+    t = tol or Tolerance()
+    name = TYPE_NAMES.get(mission_type, str(mission_type))
+    out = []
+    if len(sent) != len(got):
+        return [f"{name}: sent {len(sent)} items, vehicle holds {len(got)}"]
+    start = 1 if mission_type == MISSION else 0
+    for k in range(start, len(sent)):
+        a, b = sent[k], got[k]
+        diffs = []
+        if a.command != b.command:
+            diffs.append(f"command {a.command} != {b.command}")
+        positioned = _has_position(a) or mission_type != MISSION
+        same_kind = a.frame in RELATIVE_FRAMES and b.frame in RELATIVE_FRAMES
+        if positioned and a.frame != b.frame and not same_kind:
+            diffs.append(f"frame {a.frame} != {b.frame}")  # a DO_ command's frame means nothing; ArduPilot gives 0
+        for field, tl in (("lat", t.latlon_deg), ("lon", t.latlon_deg), ("alt_m", t.alt_m)):
+            if not _same(getattr(a, field), getattr(b, field), tl):
+                diffs.append(f"{field} {getattr(a, field)!r} != {getattr(b, field)!r}")
+        for field in ("param1", "param2", "param3", "param4"):
+            if field in IGNORED_PARAMS.get(a.command, ()):
+                continue
+            if not _same(getattr(a, field), getattr(b, field), t.param):
+                diffs.append(f"{field} {getattr(a, field)!r} != {getattr(b, field)!r}")
+        if diffs:
+            out.append(f"{name} item {k}: " + ", ".join(diffs))
+    return out
+
+
+def mission_with_home(up: SortieUpload) -> list[MissionItem]:
+    """The mission list as ArduPilot numbers it: item 0 is home, then the sortie's items."""
+    home = MissionItem(mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_FRAME_GLOBAL, lat=up.home_lat, lon=up.home_lon, alt_m=0.0)
+    return [home, *up.mission]
+
+
+Report = Callable[[str, int, int], None]
+
+
+def upload_sortie(link: Link, up: SortieUpload, progress: Report | None = None, verify: bool = True) -> dict[str, int]:
+    """Upload fence, rally points and mission of ``up``, then read each back and compare item by item.
+
+    The fence goes first so that a vehicle never holds the new mission under an old fence.
+    Returns the item count per type. Raises :class:`LinkError` on refusal, timeout or mismatch.
+    """
+    lists = {FENCE: list(up.fence), RALLY: list(up.rally), MISSION: mission_with_home(up)}
+    counts = {}
+    for mt, items in lists.items():
+        name = TYPE_NAMES[mt]
+        link.upload(items, mt, None if progress is None else (lambda i, n, name=name: progress(name, i, n)))
+        counts[name] = len(items)
+    if verify:
+        for mt, items in lists.items():
+            got = link.download(mt)
+            diffs = compare_items(items, got, mt)
+            if diffs:
+                raise LinkError(
+                    f"read-back differs: {diffs[0]}" + (f" (and {len(diffs) - 1} more)" if diffs[1:] else "")
+                )
+    return counts
+
+
+def fence_params(up: SortieUpload, action: int = 1) -> dict[str, float]:
+    """ArduPilot fence parameters a sortie needs: fence on, altitude and polygon fences, its limit.
+
+    ``action`` is ArduCopter's FENCE_ACTION: 1 RTL (land if RTL is impossible), 2 land,
+    3 SmartRTL or RTL or land, 4 brake or land, 0 report only.
+    """
+    kinds = 1 | 4  # FENCE_TYPE bits: 1 maximum altitude, 2 circle around home, 4 polygons and circles
+    params = {"FENCE_ENABLE": 1.0, "FENCE_TYPE": float(kinds), "FENCE_ACTION": float(action)}
+    if up.max_alt_m is not None:
+        params["FENCE_ALT_MAX"] = float(up.max_alt_m)
+    return params
+
+
+def vehicle_home(link: Link, timeout_s: float = 3.0) -> tuple[float, float] | None:
+    """The vehicle's home (lat, lon), or None if it has none yet (no fix since boot)."""
+    link.conn.mav.command_long_send(
+        link.target_system, link.target_component, mav.MAV_CMD_GET_HOME_POSITION, 0, 0, 0, 0, 0, 0, 0, 0
+    )
+    m = link.recv(("HOME_POSITION",), timeout_s)
+    return None if m is None else (m.latitude / 1e7, m.longitude / 1e7)

@@ -1,0 +1,68 @@
+"""Fixtures that start ArduPilot SITL copters; every SITL test is skipped where no binary exists."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from patrol.compounds import read_district
+from patrol.exports import package_files, write_package
+from patrol.link import Link, connect
+from patrol.planner import plan_patrol
+from patrol.types import PatrolParams
+from sitl_tests.sitl import HOW_TO, Sitl, find_sitl, free_instance
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "geofences" / "sample_district.geojson"
+GROUND_AMSL_M = 800.0  # Xinzhou lies about 800 m above sea level
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if find_sitl() is None:
+        skip = pytest.mark.skip(reason=HOW_TO)
+        for item in items:
+            if "sitl_tests" in str(item.fspath):
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def sample_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample district planned with default parameters into a package folder."""
+    district = read_district(SAMPLE)
+    plan = plan_patrol(district, PatrolParams())
+    out = tmp_path_factory.mktemp("pkg") / "sample"
+    write_package(package_files(plan, "sitl_tests"), out)
+    return out
+
+
+def package_home(package: Path) -> tuple[float, float]:
+    home = json.loads((package / "manifest.json").read_text())["home"]
+    return home["lat"], home["lon"]
+
+
+def start_sitl(workdir: Path, home: tuple[float, float]) -> Sitl:
+    binary = find_sitl()
+    assert binary is not None
+    return Sitl(binary, workdir, (home[0], home[1], GROUND_AMSL_M, 0.0), free_instance()).start()
+
+
+@pytest.fixture
+def sitl(tmp_path: Path, sample_package: Path) -> Iterator[Sitl]:
+    """A fresh SITL copter at the sample package's home; stopped on teardown, even on failure."""
+    s = start_sitl(tmp_path / "sitl", package_home(sample_package))
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def link(sitl: Sitl) -> Iterator[Link]:
+    lk = connect(sitl.url, heartbeat_timeout_s=30)
+    try:
+        yield lk
+    finally:
+        lk.close()

@@ -1,0 +1,132 @@
+"""The mission protocol client against a vehicle-side test double that drops, duplicates and reorders."""
+
+from __future__ import annotations
+
+import pytest
+from pymavlink.dialects.v20 import ardupilotmega as mav
+
+from patrol.errors import SafetyError
+from patrol.link import LinkError, connect, device_and_baud, parse_signing_key
+from patrol.plan_io import FENCE, MISSION, RALLY, SortieUpload
+from patrol.types import MissionItem
+from patrol.upload import check_sortie_upload, compare_items, mission_with_home, upload_sortie
+from tests.mission_peer_double import Faults, MissionPeerDouble
+
+LAT, LON = 38.415, 112.730
+
+
+def _mission(n: int) -> list[MissionItem]:
+    items = [MissionItem(mav.MAV_CMD_NAV_TAKEOFF, 3, lat=LAT, lon=LON, alt_m=40.0)]
+    items += [
+        MissionItem(mav.MAV_CMD_NAV_WAYPOINT, 3, lat=LAT + 1e-4 * (k % 7), lon=LON + 1e-4 * (k % 5), alt_m=40.0 + k % 3)
+        for k in range(n - 2)
+    ]
+    items.append(MissionItem(mav.MAV_CMD_NAV_RETURN_TO_LAUNCH, 2))
+    return items
+
+
+def _sortie(n: int = 30) -> SortieUpload:
+    d = 0.002
+    ring = [(LAT - d, LON - d), (LAT - d, LON + d), (LAT + d, LON + d), (LAT + d, LON - d)]
+    fence = tuple(
+        MissionItem(mav.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION, mav.MAV_FRAME_GLOBAL, 4.0, lat=a, lon=b)
+        for a, b in ring
+    )
+    rally = (MissionItem(mav.MAV_CMD_NAV_RALLY_POINT, 3, lat=LAT + 0.001, lon=LON, alt_m=30.0),)
+    return SortieUpload("test", LAT, LON, tuple(_mission(n)), fence, rally, 120.0)
+
+
+def _link(peer: MissionPeerDouble, timeout_s: float = 0.15, retries: int = 15):
+    return connect(peer.url, heartbeat_timeout_s=5, timeout_s=timeout_s, retries=retries)
+
+
+def test_upload_and_read_back_on_a_clean_link():
+    up = _sortie(40)
+    with MissionPeerDouble() as peer:
+        link = _link(peer)
+        seen = []
+        counts = upload_sortie(link, up, progress=lambda name, i, n: seen.append((name, i, n)))
+        assert counts == {"fence": 4, "rally": 1, "mission": 41}
+        held = peer.lists[MISSION]
+        assert [m.command for m in held] == [mav.MAV_CMD_NAV_WAYPOINT] + [it.command for it in up.mission]
+        assert held[5].x == round(up.mission[4].lat * 1e7) and held[5].z == pytest.approx(up.mission[4].alt_m)
+        assert [m.command for m in peer.lists[FENCE]] == [mav.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION] * 4
+        assert peer.lists[RALLY][0].command == mav.MAV_CMD_NAV_RALLY_POINT
+        assert ("mission", 41, 41) in seen
+        link.close()
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [Faults(drop=0.2, seed=3), Faults(duplicate=0.3, seed=4), Faults(reorder=0.3, seed=5), Faults(0.1, 0.1, 0.1)],
+    ids=["drop20", "duplicate30", "reorder30", "all10"],
+)
+def test_upload_verifies_through_a_lossy_link(faults):
+    up = _sortie(40)
+    with MissionPeerDouble(faults) as peer:
+        link = _link(peer)
+        upload_sortie(link, up)
+        got = link.download(MISSION)
+        assert compare_items(mission_with_home(up), got, MISSION) == []
+        link.close()
+
+
+def test_cut_link_fails_cleanly_naming_the_item():
+    with MissionPeerDouble(Faults(silent_after_items=10)) as peer:
+        link = _link(peer, timeout_s=0.2, retries=3)
+        with pytest.raises(LinkError, match=r"mission upload: no answer after item 10"):
+            link.upload(mission_with_home(_sortie(30)), MISSION)
+        link.close()
+
+
+def test_refusal_is_reported_with_the_vehicle_reason():
+    with MissionPeerDouble(Faults(capacity=20)) as peer:
+        link = _link(peer)
+        with pytest.raises(LinkError, match="MAV_MISSION_NO_SPACE"):
+            link.upload(mission_with_home(_sortie(30)), MISSION)
+        link.close()
+
+
+def test_params_are_set_and_confirmed_and_lists_cleared():
+    with MissionPeerDouble(Faults(drop=0.2, seed=9)) as peer:
+        link = _link(peer)
+        assert link.set_param("FENCE_ALT_MAX", 120.0) == 120.0
+        assert link.get_param("FENCE_ALT_MAX") == 120.0
+        link.upload(_mission(5), MISSION)
+        link.clear(MISSION)
+        assert peer.lists[MISSION] == [] and link.download(MISSION) == []
+        link.close()
+
+
+def test_compare_reports_the_first_changed_field():
+    a = _mission(5)
+    b = list(a)
+    b[2] = MissionItem(a[2].command, a[2].frame, lat=a[2].lat + 1e-5, lon=a[2].lon, alt_m=a[2].alt_m)
+    diffs = compare_items(a, b, MISSION)
+    assert len(diffs) == 1 and diffs[0].startswith("mission item 2: lat")
+    assert compare_items(a, a[:-1], MISSION) == ["mission: sent 5 items, vehicle holds 4"]
+
+
+def test_pre_upload_checks_refuse_fence_and_altitude_breaks():
+    up = _sortie(10)
+    check_sortie_upload(up, vehicle_home=(LAT, LON))
+    outside = MissionItem(mav.MAV_CMD_NAV_WAYPOINT, 3, lat=LAT + 0.01, lon=LON, alt_m=40.0)
+    bad = SortieUpload("t", LAT, LON, (*up.mission[:3], outside), up.fence, up.rally, 120.0)
+    with pytest.raises(SafetyError, match=r"mission item 4 .* outside the inclusion fence"):
+        check_sortie_upload(bad)
+    high = MissionItem(mav.MAV_CMD_NAV_WAYPOINT, 3, lat=LAT, lon=LON, alt_m=150.0)
+    with pytest.raises(SafetyError, match="mission item 2 at 150 m is above the 120 m altitude limit"):
+        check_sortie_upload(SortieUpload("t", LAT, LON, (up.mission[0], high), up.fence, up.rally, 120.0))
+    with pytest.raises(SafetyError, match="from the vehicle's home"):
+        check_sortie_upload(up, vehicle_home=(LAT + 0.01, LON))
+
+
+def test_connection_strings_and_signing_keys(tmp_path):
+    assert device_and_baud("udpin:0.0.0.0:14550") == ("udpin:0.0.0.0:14550", 57600)
+    assert device_and_baud("/dev/ttyACM0:115200") == ("/dev/ttyACM0", 115200)
+    with pytest.raises(LinkError, match="use tcp:HOST:PORT"):
+        device_and_baud("bluetooth")
+    (tmp_path / "k").write_text("a" * 64)
+    assert parse_signing_key(tmp_path / "k") == bytes.fromhex("a" * 64)
+    (tmp_path / "p").write_text("patrol passphrase\n")
+    assert len(parse_signing_key(tmp_path / "p")) == 32

@@ -179,8 +179,9 @@ SortieOpt = Annotated[int, typer.Option("--sortie", "-s", help="Sortie number in
 
 
 def _connect(url: str, signing_key: Path | None):
-    from patrol.link import connect
+    from patrol.link import connect, device_and_baud
 
+    device_and_baud(url)  # a malformed address is refused before anything is printed
     typer.echo(f"connecting to {url} ...", err=True)
     link = connect(url, signing_key=signing_key)
     typer.echo(f"vehicle {link.target_system}/{link.target_component} is there", err=True)

@@ -23,7 +23,7 @@ from typing import Any
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from patrol.errors import PatrolError
+from patrol.errors import InputError, PatrolError
 from patrol.plan_io import MISSION, TYPE_NAMES
 from patrol.types import MissionItem
 
@@ -72,16 +72,16 @@ def device_and_baud(url: str) -> tuple[str, int]:
     scheme = url.split(":", 1)[0]
     if scheme in ("tcp", "tcpin", "udp", "udpin", "udpout", "udpbcast"):
         if url.count(":") < 2:
-            raise LinkError(f"connection {url!r}: give {scheme}:HOST:PORT")
+            raise InputError(f"connection {url!r}: give {scheme}:HOST:PORT")
         return url, 57600
     if url.startswith(("/dev/", "COM")) and ":" in url:
         dev, baud = url.rsplit(":", 1)
         if not baud.isdigit():
-            raise LinkError(f"connection {url!r}: serial baud {baud!r} is not a number; e.g. /dev/ttyUSB0:57600")
+            raise InputError(f"connection {url!r}: serial baud {baud!r} is not a number; e.g. /dev/ttyUSB0:57600")
         return dev, int(baud)
     if url.startswith(("/dev/", "COM")):
         return url, 57600
-    raise LinkError(f"connection {url!r}: use tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600")
+    raise InputError(f"connection {url!r}: use tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600")
 
 
 @dataclass
@@ -156,7 +156,12 @@ class Link:
                     where = "MISSION_COUNT" if last_sent is None else f"item {last_sent}"
                     raise LinkError(
                         f"{name} upload: no answer after {where} ({self.retries} retries of {self.timeout_s:g} s); "
-                        "check the link and try again"
+                        + (
+                            "check the link and try again"
+                            if last_sent is None
+                            else f"the vehicle may hold a mix of old and new {name} items: "
+                            "upload again (or clear) before flying"
+                        )
                     )
                 if sent_max == n - 1 and tries > self.retries // 2:
                     self._confirm_by_reading_back(items, mission_type, "no final MISSION_ACK")

@@ -48,6 +48,7 @@ class MissionPeerDouble:
     lists: dict[int, list[Any]] = field(default_factory=lambda: {0: [], 1: [], 2: []})
     params: dict[str, float] = field(default_factory=lambda: {"FENCE_ENABLE": 0.0, "FENCE_ALT_MAX": 100.0})
     received_items: int = 0
+    home: tuple[float, float] | None = None  # answered to MAV_CMD_GET_HOME_POSITION when set
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.faults.seed)
@@ -179,6 +180,15 @@ class MissionPeerDouble:
 
     def _on_mission_ack(self, m: Any) -> None:
         pass
+
+    def _on_command_long(self, m: Any) -> None:
+        if m.command == mav.MAV_CMD_GET_HOME_POSITION and self.home is not None:
+            lat, lon = self.home
+            q = [1.0, 0.0, 0.0, 0.0]
+            self._send(
+                self.conn.mav.home_position_encode(round(lat * 1e7), round(lon * 1e7), 800_000, 0, 0, 0, q, 0, 0, 0)
+            )
+        self._send(self.conn.mav.command_ack_encode(m.command, mav.MAV_RESULT_ACCEPTED))
 
     def _on_param_set(self, m: Any) -> None:
         name = m.param_id

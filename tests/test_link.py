@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from patrol.errors import SafetyError
+from patrol.errors import InputError, SafetyError
 from patrol.link import LinkError, connect, device_and_baud, parse_signing_key
 from patrol.plan_io import FENCE, MISSION, RALLY, SortieUpload
 from patrol.types import MissionItem
@@ -124,7 +124,7 @@ def test_pre_upload_checks_refuse_fence_and_altitude_breaks():
 def test_connection_strings_and_signing_keys(tmp_path):
     assert device_and_baud("udpin:0.0.0.0:14550") == ("udpin:0.0.0.0:14550", 57600)
     assert device_and_baud("/dev/ttyACM0:115200") == ("/dev/ttyACM0", 115200)
-    with pytest.raises(LinkError, match="use tcp:HOST:PORT"):
+    with pytest.raises(InputError, match="use tcp:HOST:PORT"):
         device_and_baud("bluetooth")
     (tmp_path / "k").write_text("a" * 64)
     assert parse_signing_key(tmp_path / "k") == bytes.fromhex("a" * 64)

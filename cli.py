@@ -99,8 +99,21 @@ def plan(
         float | None, typer.Option("--radius-m", help="Audible ground radius, m (overrides the model).")
     ] = None,
     prompt_s: Annotated[
-        float, typer.Option("--prompt-s", help="Length of one warning, s: it must be heard whole.")
-    ] = 6.0,
+        float | None,
+        typer.Option("--prompt-s", help="Time in range a warning needs, s (default: from the clips, or 6)."),
+    ] = None,
+    prompts: Annotated[
+        Path | None, typer.Option("--prompts", help="Prompt catalogue (TOML; default: the shipped one).")
+    ] = None,
+    speaker: Annotated[
+        str, typer.Option("--speaker", help="Cue encoding: script (Lua applet), relay, servo, or none.")
+    ] = "script",
+    lang: Annotated[str, typer.Option("--lang", help="Language of the warnings: zh or en.")] = "zh",
+    relay: Annotated[str, typer.Option("--relay", help="--speaker relay: TRACK:RELAY pairs, e.g. 1:0,3:1.")] = "",
+    servo_channel: Annotated[int, typer.Option("--servo-channel", help="--speaker servo: output channel.")] = 9,
+    servo_pwm: Annotated[
+        str, typer.Option("--servo-pwm", help="--speaker servo: TRACK:PWM pairs, e.g. 1:1100,3:1300.")
+    ] = "",
     hotspot_repeats: Annotated[
         int, typer.Option("--hotspot-repeats", help="Repeats of the warning at each hotspot loiter.")
     ] = 3,
@@ -128,6 +141,7 @@ def plan(
 ) -> None:
     """Plan patrol missions for compound polygons and write a mission package."""
     from patrol.compounds import read_district
+    from patrol.errors import InputError
     from patrol.exports import package_files, write_package
     from patrol.planner import plan_patrol
     from patrol.summary import summary_table
@@ -135,6 +149,32 @@ def plan(
 
     lat, lon = _home(home)
     district = read_district(compounds, nofly or [])
+    encoder, build_dir, loiter_s = None, None, None
+    if speaker != "none":
+        import tempfile
+
+        from patrol.audio import build_prompts
+        from patrol.cues import PromptCues, parse_track_map, timing_from_clips
+        from patrol.prompts import DEFAULT_CATALOGUE, LANGUAGES, read_catalogue
+
+        if lang not in LANGUAGES:
+            raise InputError(f"--lang {lang!r}: use one of {', '.join(LANGUAGES)}")
+        catalogue = read_catalogue(prompts or DEFAULT_CATALOGUE)
+        build_dir = Path(tempfile.mkdtemp(prefix="patrol-prompts-")) / "audio"
+        encoder = PromptCues(
+            catalogue,
+            build_prompts(catalogue, build_dir),
+            lang,
+            speaker,
+            relay_by_track=parse_track_map(relay, "--relay"),
+            servo_channel=servo_channel,
+            pwm_by_track=parse_track_map(servo_pwm, "--servo-pwm"),
+        )
+        clip_prompt_s, loiter_s = timing_from_clips(encoder)
+        if prompt_s is None:
+            prompt_s = clip_prompt_s
+    if prompt_s is None:
+        prompt_s = 6.0
     for w in district.warnings:
         typer.echo(f"patrol: warning: {w}", err=True)
     params = PatrolParams(
@@ -142,6 +182,7 @@ def plan(
         transit_alt_m=transit_alt_m,
         prompt_s=prompt_s,
         hotspot_repeats=hotspot_repeats,
+        loiter_s=loiter_s,
         radius_m=radius_m,
         speed_mps=speed_mps,
         spacing_m=spacing_m,
@@ -153,18 +194,104 @@ def plan(
         home_lon=lon,
         home_lat=lat,
     )
-    speaker = Speaker(level_db_at_1m=speaker_db, ambient_db=ambient_db, snr_db=snr_db)
+    speaker_model = Speaker(level_db_at_1m=speaker_db, ambient_db=ambient_db, snr_db=snr_db)
     vehicle = Vehicle(
         max_speed_mps=max_speed_mps,
         endurance_min=endurance_min,
         reserve_pct=reserve_pct,
         transit_speed_mps=max(max_speed_mps, 1.0),
     )
-    result = plan_patrol(district, params, speaker, vehicle)
+    result = plan_patrol(district, params, speaker_model, vehicle, encoder)
     command = "patrol " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    out = write_package(package_files(result, command), output, overwrite=force)
+    files: dict[str, Any] = dict(package_files(result, command))
+    if build_dir is not None and encoder is not None:
+        import json
+        import shutil
+
+        for f in sorted(build_dir.rglob("*")):
+            if f.is_file():
+                files[f"audio/{f.relative_to(build_dir).as_posix()}"] = f.read_bytes()
+        shutil.rmtree(build_dir.parent, ignore_errors=True)
+        man = json.loads(files["manifest.json"])
+        man["broadcast"] = {
+            "catalogue": str(encoder.catalogue.path),
+            "lang": lang,
+            "speaker": speaker,
+            "clips": "audio/manifest.json",
+            "lua_applet": "audio_prompts/lua/patrol_speaker.lua" if speaker == "script" else None,
+            "rules": {"enter": encoder.catalogue.enter, "hotspot": encoder.catalogue.hotspot},
+            "prompt_s_from_clips": prompt_s if params.prompt_s == prompt_s else None,
+        }
+        files["manifest.json"] = json.dumps(man, indent=2, ensure_ascii=False) + "\n"
+    out = write_package(files, output, overwrite=force)
     typer.echo(summary_table(result))
     typer.echo(f"wrote {out}/ ({len(result.sorties)} sortie(s))")
+
+
+# -- prompts ----------------------------------------------------------------------------------------------
+prompts_app = typer.Typer(help="The warnings: build clips from the catalogue, play one.", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
+
+
+@prompts_app.command("build")
+@one_line_errors
+def prompts_build(
+    catalogue: Annotated[Path, typer.Argument(help="Prompt catalogue (TOML).")] = Path("audio_prompts/catalogue.toml"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write.")] = Path("audio_prompts/build"),
+    force: ForceOpt = False,
+) -> None:
+    """Text-to-speech (and recorded clips) to loudness-normalised WAV, with a manifest."""
+    from patrol.audio import build_prompts
+    from patrol.prompts import read_catalogue
+
+    build = build_prompts(read_catalogue(catalogue), output, overwrite=force)
+    for c in build.clips:
+        typer.echo(f"#{c.track:<3d} {c.prompt_id:18s} {c.lang}  {c.duration_s:5.2f} s  {c.source}")
+    typer.echo(f"wrote {output}/ ({len(build.clips)} clips, manifest.json, sd/ for the speaker's SD card)")
+
+
+@prompts_app.command("say")
+@one_line_errors
+def prompts_say(
+    prompt_id: Annotated[str, typer.Argument(help="Prompt id from the catalogue.")],
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+    catalogue: Annotated[Path, typer.Option("--catalogue", help="Prompt catalogue.")] = Path(
+        "audio_prompts/catalogue.toml"
+    ),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the WAV here instead of playing it.")
+    ] = None,
+) -> None:
+    """Play one prompt through the sound device (or write it to a file where there is none)."""
+    import tempfile
+
+    from patrol.audio import RATE_HZ, normalise, play, read_wav, resample, trim_silence, tts, wav_bytes
+    from patrol.errors import InputError
+    from patrol.prompts import read_catalogue
+
+    p = read_catalogue(catalogue).get(prompt_id)
+    if lang in p.clips:
+        x, rate = read_wav(p.clips[lang])
+    elif lang in p.texts:
+        x, rate = tts(p.texts[lang], lang)
+    else:
+        raise InputError(f"{catalogue}: prompt {prompt_id} has no {lang} text or clip")
+    data = wav_bytes(normalise(trim_silence(resample(x, rate), RATE_HZ), RATE_HZ))
+    if output is None:
+        with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as f:
+            f.write(data)
+        if play(f.name):
+            typer.echo(f"played {prompt_id} ({lang}), {(len(data) - 44) / 2 / RATE_HZ:.2f} s")
+            Path(f.name).unlink()
+            return
+        output = Path(f"{prompt_id}.{lang}.wav")
+        Path(f.name).replace(output)
+        typer.echo(f"no sound device: wrote {output}")
+        return
+    tmp = output.with_name(f".{output.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(output)
+    typer.echo(f"wrote {output} ({(len(data) - 44) / 2 / RATE_HZ:.2f} s)")
 
 
 # -- flying ---------------------------------------------------------------------------------------------

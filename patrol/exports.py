@@ -283,7 +283,7 @@ def package_files(plan: Plan, command: str = "") -> dict[str, str]:
     return files
 
 
-def write_package(files: dict[str, str], out_dir: str | Path, overwrite: bool = False) -> Path:
+def write_package(files: dict[str, str | bytes], out_dir: str | Path, overwrite: bool = False) -> Path:
     """Write ``files`` into ``out_dir`` atomically: a temporary sibling folder renamed into place.
 
     Refuses (``PatrolError``) to replace an existing folder unless ``overwrite``.
@@ -294,8 +294,13 @@ def write_package(files: dict[str, str], out_dir: str | Path, overwrite: bool = 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8")
+        for name, content in files.items():
+            target = tmp / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():

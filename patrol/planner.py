@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -83,7 +84,7 @@ def plan_patrol(
     )
     if zones is not None and zones.contains(shapely.Point(home)):
         raise PlanningError("--home lies inside a no-fly zone (or its buffer); choose a launch point outside")
-    loiter_s = params.hotspot_repeats * params.prompt_s
+    loiter_s = params.loiter_s if params.loiter_s is not None else params.hotspot_repeats * params.prompt_s
     routes = []
     areas = {}
     for c in district.compounds:
@@ -104,6 +105,9 @@ def plan_patrol(
         )
     ordered = order_compounds(routes, district.compounds, home)
     sorties = make_sorties(ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps)
+    resolve = getattr(encoder, "resolve", None)
+    if resolve is not None:  # the broadcast stage names the prompt each cue plays
+        sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
     missions = tuple(build_mission(s, frame, home, aud.speed_mps, vehicle.transit_speed_mps, encoder) for s in sorties)
     p0, p1, dur = timed_legs(sorties, home, aud.speed_mps, vehicle)
     legs = shapely.linestrings(np.stack([p0, p1], axis=1)) if len(p0) else np.array([])

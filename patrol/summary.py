@@ -43,7 +43,7 @@ def summary_table(plan: Plan) -> str:
     head = (
         f"audible radius {a.radius_m:.1f} m (slant {a.slant_range_m:.1f} m at {plan.params.alt_m:g} m), "
         f"lanes {a.spacing_m:.1f} m apart at {a.speed_mps:.1f} m/s ({a.limited_by}); "
-        f"worst point hears {a.worst_heard_s:.1f} s of a {plan.params.prompt_s:g} s prompt"
+        f"worst point hears {a.worst_heard_s:.1f} s of the {plan.params.prompt_s:.1f} s a warning needs"
     )
     rows = [
         [

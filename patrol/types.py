@@ -111,6 +111,7 @@ class PatrolParams:
     transit_alt_m: float | None = None
     prompt_s: float = 6.0
     hotspot_repeats: int = 3
+    loiter_s: float | None = None  # hotspot loiter; default hotspot_repeats * prompt_s
     radius_m: float | None = None
     speed_mps: float | None = None
     spacing_m: float | None = None

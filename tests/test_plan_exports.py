@@ -166,7 +166,8 @@ def test_manifest_and_geojson(plan, tmp_path, district_file):
 
 def test_package_write_is_atomic(plan, tmp_path):
     files = package_files(plan)
-    files["sub/dir/bad.txt"] = "x"  # cannot be written: no such folder inside the package
+    files["audio"] = "x"
+    files["audio/a.wav"] = b"RIFF"  # cannot be written: "audio" is already a file
     with pytest.raises(OSError):
         write_package(files, tmp_path / "pkg")
     assert not (tmp_path / "pkg").exists()

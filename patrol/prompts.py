@@ -1,0 +1,168 @@
+"""The prompt catalogue: which warnings exist, in which languages, and which one plays where.
+
+A catalogue is a TOML file (``audio_prompts/catalogue.toml``); a *build* of it (``patrol prompts
+build``) is a folder of WAV clips with ``manifest.json`` recording each clip's duration, sample rate,
+track number and sha256. Reading and rule resolution here are pure; audio lives in :mod:`patrol.audio`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomllib
+
+from patrol.errors import InputError
+from patrol.types import Cue, CueKind
+
+CATEGORIES = ("mask", "gathering", "outing", "vendor", "registration")
+LANGUAGES = ("zh", "en")
+TIERS = ("closed", "guarded", "scattered")
+HOTSPOT_KINDS = ("gate", "square")
+DEFAULT_CATALOGUE = Path(__file__).resolve().parents[1] / "audio_prompts" / "catalogue.toml"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One warning: its texts per language, a category, default repeats, optional recorded clips."""
+
+    id: str
+    category: str
+    repeats: int
+    texts: dict[str, str]
+    clips: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Prompts in file order and the rules that place them."""
+
+    path: Path
+    prompts: tuple[Prompt, ...]
+    enter: dict[str, str]  # tier -> prompt id looped while sweeping
+    hotspot: dict[str, str]  # hotspot kind -> prompt id played at the loiter
+
+    def get(self, prompt_id: str) -> Prompt:
+        """The prompt with ``prompt_id``."""
+        for p in self.prompts:
+            if p.id == prompt_id:
+                return p
+        raise InputError(f"{self.path}: no prompt {prompt_id!r}; the catalogue has {', '.join(self.ids())}")
+
+    def ids(self) -> list[str]:
+        """Prompt ids in file order."""
+        return [p.id for p in self.prompts]
+
+
+def read_catalogue(path: str | Path = DEFAULT_CATALOGUE) -> Catalogue:
+    """Read and check a catalogue; :class:`InputError` names the prompt and field for anything wrong."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{p}: catalogue not found; give the path of a TOML prompt catalogue") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{p}: not valid TOML ({e})") from None
+    prompts = []
+    seen = set()
+    for k, raw in enumerate(doc.get("prompt", []), start=1):
+        pid = str(raw.get("id", ""))
+        where = f"{p}: prompt {k} ({pid or 'no id'})"
+        if not _ID.match(pid):
+            raise InputError(f"{where}: id must be 1-32 letters, digits or '-', starting with a letter or digit")
+        if pid in seen:
+            raise InputError(f"{where}: id {pid!r} is used twice; ids must be unique")
+        seen.add(pid)
+        cat = raw.get("category")
+        if cat not in CATEGORIES:
+            raise InputError(f"{where}: category {cat!r} is not one of {', '.join(CATEGORIES)}")
+        texts = {lang: str(t).strip() for lang, t in dict(raw.get("text", {})).items()}
+        clips = {lang: (p.parent / str(c)).resolve() for lang, c in dict(raw.get("clip", {})).items()}
+        for lang in (*texts, *clips):
+            if lang not in LANGUAGES:
+                raise InputError(f"{where}: language {lang!r} is not one of {', '.join(LANGUAGES)}")
+        if not texts and not clips:
+            raise InputError(f"{where}: give text.zh / text.en or a recorded clip.zh / clip.en")
+        if any(not t for t in texts.values()):
+            raise InputError(f"{where}: an empty text; remove it or write the warning")
+        repeats = raw.get("repeats", 3)
+        if not isinstance(repeats, int) or not 1 <= repeats <= 20:
+            raise InputError(f"{where}: repeats {repeats!r} must be a whole number from 1 to 20")
+        prompts.append(Prompt(pid, cat, repeats, texts, clips))
+    if not prompts:
+        raise InputError(f"{p}: no [[prompt]] entries")
+    rules = doc.get("rules", {})
+    enter = {str(k): str(v) for k, v in dict(rules.get("enter", {})).items()}
+    hotspot = {str(k): str(v) for k, v in dict(rules.get("hotspot", {})).items()}
+    for key, table, allowed in (("enter", enter, TIERS), ("hotspot", hotspot, HOTSPOT_KINDS)):
+        for k, v in table.items():
+            if k not in allowed:
+                raise InputError(f"{p}: rules.{key}.{k}: {k!r} is not one of {', '.join(allowed)}")
+            if v not in seen:
+                raise InputError(f"{p}: rules.{key}.{k} names prompt {v!r}, which the catalogue does not have")
+    return Catalogue(p, tuple(prompts), enter, hotspot)
+
+
+def prompt_for(cat: Catalogue, cue: Cue) -> str | None:
+    """The prompt id a cue plays under the catalogue's rules (None: the cue plays nothing).
+
+    ENTER loops the tier's prompt, HOTSPOT plays the hotspot kind's prompt, LEAVE stops (None).
+    """
+    if cue.kind == CueKind.ENTER:
+        return cat.enter.get(cue.tier or "")
+    if cue.kind == CueKind.HOTSPOT:
+        return cat.hotspot.get(cue.hotspot_kind or "")
+    return None
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One built clip: a prompt in one language, as the speaker will play it."""
+
+    prompt_id: str
+    lang: str
+    file: str  # relative to the build folder
+    track: int  # the number the speaker module plays it by (its SD card file NNNN.wav)
+    duration_s: float
+    sample_rate: int
+    sha256: str
+    source: str  # "tts:<voice id>" or "recorded:<file>"
+
+
+@dataclass(frozen=True)
+class Build:
+    """A built catalogue: the folder, its clips, and the catalogue it came from."""
+
+    folder: Path
+    catalogue: str
+    clips: tuple[Clip, ...]
+
+    def clip(self, prompt_id: str, lang: str) -> Clip:
+        """The clip of ``prompt_id`` in ``lang``."""
+        for c in self.clips:
+            if c.prompt_id == prompt_id and c.lang == lang:
+                return c
+        raise InputError(
+            f"{self.folder}: no {lang} clip for prompt {prompt_id!r}; add text.{lang} to the catalogue and rebuild"
+        )
+
+    def by_track(self, track: int) -> Clip | None:
+        """The clip with speaker track number ``track``."""
+        return next((c for c in self.clips if c.track == track), None)
+
+
+def read_build(folder: str | Path) -> Build:
+    """Read a build folder's ``manifest.json``."""
+    f = Path(folder)
+    man = f / "manifest.json"
+    try:
+        doc = json.loads(man.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{man}: no prompt build here; run `patrol prompts build CATALOGUE -o {f}`") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{man}: unreadable ({e}); rebuild with patrol prompts build") from None
+    clips = tuple(Clip(**c) for c in doc["clips"])
+    return Build(f, doc.get("catalogue", ""), clips)

@@ -220,6 +220,10 @@ def plan(
             "clips": "audio/manifest.json",
             "lua_applet": "audio_prompts/lua/patrol_speaker.lua" if speaker == "script" else None,
             "rules": {"enter": encoder.catalogue.enter, "hotspot": encoder.catalogue.hotspot},
+            "relay_by_track": {str(k): v for k, v in encoder.relay_by_track.items()},
+            "servo_channel": encoder.servo_channel,
+            "pwm_by_track": {str(k): v for k, v in encoder.pwm_by_track.items()},
+            "stop_pwm": encoder.stop_pwm,
             "prompt_s_from_clips": prompt_s if params.prompt_s == prompt_s else None,
         }
         files["manifest.json"] = json.dumps(man, indent=2, ensure_ascii=False) + "\n"
@@ -502,6 +506,70 @@ def fly(
         if part.exists():
             _os.replace(part, tlog)
             typer.echo(f"telemetry log: {tlog}", err=True)
+
+
+@app.command()
+@one_line_errors
+def broadcast(
+    connect: ConnectOpt,
+    package: Annotated[Path, typer.Option("--package", "-p", help="Mission package folder (with audio/).")],
+    sortie: SortieOpt = 1,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the play log and WAV copies (default: PACKAGE/plays).")
+    ] = None,
+    sound: Annotated[
+        bool | None,
+        typer.Option("--sound/--no-sound", help="Play through the sound device (default: if there is one)."),
+    ] = None,
+    timeout_min: Annotated[float, typer.Option("--timeout-min", help="Stop following after this long.")] = 120.0,
+    signing_key: SigningOpt = None,
+) -> None:
+    """Companion-computer player: follow the vehicle's speaker cues, play each prompt, log every play."""
+    import datetime as dt
+    import json
+
+    from patrol.broadcast import Player, decoder, follow
+    from patrol.errors import InputError
+    from patrol.plan_io import read_sortie
+    from patrol.prompts import read_build
+
+    man = json.loads((package / "manifest.json").read_text(encoding="utf-8"))
+    bc = man.get("broadcast")
+    if not bc:
+        raise InputError(f"{package}: planned with --speaker none; re-plan with a speaker to broadcast")
+    build = read_build(package / "audio")
+    mission = None
+    decode = None
+    if bc["speaker"] in ("relay", "servo"):
+        mission = list(read_sortie(package, sortie).mission)
+        decode = decoder(
+            {int(k): v for k, v in bc["relay_by_track"].items()},
+            {int(k): v for k, v in bc["pwm_by_track"].items()},
+            bc["stop_pwm"],
+        )
+    out_dir = out or package / "plays"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_path = out_dir / f"sortie-{sortie:02d}-{stamp}.jsonl"
+    player = Player(build, out_dir / f"sortie-{sortie:02d}-{stamp}", sound)
+    link = _connect(connect, signing_key)
+    typer.echo(
+        f"following speaker cues ({bc['speaker']}); playing {'aloud' if player.sound else 'into WAV files'}", err=True
+    )
+    try:
+        plays = follow(
+            link,
+            player,
+            log_path,
+            mission,
+            decode,
+            timeout_s=timeout_min * 60,
+            on_play=lambda p: typer.echo(
+                f"{p.t_utc}  {p.action:4s} #{p.track:<3d} {p.prompt_id or '-':18s} at {p.lat}, {p.lon}", err=True
+            ),
+        )
+    finally:
+        link.close()
+    typer.echo(f"{len(plays)} speaker events logged to {log_path}")
 
 
 def main() -> None:

@@ -132,9 +132,7 @@ def timing_from_clips(cues: PromptCues) -> tuple[float, float]:
     looped clip. A hotspot loiter lasts its prompt's repeats, each clip followed by a 1 s gap.
     """
     loops = [cues.duration_s(p) for p in set(cues.catalogue.enter.values())]
-    spots = [
-        cues.repeats(p) * (cues.duration_s(p) + REPEAT_GAP_S) for p in set(cues.catalogue.hotspot.values())
-    ]
+    spots = [cues.repeats(p) * (cues.duration_s(p) + REPEAT_GAP_S) for p in set(cues.catalogue.hotspot.values())]
     if not loops:
         raise InputError(f"{cues.catalogue.path}: no rules.enter prompts; say which prompt loops over each tier")
     return 2.0 * max(loops), max(spots, default=0.0)

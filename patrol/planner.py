@@ -85,6 +85,7 @@ def plan_patrol(
     if zones is not None and zones.contains(shapely.Point(home)):
         raise PlanningError("--home lies inside a no-fly zone (or its buffer); choose a launch point outside")
     loiter_s = params.loiter_s if params.loiter_s is not None else params.hotspot_repeats * params.prompt_s
+    loiter_s = float(math.ceil(loiter_s - 1e-9))  # ArduPilot keeps NAV_LOITER_TIME in whole seconds
     routes = []
     areas = {}
     for c in district.compounds:

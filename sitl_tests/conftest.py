@@ -43,10 +43,11 @@ def package_home(package: Path) -> tuple[float, float]:
     return home["lat"], home["lon"]
 
 
-def start_sitl(workdir: Path, home: tuple[float, float]) -> Sitl:
+def start_sitl(workdir: Path, home: tuple[float, float], extra_params: str = "", scripts: tuple = ()) -> Sitl:
     binary = find_sitl()
     assert binary is not None
-    return Sitl(binary, workdir, (home[0], home[1], GROUND_AMSL_M, 0.0), free_instance()).start()
+    home4 = (home[0], home[1], GROUND_AMSL_M, 0.0)
+    return Sitl(binary, workdir, home4, free_instance(), extra_params=extra_params, scripts=scripts).start()
 
 
 @pytest.fixture
@@ -66,3 +67,17 @@ def link(sitl: Sitl) -> Iterator[Link]:
         yield lk
     finally:
         lk.close()
+
+
+@pytest.fixture(scope="session")
+def cued_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample district planned by the CLI with the shipped prompts and the Lua-script speaker."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("cued") / "sample"
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "plan", str(SAMPLE), "-o", str(out)], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    return out

@@ -81,6 +81,8 @@ class Sitl:
     home: tuple[float, float, float, float]  # lat, lon, alt AMSL, heading
     instance: int
     proc: subprocess.Popen | None = None
+    extra_params: str = ""  # more "NAME VALUE" lines for the defaults
+    scripts: tuple[Path, ...] = ()  # Lua scripts copied into the working directory's scripts/
 
     @property
     def port(self) -> int:
@@ -98,7 +100,11 @@ class Sitl:
     def start(self, timeout_s: float = 30.0) -> Sitl:
         self.workdir.mkdir(parents=True, exist_ok=True)
         bench = self.workdir / "bench.parm"
-        bench.write_text(BENCH_PARAMS)
+        bench.write_text(BENCH_PARAMS + self.extra_params)
+        if self.scripts:
+            (self.workdir / "scripts").mkdir(exist_ok=True)
+            for script in self.scripts:
+                shutil.copyfile(script, self.workdir / "scripts" / script.name)
         defaults = find_defaults(self.binary)
         parms = ",".join(str(p) for p in (defaults, bench) if p is not None)
         lat, lon, alt, hdg = self.home

@@ -1,0 +1,99 @@
+"""A sortie with speaker cues flown in SITL with patrol's Lua applet: the plays the vehicle reports (tlog)
+and the plays `patrol broadcast` makes alongside match the plan in prompt, order and place."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import subprocess
+import sys
+
+from pymavlink import mavutil
+from pymavlink.dialects.v20 import ardupilotmega as mav
+
+from patrol.broadcast import parse_report
+from patrol.fly import Flight
+from patrol.link import connect
+from patrol.plan_io import read_sortie
+from patrol.upload import fence_params, upload_sortie
+from sitl_tests.conftest import ROOT, package_home, start_sitl
+
+LUA = ROOT / "audio_prompts" / "lua" / "patrol_speaker.lua"
+ACTION = {1: "loop", 2: "stop", 3: "play"}
+
+
+def _metres(a, b):
+    dlat = (a[0] - b[0]) * 111_320.0
+    dlon = (a[1] - b[1]) * 111_320.0 * math.cos(math.radians(a[0]))
+    return math.hypot(dlat, dlon)
+
+
+def planned_cues(mission):
+    """(action, track, (lat, lon)) per speaker command, placed at the NAV item it follows."""
+    out, last = [], None
+    for it in mission:
+        if it.command == mav.MAV_CMD_DO_SEND_SCRIPT_MESSAGE:
+            out.append((ACTION[round(it.param1)], round(it.param2), last))
+        elif it.command in (mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_LOITER_TIME, mav.MAV_CMD_NAV_TAKEOFF):
+            last = (it.lat, it.lon)
+    return out
+
+
+def tlog_plays(path):
+    """(action, track, (lat, lon)) for every PTRL STATUSTEXT in a tlog, at the position last reported."""
+    log = mavutil.mavlink_connection(str(path), dialect="ardupilotmega")
+    pos, out = None, []
+    while (m := log.recv_match(type=["GLOBAL_POSITION_INT", "STATUSTEXT"])) is not None:
+        if m.get_type() == "GLOBAL_POSITION_INT" and (m.lat or m.lon):
+            pos = (m.lat / 1e7, m.lon / 1e7)
+        elif m.get_type() == "STATUSTEXT" and (rep := parse_report(m.text)) is not None:
+            out.append((rep[0], rep[1], pos))
+    return out
+
+
+def test_cues_play_in_order_where_planned(tmp_path, cued_package):
+    man = json.loads((cued_package / "manifest.json").read_text())
+    s = min(man["sorties"], key=lambda x: x["predicted_time_s"])
+    up = read_sortie(cued_package, s["index"])
+    want = planned_cues(up.mission)
+    assert len(want) >= 3
+    sitl = start_sitl(tmp_path / "sitl", package_home(cued_package), "SCR_ENABLE 1\n", (LUA,))
+    player = None
+    try:
+        link = connect(sitl.url, heartbeat_timeout_s=30)
+        link.conn.setup_logfile(str(tmp_path / "flight.tlog"), mode="wb")
+        player = subprocess.Popen(
+            [sys.executable, str(ROOT / "cli.py"), "broadcast", "--connect", sitl.url2, "--package", str(cued_package),
+             "--sortie", str(s["index"]), "--out", str(tmp_path / "plays"), "--no-sound", "--timeout-min", "10"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        upload_sortie(link, up)
+        for name, value in fence_params(up).items():
+            link.set_param(name, value)
+        flight = Flight(link)
+        flight.wait_ready()
+        flight.set_mode("GUIDED")
+        flight.arm()
+        flight.start_mission()
+        flight.follow(len(up.mission), 900)
+        _out, err = player.communicate(timeout=120)
+        assert player.returncode == 0, err
+        link.close()
+    finally:
+        if player is not None and player.poll() is None:
+            player.send_signal(signal.SIGINT)
+            player.wait(timeout=10)
+        sitl.stop()
+    reported = tlog_plays(tmp_path / "flight.tlog")
+    assert [(a, t) for a, t, _ in reported] == [(a, t) for a, t, _ in want]
+    for (a, t, got), (_, _, where) in zip(reported, want, strict=True):
+        assert _metres(got, where) <= 15.0, f"{a} #{t} reported {_metres(got, where):.1f} m from its planned place"
+    logs = list((tmp_path / "plays").glob("*.jsonl"))
+    assert len(logs) == 1
+    plays = [json.loads(line) for line in logs[0].read_text().splitlines()]
+    assert [(p["action"], p["track"]) for p in plays] == [(a, t) for a, t, _ in want]
+    for p, (_, _, where) in zip(plays, want, strict=True):
+        assert _metres((p["lat"], p["lon"]), where) <= 15.0
+        if p["action"] != "stop":
+            assert p["prompt_id"] and p["output"].endswith(".wav")

@@ -510,6 +510,85 @@ def fly(
 
 @app.command()
 @one_line_errors
+def audit(
+    logs: Annotated[list[Path], typer.Argument(help="Flight logs: .tlog and/or DataFlash .bin (a day's sorties).")],
+    package: Annotated[Path, typer.Option("--package", "-p", help="The mission package that was flown.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for report.json, .csv, .html.")],
+    min_coverage: Annotated[
+        float, typer.Option("--min-coverage", help="Share of each compound that must hear a whole warning.")
+    ] = 0.9,
+    only_flown: Annotated[
+        bool, typer.Option("--only-flown", help="Report only compounds the logs swept (25% or more in range).")
+    ] = False,
+    compounds: Annotated[
+        str, typer.Option("--compounds", help="Report only these compound ids (comma-separated).")
+    ] = "",
+    assume_playing: Annotated[
+        bool,
+        typer.Option("--assume-playing", help="Count all airborne time as playing (logs without speaker reports)."),
+    ] = False,
+    force: ForceOpt = False,
+) -> None:
+    """Per-compound coverage from real flight logs: heard whole, in range, uncovered areas, prompts, breaches."""
+    import json
+
+    from patrol.audit import read_package, report, report_csv, report_html, run_audit, uncovered_geojson
+    from patrol.errors import CoverageShortfallError, InputError
+    from patrol.exports import write_package
+    from patrol.flightlog import read_log
+
+    if not 0.0 <= min_coverage <= 1.0:
+        raise InputError(f"--min-coverage {min_coverage:g}: give a share between 0 and 1, e.g. 0.9")
+    pkg = read_package(package)
+    flights = [read_log(p) for p in logs]
+    for f in flights:
+        for w in f.warnings:
+            typer.echo(f"patrol: warning: {f.path}: {w}", err=True)
+        if not f.plays and not assume_playing:
+            typer.echo(
+                f"patrol: warning: {f.path}: no speaker cue reports; nothing counts as heard "
+                "(use --assume-playing for a speaker without reports)",
+                err=True,
+            )
+    audits = run_audit(flights, pkg, assume_playing)
+    if compounds:
+        wanted = [c.strip() for c in compounds.split(",") if c.strip()]
+        unknown = sorted(set(wanted) - {a.id for a in audits})
+        if unknown:
+            raise InputError(f"--compounds: {', '.join(unknown)} not in {package}; ids are like {audits[0].id}")
+        audits = [a for a in audits if a.id in wanted]
+    if only_flown:
+        audits = [a for a in audits if a.in_range.mean() >= 0.25]
+    doc = report(audits, pkg, flights, min_coverage)
+    geoms = {c["id"]: c["geometry"] for c in pkg.compounds}
+    uncovered = [u for a in audits if (u := uncovered_geojson(a, pkg, geoms[a.id])) is not None]
+    files = {
+        "report.json": json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+        "report.csv": report_csv(doc),
+        "report.html": report_html(doc, audits, pkg, flights),
+        "uncovered.geojson": json.dumps({"type": "FeatureCollection", "features": uncovered}) + "\n",
+    }
+    write_package(files, output, overwrite=force)
+    width = max((len(c["id"]) for c in doc["compounds"]), default=2)
+    typer.echo(f"{'id':{width}}  heard_whole  in_range  time_over_s  prompts")
+    for c in doc["compounds"]:
+        prompts = ",".join(sorted({str(p["prompt_id"]) for p in c["prompts_played"]})) or "-"
+        mark = "" if c["passes"] else "  < " + f"{min_coverage:.0%}"
+        typer.echo(
+            f"{c['id']:{width}}  {c['heard_whole_share']:10.1%}  {c['in_range_share']:8.1%}  "
+            f"{c['time_over_s']:11.0f}  {prompts}{mark}"
+        )
+    failing = [c["id"] for c in doc["compounds"] if not c["passes"]]
+    typer.echo(f"wrote {output}/ (report.json, report.csv, report.html, uncovered.geojson)")
+    if failing:
+        raise CoverageShortfallError(
+            f"{len(failing)} compound(s) under {min_coverage:.0%} heard whole: {', '.join(failing[:8])}"
+            + (" ..." if len(failing) > 8 else "")
+        ) from None
+
+
+@app.command()
+@one_line_errors
 def broadcast(
     connect: ConnectOpt,
     package: Annotated[Path, typer.Option("--package", "-p", help="Mission package folder (with audio/).")],

@@ -26,8 +26,8 @@ from patrol.link import Link
 from patrol.prompts import Build
 from patrol.types import MissionItem
 
-PTRL = re.compile(r"^PTRL (loop|stop|play) (\d+) (\d+)")
-ACTIONS = {"loop": 1, "stop": 2, "play": 3}
+PTRL = re.compile(r"^PTRL (loop|stop|play|resume) (\d+) (\d+)")
+ACTIONS = {"loop": 1, "stop": 2, "play": 3, "resume": 4}
 
 
 def parse_report(text: str) -> tuple[str, int, int] | None:
@@ -100,7 +100,7 @@ class Player:
             shutil.copyfile(src, dst)
             return str(dst)
         self._loop_stop = threading.Event()
-        times = 10**6 if action == "loop" else max(repeats, 1)
+        times = 10**6 if action in ("loop", "resume") else max(repeats, 1)
         self._loop = threading.Thread(target=self._play, args=(src, times, self._loop_stop), daemon=True)
         self._loop.start()
         return "speaker"

@@ -17,3 +17,9 @@ class PlanningError(PatrolError):
 
 class SafetyError(PatrolError):
     """A route or mission would break a geofence, a no-fly zone or an altitude limit."""
+
+
+class CoverageShortfallError(PatrolError):
+    """An audit found compounds that heard too little of the warning (exit status 3)."""
+
+    exit_code = 3

@@ -85,15 +85,63 @@ def test_cues_play_in_order_where_planned(tmp_path, cued_package):
             player.send_signal(signal.SIGINT)
             player.wait(timeout=10)
         sitl.stop()
-    reported = tlog_plays(tmp_path / "flight.tlog")
+    reported_all = tlog_plays(tmp_path / "flight.tlog")
+    # after each hotspot play the applet resumes the compound's looping prompt
+    for k, (a, _t, _) in enumerate(reported_all):
+        if a == "play" and k + 1 < len(reported_all) and reported_all[k + 1][0] != "stop":
+            assert reported_all[k + 1][0] == "resume"
+    assert any(a == "resume" for a, _, _ in reported_all)
+    reported = [r for r in reported_all if r[0] != "resume"]
     assert [(a, t) for a, t, _ in reported] == [(a, t) for a, t, _ in want]
     for (a, t, got), (_, _, where) in zip(reported, want, strict=True):
         assert _metres(got, where) <= 15.0, f"{a} #{t} reported {_metres(got, where):.1f} m from its planned place"
     logs = list((tmp_path / "plays").glob("*.jsonl"))
     assert len(logs) == 1
-    plays = [json.loads(line) for line in logs[0].read_text().splitlines()]
+    plays = [p for line in logs[0].read_text().splitlines() if (p := json.loads(line))["action"] != "resume"]
     assert [(p["action"], p["track"]) for p in plays] == [(a, t) for a, t, _ in want]
     for p, (_, _, where) in zip(plays, want, strict=True):
         assert _metres((p["lat"], p["lon"]), where) <= 15.0
         if p["action"] != "stop":
             assert p["prompt_id"] and p["output"].endswith(".wav")
+
+
+def test_audit_of_the_flown_cued_sortie_agrees_between_tlog_and_dataflash(tmp_path, cued_package):
+    """The cued sortie flown again; `patrol audit` on its .tlog and on its .bin finds its compounds heard."""
+    man = json.loads((cued_package / "manifest.json").read_text())
+    s = min(man["sorties"], key=lambda x: x["predicted_time_s"])
+    up = read_sortie(cued_package, s["index"])
+    sitl = start_sitl(tmp_path / "sitl", package_home(cued_package), "SCR_ENABLE 1\n", (LUA,))
+    try:
+        link = connect(sitl.url, heartbeat_timeout_s=30)
+        link.conn.setup_logfile(str(tmp_path / "flight.tlog"), mode="wb")
+        upload_sortie(link, up)
+        for name, value in fence_params(up).items():
+            link.set_param(name, value)
+        flight = Flight(link)
+        flight.wait_ready()
+        flight.set_mode("GUIDED")
+        flight.arm()
+        flight.start_mission()
+        flight.follow(len(up.mission), 900)
+        link.close()
+    finally:
+        sitl.stop()
+    bins = sorted((tmp_path / "sitl" / "logs").glob("*.BIN"))
+    assert bins, "SITL wrote no DataFlash log"
+    shares = {}
+    for name, log in (("tlog", tmp_path / "flight.tlog"), ("bin", bins[-1])):
+        res = subprocess.run(
+            [sys.executable, str(ROOT / "cli.py"), "audit", str(log), "--package", str(cued_package),
+             "-o", str(tmp_path / name), "--compounds", ",".join(s["compounds"])],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stdout + res.stderr
+        doc = json.loads((tmp_path / name / "report.json").read_text())
+        shares[name] = {c["id"]: c for c in doc["compounds"]}
+    for cid in s["compounds"]:
+        t, b = shares["tlog"][cid], shares["bin"][cid]
+        predicted = next(c for c in man["compounds"] if c["id"] == cid)["predicted_heard_whole_share"]
+        assert t["in_range_share"] >= 0.99 and t["heard_whole_share"] >= predicted - 0.05, t
+        assert abs(t["heard_whole_share"] - b["heard_whole_share"]) <= 0.02
+        assert abs(t["time_over_s"] - b["time_over_s"]) <= 0.05 * t["time_over_s"] + 5
+        assert {p["prompt_id"] for p in t["prompts_played"]} == {p["prompt_id"] for p in b["prompts_played"]}

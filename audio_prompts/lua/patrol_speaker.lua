@@ -10,8 +10,9 @@
 --   param2 = track number (the clip's number in the prompt build manifest)
 --   param3 = repeats (action 3)
 --   param4 = clip length in seconds (the gap before a repeat is this plus one second)
+-- After a play (a hotspot warning) the applet resumes the prompt that was looping, reported as "resume".
 -- Each cue is reported three ways:
---   STATUSTEXT (severity INFO) "PTRL <loop|stop|play> <track> <repeats>"  -> .tlog, ground station
+--   STATUSTEXT (severity INFO) "PTRL <loop|stop|play|resume> <track> <repeats>" -> .tlog, ground station
 --   NAMED_VALUE_FLOAT "PTRL_TRK" = track (0 on stop)                       -> .tlog, plots
 --   DataFlash message PTRL (Act, Trk, Rep)                                  -> .bin log
 -- Bindings used (all listed in ArduPilot's libraries/AP_Scripting/docs/docs.lua): mission_receive,
@@ -19,7 +20,7 @@
 
 local MAV_SEVERITY_INFO = 6
 local MAV_SEVERITY_WARNING = 4
-local ACTIONS = { [1] = "loop", [2] = "stop", [3] = "play" }
+local ACTIONS = { [1] = "loop", [2] = "stop", [3] = "play", [4] = "resume" }
 
 local port = serial:find_serial(0)
 if port then
@@ -46,6 +47,8 @@ local pending_track = 0   -- action 3: track still to repeat
 local pending_left = 0    -- plays left after the current one
 local pending_gap_ms = 0  -- time of the next repeat
 local repeat_gap_ms = 8000
+local loop_track = 0      -- the prompt looping over the compound, resumed after a play
+local resume_ms = 0       -- when to resume it (0: nothing to resume)
 
 local function report(action, track, repeats)
   gcs:send_text(MAV_SEVERITY_INFO, string.format("PTRL %s %d %d", ACTIONS[action] or "?", track, repeats))
@@ -65,10 +68,14 @@ local function update()
     local repeats = math.floor(p3 + 0.5)
     if action == 1 then
       dfplayer(DF_LOOP_TRACK, track)
+      loop_track = track
       pending_left = 0
+      resume_ms = 0
     elseif action == 2 then
       dfplayer(DF_STOP, 0)
+      loop_track = 0
       pending_left = 0
+      resume_ms = 0
       track = 0
     elseif action == 3 then
       dfplayer(DF_PLAY, track)
@@ -78,12 +85,19 @@ local function update()
         repeat_gap_ms = math.floor(p4 * 1000) + 1000
       end
       pending_gap_ms = millis():toint() + repeat_gap_ms
+      resume_ms = millis():toint() + repeat_gap_ms * math.max(repeats, 1)
     end
     report(action, track, repeats)
   elseif pending_left > 0 and millis():toint() >= pending_gap_ms then
     dfplayer(DF_PLAY, pending_track)
     pending_left = pending_left - 1
     pending_gap_ms = millis():toint() + repeat_gap_ms
+  elseif resume_ms > 0 and pending_left == 0 and millis():toint() >= resume_ms then
+    resume_ms = 0
+    if loop_track > 0 then
+      dfplayer(DF_LOOP_TRACK, loop_track)
+      report(4, loop_track, 0)
+    end
   end
   return update, 100
 end

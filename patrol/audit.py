@@ -1,0 +1,418 @@
+"""Coverage audit from real flight logs: per compound, how much of it heard a whole warning, when, which.
+
+Method (docs/audit.md): each compound is sampled on a regular grid (about ``points`` cell centres). For
+every track sample the audible ground radius follows from the package's acoustic model at the
+*recorded* altitude (slant range to a listener at street level). A grid point *heard a warning whole*
+when it was in range for every track sample during one whole play of a clip (play intervals come from
+the cue reports in the log and the clip lengths in the package); it is *in range* if any sample came
+within the radius. Only track samples near the compound are considered, so the cost is
+``grid points x nearby samples`` per compound, in numpy, in chunks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, shape
+
+from patrol.acoustics import audible_radius_m
+from patrol.errors import InputError, PlanningError
+from patrol.flightlog import FlightLog
+from patrol.geo import LocalFrame
+from patrol.types import Speaker
+
+MAX_GAP_S = 2.0  # a telemetry gap longer than this breaks a run: nothing can be claimed across it
+REPEAT_GAP_S = 1.0
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """What the audit needs from a mission package."""
+
+    folder: Path
+    frame: LocalFrame
+    compounds: list[dict[str, Any]]  # id, name, tier, geometry (local metres), predicted shares
+    routes_local: list[Any]  # planned route LineStrings per sortie, local metres
+    speaker: Speaker
+    radius_override_m: float | None
+    prompt_s: float
+    clip_s: dict[int, float]  # track -> clip duration
+    track_prompt: dict[int, str]  # track -> prompt id
+
+
+def read_package(folder: str | Path) -> PackageInfo:
+    """Read the parts of a mission package the audit uses; one-line error naming what is missing."""
+    f = Path(folder)
+    try:
+        man = json.loads((f / "manifest.json").read_text(encoding="utf-8"))
+        geo = json.loads((f / "route.geojson").read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise InputError(f"{e.filename}: missing; give the folder `patrol plan` wrote") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{f}: damaged package ({e}); re-plan it") from None
+    frame = LocalFrame(man["frame"]["lon0"], man["frame"]["lat0"])
+    comps = []
+    stats = {c["id"]: c for c in man["compounds"]}
+    routes = []
+    for feat in geo["features"]:
+        props = feat["properties"]
+        if props.get("layer") == "compound":
+            g = frame.geom_to_local(shape(feat["geometry"]))
+            comps.append({**stats.get(props["id"], {}), **props, "geometry": g})
+        elif props.get("layer") == "route":
+            routes.append(frame.geom_to_local(shape(feat["geometry"])))
+    patrol = man["parameters"]["patrol"]
+    speaker = Speaker(**man["parameters"]["speaker"])
+    clip_s, track_prompt = {}, {}
+    audio = f / "audio" / "manifest.json"
+    if audio.exists():
+        for c in json.loads(audio.read_text(encoding="utf-8"))["clips"]:
+            clip_s[int(c["track"])] = float(c["duration_s"])
+            track_prompt[int(c["track"])] = c["prompt_id"]
+    return PackageInfo(
+        f, frame, comps, routes, speaker, patrol.get("radius_m"), float(patrol["prompt_s"]), clip_s, track_prompt
+    )
+
+
+def radius_table(pkg: PackageInfo, alt_m: np.ndarray) -> np.ndarray:
+    """Audible ground radius (m) for each recorded altitude above home (0 where nothing is heard)."""
+    if pkg.radius_override_m is not None:
+        return np.full(len(alt_m), float(pkg.radius_override_m))
+    hs = np.arange(0.0, 301.0, 1.0)
+    rs = np.zeros_like(hs)
+    for k, h in enumerate(hs):
+        try:
+            rs[k] = audible_radius_m(pkg.speaker, float(h))[1]
+        except PlanningError:
+            rs[k] = 0.0
+    return np.interp(np.clip(alt_m, 0.0, 300.0), hs, rs)
+
+
+def play_intervals(log: FlightLog, pkg: PackageInfo, end_s: float) -> list[tuple[float, float, int]]:
+    """Intervals ``(start_s, end_s, track)`` when a whole clip was playing, from the log's cue reports.
+
+    A loop repeats its clip back to back until the next cue; a play repeats it ``repeats`` times with
+    a 1 s gap (the applet's and the player's behaviour).
+    """
+    out = []
+    plays = sorted(log.plays, key=lambda p: p.t_s)
+    for k, p in enumerate(plays):
+        dur = pkg.clip_s.get(p.track)
+        if p.action == "stop" or dur is None or dur <= 0:
+            continue
+        until = plays[k + 1].t_s if k + 1 < len(plays) else end_s
+        if p.action in ("loop", "resume"):
+            t = p.t_s
+            while t + dur <= until + 1e-6:
+                out.append((t, t + dur, p.track))
+                t += dur
+        else:
+            for r in range(max(p.repeats, 1)):
+                a = p.t_s + r * (dur + REPEAT_GAP_S)
+                if a + dur > until + 1e-6:
+                    break
+                out.append((a, a + dur, p.track))
+    return out
+
+
+@dataclass
+class CompoundAudit:
+    """Per-compound evidence, accumulated over logs."""
+
+    id: str
+    name: str
+    tier: str
+    area_m2: float
+    points: np.ndarray  # grid, local metres
+    in_range: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    heard: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    time_over_s: float = 0.0
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    breaches: int = 0
+    xte: list[np.ndarray] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    predicted_heard_whole_share: float | None = None
+
+    def __post_init__(self) -> None:
+        self.in_range = np.zeros(len(self.points), bool)
+        self.heard = np.zeros(len(self.points), bool)
+
+
+def _samples_near(xy: np.ndarray, r: np.ndarray, geom: Polygon | MultiPolygon) -> np.ndarray:
+    minx, miny, maxx, maxy = geom.bounds
+    rr = r.max(initial=0.0)
+    return np.flatnonzero(
+        (xy[:, 0] >= minx - rr) & (xy[:, 0] <= maxx + rr) & (xy[:, 1] >= miny - rr) & (xy[:, 1] <= maxy + rr)
+    )
+
+
+def audit_log(
+    log: FlightLog,
+    pkg: PackageInfo,
+    audits: dict[str, CompoundAudit],
+    assume_playing: bool = False,
+    chunk: int = 4096,
+) -> None:
+    """Add one log's evidence to ``audits`` (in place)."""
+    x, y = pkg.frame.to_local(log.lon, log.lat)
+    xy = np.column_stack([np.asarray(x, float), np.asarray(y, float)])
+    t = log.t_s
+    r = radius_table(pkg, log.alt_m)
+    airborne = log.alt_m > 2.0
+    r = np.where(airborne, r, 0.0)
+    intervals = play_intervals(log, pkg, float(t[-1])) if not assume_playing else []
+    routes = shapely.union_all(pkg.routes_local) if pkg.routes_local else None
+    dt = np.diff(t, append=t[-1])
+    breaks = np.concatenate([[True], np.diff(t) > MAX_GAP_S])
+    for c in pkg.compounds:
+        a = audits[c["id"]]
+        geom = c["geometry"]
+        near = _samples_near(xy, r, geom)
+        over = shapely.contains_xy(geom, xy[:, 0], xy[:, 1]) & airborne
+        a.time_over_s += float(dt[over].sum())
+        if routes is not None and over.any():
+            a.xte.append(shapely.distance(routes, shapely.points(xy[over])))
+        a.breaches += sum(
+            1 for e in log.fence_breaches() if geom.distance(shapely.Point(*pkg.frame.to_local(e.lon, e.lat))) < 100.0
+        )
+        if len(near) == 0:
+            continue
+        a.logs.append(log.path)
+        sx, sy, sr, st = xy[near, 0], xy[near, 1], r[near], t[near]
+        seg_break = breaks[near] | np.concatenate([[True], np.diff(near) > 1])
+        for lo in range(0, len(a.points), chunk):
+            P = a.points[lo : lo + chunk]
+            d2 = (P[:, 0:1] - sx[None, :]) ** 2 + (P[:, 1:2] - sy[None, :]) ** 2
+            inr = d2 <= (sr * sr)[None, :]
+            a.in_range[lo : lo + chunk] |= inr.any(axis=1)
+            if assume_playing:
+                a.heard[lo : lo + chunk] |= _longest_run_s(inr, st, seg_break) >= pkg.prompt_s - 1e-6
+                continue
+            for start, end, _track in intervals:
+                i0, i1 = np.searchsorted(st, start, "left"), np.searchsorted(st, end, "right")
+                if i1 - i0 < 2 or st[i0] - start > MAX_GAP_S or end - st[i1 - 1] > MAX_GAP_S:
+                    continue  # the vehicle was not near, or telemetry does not cover the whole play
+                if seg_break[i0 + 1 : i1].any():
+                    continue
+                a.heard[lo : lo + chunk] |= inr[:, i0:i1].all(axis=1)
+        if not assume_playing:
+            for start, end, track in intervals:
+                i0, i1 = np.searchsorted(st, start, "left"), np.searchsorted(st, end, "right")
+                if i1 > i0 and np.any(
+                    (a.points[:, 0:1] - sx[None, i0:i1]) ** 2 + (a.points[:, 1:2] - sy[None, i0:i1]) ** 2
+                    <= (sr[i0:i1] ** 2)[None, :]
+                ):
+                    a.prompts.append(
+                        {
+                            "prompt_id": pkg.track_prompt.get(track),
+                            "track": track,
+                            "start_s": round(start, 1),
+                            "start_utc": None if log.start_utc is None else round(log.start_utc + start, 1),
+                            "log": Path(log.path).name,
+                        }
+                    )
+
+
+def _longest_run_s(inr: np.ndarray, t: np.ndarray, breaks: np.ndarray) -> np.ndarray:
+    """Per row, the longest time (s) of consecutive True columns not crossing a break."""
+    n_pts, n = inr.shape
+    best = np.zeros(n_pts)
+    start = np.full(n_pts, np.nan)
+    for j in range(n):
+        col = inr[:, j]
+        if breaks[j]:
+            start[:] = np.nan
+        new = col & np.isnan(start)
+        start[new] = t[j]
+        best = np.where(col, np.fmax(best, t[j] - start), best)
+        start[~col] = np.nan
+    return best
+
+
+def run_audit(
+    logs: list[FlightLog], pkg: PackageInfo, assume_playing: bool = False, points: int = 3000
+) -> list[CompoundAudit]:
+    """Audit every compound of the package against all ``logs`` together."""
+    from patrol.coverage import sample_points
+
+    audits = {
+        c["id"]: CompoundAudit(
+            c["id"],
+            c.get("name", c["id"]),
+            c.get("tier", ""),
+            float(c["geometry"].area),
+            sample_points(c["geometry"], points),
+            predicted_heard_whole_share=c.get("predicted_heard_whole_share"),
+        )
+        for c in pkg.compounds
+    }
+    for log in logs:
+        audit_log(log, pkg, audits, assume_playing)
+    return list(audits.values())
+
+
+def uncovered_geojson(a: CompoundAudit, pkg: PackageInfo, geom: Polygon | MultiPolygon) -> dict[str, Any] | None:
+    """The parts of a compound that did not hear a whole warning, as one WGS84 GeoJSON feature."""
+    miss = a.points[~a.heard]
+    if len(miss) == 0:
+        return None
+    step = math.sqrt(a.area_m2 / max(len(a.points), 1))
+    cells = shapely.box(miss[:, 0] - step / 2, miss[:, 1] - step / 2, miss[:, 0] + step / 2, miss[:, 1] + step / 2)
+    area = shapely.union_all(cells).intersection(geom).simplify(step / 4)
+    if area.is_empty:
+        return None
+    return {
+        "type": "Feature",
+        "properties": {"compound": a.id, "uncovered_m2": round(area.area, 1)},
+        "geometry": shapely.geometry.mapping(pkg.frame.geom_to_wgs84(area)),
+    }
+
+
+def report(audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog], min_coverage: float) -> dict:
+    """The report.json document."""
+    rows = []
+    for a in audits:
+        n = max(len(a.points), 1)
+        xte = np.concatenate(a.xte) if a.xte else np.zeros(0)
+        rows.append(
+            {
+                "id": a.id,
+                "name": a.name,
+                "tier": a.tier,
+                "area_m2": round(a.area_m2, 1),
+                "in_range_share": round(float(a.in_range.sum()) / n, 4),
+                "heard_whole_share": round(float(a.heard.sum()) / n, 4),
+                "predicted_heard_whole_share": a.predicted_heard_whole_share,
+                "time_over_s": round(a.time_over_s, 1),
+                "prompts_played": a.prompts,
+                "fence_breaches": a.breaches,
+                "cross_track_m": {
+                    "mean": round(float(xte.mean()), 2) if len(xte) else None,
+                    "p95": round(float(np.percentile(xte, 95)), 2) if len(xte) else None,
+                    "max": round(float(xte.max()), 2) if len(xte) else None,
+                },
+                "flown": bool(a.logs),
+                "passes": round(float(a.heard.sum()) / n, 4) >= min_coverage,
+            }
+        )
+    return {
+        "package": str(pkg.folder),
+        "logs": [
+            {
+                "path": lg.path,
+                "duration_s": round(lg.duration_s, 1),
+                "start_utc": lg.start_utc,
+                "plays": len(lg.plays),
+                "warnings": list(lg.warnings),
+            }
+            for lg in logs
+        ],
+        "min_coverage": min_coverage,
+        "method": "grid of about 3000 points per compound; heard whole = in range for a whole clip play",
+        "compounds": rows,
+    }
+
+
+def report_csv(doc: dict) -> str:
+    """One row per compound."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    cols = ["id", "name", "tier", "area_m2", "in_range_share", "heard_whole_share", "time_over_s", "fence_breaches"]
+    w.writerow([*cols, "prompts_played", "cross_track_p95_m", "passes"])
+    for c in doc["compounds"]:
+        prompts = ";".join(sorted({str(p["prompt_id"]) for p in c["prompts_played"]}))
+        w.writerow([*(c[k] for k in cols), prompts, c["cross_track_m"]["p95"], c["passes"]])
+    return buf.getvalue()
+
+
+def _dash(v: object) -> str:
+    return "-" if v is None else str(v)
+
+
+def report_html(doc: dict, audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog]) -> str:
+    """A self-contained page (no scripts, no network): an SVG map of compounds, uncovered areas and tracks,
+    and the table of report.json."""
+    from html import escape
+
+    geoms = {c["id"]: c["geometry"] for c in pkg.compounds}
+    allg = shapely.union_all(list(geoms.values()))
+    minx, miny, maxx, maxy = allg.buffer(50).bounds
+    w, h = 900.0, 900.0 * (maxy - miny) / max(maxx - minx, 1.0)
+
+    def pts(coords: Any) -> str:
+        return " ".join(f"{(x - minx) / (maxx - minx) * w:.1f},{(maxy - y) / (maxy - miny) * h:.1f}" for x, y in coords)
+
+    def poly_svg(g: Any, style: str, title: str = "") -> str:
+        out = []
+        for part in shapely.get_parts(g):
+            if isinstance(part, Polygon):
+                d = " ".join(f"M {pts(r.coords)} Z" for r in [part.exterior, *part.interiors])
+                d = d.replace(",", " ")
+                out.append(f'<path d="{d}" style="{style}" fill-rule="evenodd"><title>{escape(title)}</title></path>')
+        return "".join(out)
+
+    rows = {r["id"]: r for r in doc["compounds"]}
+    svg = []
+    for cid, g in geoms.items():
+        if cid not in rows:
+            svg.append(poly_svg(g, "fill:#ddd;stroke:#999;stroke-width:1", f"{cid} (not audited)"))
+            continue
+        share = rows[cid]["heard_whole_share"]
+        hue = int(120 * max(min(share, 1.0), 0.0))
+        svg.append(
+            poly_svg(g, f"fill:hsl({hue},70%,60%);fill-opacity:.55;stroke:#333;stroke-width:1", f"{cid} {share:.1%}")
+        )
+    for a in audits:
+        miss = a.points[~a.heard]
+        if len(miss) and len(miss) < len(a.points):
+            step = math.sqrt(a.area_m2 / max(len(a.points), 1))
+            cells = shapely.union_all(
+                shapely.box(miss[:, 0] - step / 2, miss[:, 1] - step / 2, miss[:, 0] + step / 2, miss[:, 1] + step / 2)
+            )
+            svg.append(
+                poly_svg(
+                    cells.intersection(geoms[a.id]), "fill:#d00;fill-opacity:.6;stroke:none", f"{a.id} not heard whole"
+                )
+            )
+    for lg in logs:
+        x, y = pkg.frame.to_local(lg.lon, lg.lat)
+        keep = slice(None, None, max(len(lg.t_s) // 3000, 1))
+        svg.append(
+            f'<polyline class="track" points="{pts(zip(np.asarray(x)[keep], np.asarray(y)[keep], strict=True))}" '
+            'style="fill:none;stroke:#1565c0;stroke-width:1.5"/>'
+        )
+    table = "".join(
+        f"<tr class='{'ok' if r['passes'] else 'fail'}'><td>{escape(r['id'])}</td><td>{escape(r['name'])}</td>"
+        f"<td>{r['tier']}</td><td>{r['area_m2']:.0f}</td><td>{r['in_range_share']:.1%}</td>"
+        f"<td>{r['heard_whole_share']:.1%}</td><td>{r['time_over_s']:.0f}</td>"
+        f"<td>{escape(', '.join(sorted({str(p['prompt_id']) for p in r['prompts_played']})))}</td>"
+        f"<td>{r['fence_breaches']}</td><td>{_dash(r['cross_track_m']['p95'])}</td></tr>"
+        for r in doc["compounds"]
+    )
+    logs_html = "".join(
+        f"<li>{escape(lg['path'])}: {lg['duration_s']:.0f} s, {lg['plays']} speaker cues"
+        f"{'; ' + escape('; '.join(lg['warnings'])) if lg['warnings'] else ''}</li>"
+        for lg in doc["logs"]
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>patrol coverage audit</title>
+<style>body{{font:14px sans-serif;margin:1.5em}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;
+padding:3px 6px;text-align:right}} td:nth-child(2),td:nth-child(1){{text-align:left}} tr.fail{{background:#fdd}}
+svg{{border:1px solid #999;background:#f8f8f8}}</style></head><body>
+<h1>Coverage audit</h1>
+<p>Package {escape(doc["package"])}; threshold {doc["min_coverage"]:.0%} of each compound hearing a whole warning.
+Green compounds heard it everywhere, red cells did not hear a whole warning; the blue line is the flown track.</p>
+<ul>{logs_html}</ul>
+<svg id="audit-map" width="{w:.0f}" height="{h:.0f}" viewBox="0 0 {w:.0f} {h:.0f}">{"".join(svg)}</svg>
+<table id="audit-table"><tr><th>id</th><th>name</th><th>tier</th><th>area m²</th><th>in range</th>
+<th>heard whole</th><th>time over s</th><th>prompts</th><th>fence breaches</th><th>cross-track p95 m</th></tr>
+{table}</table></body></html>
+"""

@@ -508,6 +508,40 @@ def fly(
             typer.echo(f"telemetry log: {tlog}", err=True)
 
 
+TilesOpt = Annotated[
+    str, typer.Option("--tiles", help="Background: osm (online tiles), none (fully offline), or a URL template.")
+]
+
+
+@app.command("map")
+@one_line_errors
+def map_(
+    package: Annotated[Path, typer.Argument(help="Mission package folder.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")],
+    tiles: TilesOpt = "osm",
+) -> None:
+    """One HTML page of the plan: compounds, routes, swaths, cues, hotspots, fences, rally points, home."""
+    from patrol.maps import map_command
+
+    typer.echo(map_command(package, output, tiles))
+
+
+@app.command()
+@one_line_errors
+def replay(
+    logs: Annotated[list[Path], typer.Argument(help="Flight logs (.tlog or .bin).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")],
+    package: Annotated[
+        Path | None, typer.Option("--package", "-p", help="The package flown (planned routes, prompt texts).")
+    ] = None,
+    tiles: TilesOpt = "osm",
+) -> None:
+    """One HTML page of a flight: track with a time slider, plan against flight, cues, breaches, altitude."""
+    from patrol.maps import replay_command
+
+    typer.echo(replay_command(logs, package, output, tiles))
+
+
 @app.command()
 @one_line_errors
 def audit(

@@ -246,14 +246,14 @@ def run_case(lossy: bool, items: list[MissionItem], wpl: Path, runs: int, limit_
     return rows
 
 
-def show(title: str, rows: list[Row], limit_s: float) -> None:
+def show(title: str, rows: list[Row], runs: int, limit_s: float) -> None:
     print(f"\n{title}")
     anchor = rows[0].median()
     for row in rows:
         med = row.median()
         if med is None:
             fig = f"did not finish in {limit_s:g} s" if "timeout" in row.failures else f"failed: {row.failures[0]}"
-            print(f"  {row.label:<52} {fig} ({row.runs} run{'s' if row.runs != 1 else ''})")
+            print(f"  {row.label:<52} {fig} ({row.runs} run{'s' if row.runs != 1 else ''}; not repeated)")
             continue
         ratio = "" if row is rows[0] or anchor is None else f"  ratio {med / anchor:6.2f}"
         note = f"median of {len(row.times)}/{row.runs} runs"
@@ -266,6 +266,8 @@ def show(title: str, rows: list[Row], limit_s: float) -> None:
                 note += f"; {len(others)} failed ({others[0]})"
         if row is rows[0] and row.held:
             note += f"; held afterwards {sum(row.held)}/{len(row.held)}"
+        if row.runs < runs:
+            note += f"; not repeated: over {ROW_BUDGET_S:g} s"
         print(f"  {row.label:<52} {med:8.2f} s{ratio}  ({note})")
 
 
@@ -287,10 +289,11 @@ def main() -> None:
         write_wpl(items, wpl)
         print(f"{len(items)}-item mission (home + {len(items) - 1} waypoints), ArduCopter SITL speedup {SPEEDUP}")
         t0 = time.perf_counter()
-        show("(a) plain TCP", run_case(False, items, wpl, args.runs, args.limit, tmp), args.limit)
+        show("(a) plain TCP", run_case(False, items, wpl, args.runs, args.limit, tmp), args.runs, args.limit)
         show(
             f"(b) loopback proxy dropping {DROP:.0%} of frames each way",
             run_case(True, items, wpl, args.runs, args.limit, tmp),
+            args.runs,
             args.limit,
         )
     print(

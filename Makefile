@@ -25,7 +25,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/patrol plan geofences/sample_district.geojson -o missions/sample_district --force
+	$(BIN)/patrol plan geofences/sample_district.geojson --buildings geofences/sample_buildings.geojson \
+		-o missions/sample_district --force
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -84,6 +84,11 @@ def plan(
     nofly: Annotated[
         list[Path] | None, typer.Option("--nofly", help="GeoJSON/KML of no-fly zones (repeatable).")
     ] = None,
+    buildings: Annotated[
+        list[Path] | None,
+        typer.Option("--buildings", help="GeoJSON/KML footprints with height or building:levels (repeatable)."),
+    ] = None,
+    clearance_m: Annotated[float, typer.Option("--clearance-m", help="Vertical clearance over any roof, m.")] = 15.0,
     home: Annotated[
         str | None, typer.Option("--home", help="Launch point LAT,LON (default: a clear point mid-district).")
     ] = None,
@@ -148,7 +153,7 @@ def plan(
     from patrol.types import PatrolParams, Speaker, Vehicle
 
     lat, lon = _home(home)
-    district = read_district(compounds, nofly or [])
+    district = read_district(compounds, nofly or [], buildings or [])
     encoder, build_dir, loiter_s = None, None, None
     if speaker != "none":
         import tempfile
@@ -191,6 +196,7 @@ def plan(
         max_alt_m=max_alt_m,
         fence_margin_m=fence_margin_m,
         nofly_buffer_m=nofly_buffer_m,
+        clearance_m=clearance_m,
         home_lon=lon,
         home_lat=lat,
     )
@@ -372,17 +378,74 @@ def upload(
     signing_key: SigningOpt = None,
     fence_params: FenceParamsOpt = True,
     fence_action: FenceActionOpt = 1,
+    force: ForceReasonOpt = None,
     no_checks: NoCheckOpt = False,
 ) -> None:
     """Upload a sortie's mission, fence and rally points, read each back and compare item by item."""
     from patrol.plan_io import read_sortie
 
     up = read_sortie(package, sortie)
+    if not no_checks:
+        _preflight(package, sortie, force)
     link = _connect(connect, signing_key)
     try:
         _upload(link, up, fence_params, fence_action, not no_checks)
     finally:
         link.close()
+
+
+@app.command()
+@one_line_errors
+def check(
+    package: Annotated[Path, typer.Argument(help="Mission package folder.")],
+    sortie: Annotated[int | None, typer.Option("--sortie", "-s", help="Check only this sortie.")] = None,
+) -> None:
+    """Pre-flight safety report: altitude, clearance over roofs, no-fly distance, fence margin, endurance."""
+    from patrol.check import check_package, report_text
+    from patrol.errors import SafetyError
+
+    checks = check_package(package, [sortie] if sortie else None)
+    typer.echo(report_text(checks))
+    bad = [c for c in checks if c.violations]
+    if bad:
+        raise SafetyError(
+            f"{len(bad)} sortie(s) fail the pre-flight check: {bad[0].violations[0]} (sortie {bad[0].index})"
+        )
+
+
+def _preflight(package: Path, sortie: int, force: str | None) -> None:
+    """Run the pre-flight check for one sortie; refuse, or log the override with its reason."""
+    import datetime as dt
+    import json
+
+    from patrol.check import check_package
+    from patrol.errors import SafetyError
+
+    pkg = package if package.is_dir() else package.parent
+    if not (pkg / "manifest.json").exists():
+        return  # a bare .plan: the fence/altitude checks of upload still apply
+    (c,) = check_package(pkg, [sortie])
+    if not c.violations:
+        return
+    if not force:
+        raise SafetyError(f"sortie {sortie} fails the pre-flight check: {c.violations[0]}; see `patrol check`")
+    log = pkg / "flights" / "overrides.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "sortie": sortie,
+        "violations": c.violations,
+        "reason": force,
+    }
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    typer.echo(f"patrol: warning: pre-flight check overridden ({force!r}), logged to {log}", err=True)
+
+
+ForceReasonOpt = Annotated[
+    str | None,
+    typer.Option("--force", help="Upload despite a failing pre-flight check; the reason is logged with the package."),
+]
 
 
 @app.command()
@@ -451,6 +514,7 @@ def fly(
         bool, typer.Option("--loiter-on-interrupt", help="On Ctrl-C switch to LOITER instead of RTL.")
     ] = False,
     timeout_min: Annotated[float, typer.Option("--timeout-min", help="Give up watching after this long.")] = 60.0,
+    force: ForceReasonOpt = None,
     no_checks: NoCheckOpt = False,
 ) -> None:
     """Upload and verify a sortie, arm, take off in AUTO and follow it until landed and disarmed."""
@@ -461,6 +525,8 @@ def fly(
     from patrol.plan_io import read_sortie
 
     up = read_sortie(package, sortie)
+    if not no_checks:
+        _preflight(package, sortie, force)
     if tlog is None:
         base = package if package.is_dir() else package.parent
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

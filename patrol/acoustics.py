@@ -59,6 +59,15 @@ def max_slant_range_m(speaker: Speaker) -> float:
     return lo
 
 
+def speaker_db_for(speaker: Speaker, slant_m: float) -> float:
+    """The speaker level at 1 m (dB) that is heard at ``slant_m`` under the same conditions.
+
+    >>> round(speaker_db_for(Speaker(), max_slant_range_m(Speaker())), 1)
+    100.0
+    """
+    return speaker.level_db_at_1m - received_level_db(speaker, slant_m) + speaker.ambient_db + speaker.snr_db
+
+
 def audible_radius_m(speaker: Speaker, alt_m: float) -> tuple[float, float]:
     """Return ``(slant_range_m, ground_radius_m)`` for a speaker flown ``alt_m`` above the ground.
 
@@ -67,10 +76,12 @@ def audible_radius_m(speaker: Speaker, alt_m: float) -> tuple[float, float]:
     slant = max_slant_range_m(speaker)
     h = max(alt_m - speaker.listener_height_m, 0.0)
     if slant <= h + 1.0:
+        need = speaker_db_for(speaker, math.hypot(h, 30.0))
         raise PlanningError(
             f"at {alt_m:.0f} m the warning is not heard on the ground: a {speaker.level_db_at_1m:.0f} dB speaker "
             f"over {speaker.ambient_db:.0f} dB ambient (+{speaker.snr_db:.0f} dB margin) carries {slant:.0f} m; "
-            f"fly below {max(slant - 1.0 + speaker.listener_height_m, 0):.0f} m or use --speaker-db higher"
+            f"fly below {max(slant - 1.0 + speaker.listener_height_m, 0):.0f} m or use a speaker of "
+            f"--speaker-db {math.ceil(need)} or more (heard 30 m around)"
         )
     return slant, math.sqrt(slant * slant - h * h)
 

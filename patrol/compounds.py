@@ -7,6 +7,7 @@ names the file and the feature and says what to do.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import xml.etree.ElementTree as ET
@@ -22,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
-from patrol.types import HOTSPOT_KINDS, TIERS, Compound, District, Hotspot, NoFlyZone
+from patrol.types import HOTSPOT_KINDS, TIERS, Building, Compound, District, Hotspot, NoFlyZone
 
 MAX_COMPOUND_AREA_M2 = 4_000_000.0
 """A compound larger than 4 km² is almost certainly a wrong polygon (a whole district or a CRS mix-up)."""
@@ -49,7 +50,9 @@ class RawFeature:
         return f"feature #{self.index + 1}"
 
 
-def read_district(paths: Iterable[str | Path], nofly_paths: Iterable[str | Path] = ()) -> District:
+def read_district(
+    paths: Iterable[str | Path], nofly_paths: Iterable[str | Path] = (), building_paths: Iterable[str | Path] = ()
+) -> District:
     """Read compound files (GeoJSON or KML) and optional no-fly files into one :class:`District`.
 
     Raises :class:`InputError` naming the file and feature for anything unusable; returns
@@ -59,6 +62,8 @@ def read_district(paths: Iterable[str | Path], nofly_paths: Iterable[str | Path]
         paths = [paths]
     if isinstance(nofly_paths, str | Path):
         nofly_paths = [nofly_paths]
+    if isinstance(building_paths, str | Path):
+        building_paths = [building_paths]
     raw: list[tuple[str, RawFeature]] = []
     nofly_raw: list[tuple[str, RawFeature]] = []
     sources: list[str] = []
@@ -72,7 +77,78 @@ def read_district(paths: Iterable[str | Path], nofly_paths: Iterable[str | Path]
             props["nofly"] = True
             nofly_raw.append((str(p), RawFeature(f.index, f.geometry, props)))
         sources.append(str(p))
-    return build_district(raw + nofly_raw, tuple(sources))
+    building_raw: list[tuple[str, RawFeature]] = []
+    for p in building_paths:
+        sources.append(str(p))
+        for f in load_features(p):
+            if isinstance(f.geometry, Polygon | MultiPolygon):
+                building_raw.append((str(p), RawFeature(f.index, f.geometry, {**f.properties, "_building": True})))
+    district = build_district(raw + nofly_raw, tuple(sources))
+    if not building_raw:
+        return district
+    buildings, warnings = read_buildings(building_raw, district)
+    return dataclasses.replace(district, buildings=buildings, warnings=district.warnings + tuple(warnings))
+
+
+LEVEL_M = 3.0
+BUILDING_REACH_M = 2000.0  # buildings further than this from every compound are not kept
+
+
+def _height(props: dict[str, Any], src: str, label: str) -> tuple[float, str] | None:
+    """Roof height (m) from ``height`` / ``max_building_m`` or levels (3 m each), with the key used."""
+    for key in ("height", "max_building_m"):
+        v = props.get(key)
+        if v not in (None, ""):
+            try:
+                h = float(str(v).lower().replace("m", "").strip())
+            except ValueError:
+                raise InputError(f"{src}: {label} has {key}={v!r}; give metres, e.g. 45") from None
+            if not 0 < h < 700:
+                raise InputError(f"{src}: {label} has {key}={h:g} m; a roof is between 0 and 700 m high")
+            return h, key
+    for key in ("building:levels", "levels"):
+        v = props.get(key)
+        if v not in (None, ""):
+            try:
+                n = float(v)
+            except (TypeError, ValueError):
+                raise InputError(f"{src}: {label} has {key}={v!r}; give a number of storeys") from None
+            if not 0 < n < 200:
+                raise InputError(f"{src}: {label} has {key}={n:g}; give a number of storeys from 1 to 199")
+            return n * LEVEL_M, key
+    return None
+
+
+def read_buildings(raw: list[tuple[str, RawFeature]], district: District) -> tuple[tuple[Building, ...], list[str]]:
+    """Footprints with heights, in the district's frame; those without a height are reported and skipped."""
+    warnings = []
+    out = []
+    near = shapely.union_all([c.geometry for c in district.compounds]).buffer(BUILDING_REACH_M)
+    missing = far = 0
+    for src, f in raw:
+        label = f.label()
+        hs = _height(f.properties, src, label)
+        if hs is None:
+            missing += 1
+            continue
+        local = district.frame.geom_to_local(_polygonal(f.geometry, src, label, warnings))
+        if not local.intersects(near):
+            far += 1
+            continue
+        bid = str(f.properties.get("id", f"B{f.index + 1}"))
+        out.append(Building(bid, local, hs[0], hs[1]))
+    if missing:
+        warnings.append(f"{missing} building(s) without height or building:levels skipped (the tier default applies)")
+    if far:
+        warnings.append(f"{far} building(s) more than {BUILDING_REACH_M / 1000:g} km from every compound ignored")
+    return tuple(out), warnings
+
+
+def compound_roof(compound: Compound) -> tuple[float, str] | None:
+    """A compound's own roof height property (``max_building_m`` or ``levels``), if it has one."""
+    props = compound.properties
+    got = _height({k: props.get(k) for k in ("max_building_m", "levels")}, "input", f"compound {compound.id}")
+    return got
 
 
 def load_features(path: str | Path) -> list[RawFeature]:

@@ -253,6 +253,7 @@ def manifest_json(plan: Plan, command: str = "") -> dict[str, Any]:
                     "margin_m": s.fence.margin_m,
                 },
                 "rally_points": len(s.rally),
+                "safe_alt_m": round(s.safe_alt_m, 1),
                 "cues": [{"after_step": k, **dataclasses.asdict(c)} for k, c in s.cues],
             }
             for s in plan.sorties
@@ -280,6 +281,13 @@ def package_files(plan: Plan, command: str = "") -> dict[str, str]:
         files[f"sortie-{s.index:02d}.waypoints"] = waypoints_text(plan, items)
     files["route.geojson"] = _dump(route_geojson(plan))
     files["manifest.json"] = _dump(manifest_json(plan, command))
+    if plan.district.buildings:
+        to = plan.district.frame.geom_to_wgs84
+        feats = [
+            _feature(to(b.geometry), {"id": b.id, "height_m": round(b.height_m, 1), "from": b.source})
+            for b in plan.district.buildings
+        ]
+        files["buildings.geojson"] = json.dumps({"type": "FeatureCollection", "features": feats}) + "\n"
     return files
 
 

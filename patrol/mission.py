@@ -101,7 +101,8 @@ def build_mission(
                 items.append(change_speed(transit_speed_mps, f"leave {cue.compound_id}"))
             elif cue.kind == CueKind.ENTER:
                 items.extend(enc.encode(cue))
-                items.append(change_speed(patrol_speed_mps, f"enter {cue.compound_id}"))
+                speed = step.speed_mps if step.speed_mps is not None else patrol_speed_mps
+                items.append(change_speed(speed, f"enter {cue.compound_id}"))
             else:
                 items.extend(enc.encode(cue))
     items.append(MissionItem(mav.MAV_CMD_NAV_RETURN_TO_LAUNCH, FRAME_MISSION, note="return to launch"))

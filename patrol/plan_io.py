@@ -38,6 +38,7 @@ class SortieUpload:
     fence: tuple[MissionItem, ...]
     rally: tuple[MissionItem, ...]
     max_alt_m: float | None = None
+    safe_alt_m: float | None = None  # clears every roof in the sortie's area (RTL_ALT)
 
     def items(self, mission_type: int) -> tuple[MissionItem, ...]:
         """The items of one MAVLink mission type."""
@@ -121,14 +122,16 @@ def read_sortie(package: str | Path, sortie: int) -> SortieUpload:
         raise InputError(f"{path}: unreadable plan ({e}); re-run patrol plan") from None
     up = plan_to_upload(doc, str(path))
     manifest = path.parent / "manifest.json"
-    max_alt = None
+    max_alt = safe_alt = None
     if manifest.exists():
         try:
             man = json.loads(manifest.read_text(encoding="utf-8"))
             max_alt = float(man["parameters"]["patrol"]["max_alt_m"])
+            s = next((x for x in man["sorties"] if x["index"] == sortie), {})
+            safe_alt = float(s["safe_alt_m"]) if "safe_alt_m" in s else None
         except (KeyError, TypeError, ValueError, json.JSONDecodeError):
             max_alt = None
-    return SortieUpload(up.name, up.home_lat, up.home_lon, up.mission, up.fence, up.rally, max_alt)
+    return SortieUpload(up.name, up.home_lat, up.home_lon, up.mission, up.fence, up.rally, max_alt, safe_alt)
 
 
 def fence_polygons(items: tuple[MissionItem, ...]) -> list[tuple[bool, list[tuple[float, float]]]]:

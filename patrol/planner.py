@@ -9,13 +9,14 @@ import numpy as np
 import shapely
 
 from patrol.acoustics import audibility
+from patrol.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
 from patrol.coverage import heard_whole_share, in_range_share
 from patrol.errors import PlanningError
 from patrol.mission import build_mission
 from patrol.route import compound_route, order_compounds, sweep_area
 from patrol.sorties import make_sorties, step_speed
 from patrol.sweep import sweep_lanes
-from patrol.types import CueEncoder, District, PatrolParams, Plan, Sortie, Speaker, Vehicle
+from patrol.types import Audibility, CueEncoder, District, PatrolParams, Plan, Sortie, Speaker, Vehicle
 
 
 def default_home(district: District) -> tuple[float, float]:
@@ -25,6 +26,11 @@ def default_home(district: District) -> tuple[float, float]:
     geoms = [c.geometry for c in district.compounds] + [z.geometry for z in district.nofly]
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     return nearest_outside(((minx + maxx) / 2, (miny + maxy) / 2), geoms)
+
+
+def replace_alt(params: PatrolParams, alt_m: float) -> PatrolParams:
+    """``params`` with the patrol altitude of one compound."""
+    return dataclasses.replace(params, alt_m=alt_m)
 
 
 def timed_legs(sorties: list[Sortie], home: tuple[float, float], patrol_speed_mps: float, vehicle: Vehicle):
@@ -84,28 +90,49 @@ def plan_patrol(
     )
     if zones is not None and zones.contains(shapely.Point(home)):
         raise PlanningError("--home lies inside a no-fly zone (or its buffer); choose a launch point outside")
+    sky = Skyline(district.buildings, params.lateral_clearance_m)
+    blocker = point_in_building(home, sky, params.home_clearance_m)
+    if blocker is not None:
+        raise PlanningError(
+            f"--home is within {params.home_clearance_m:g} m of building {blocker.id} ({blocker.height_m:.0f} m); "
+            "launch from open ground"
+        )
     loiter_s = params.loiter_s if params.loiter_s is not None else params.hotspot_repeats * params.prompt_s
     loiter_s = float(math.ceil(loiter_s - 1e-9))  # ArduPilot keeps NAV_LOITER_TIME in whole seconds
     routes = []
     areas = {}
+    auds: dict[str, Audibility] = {}
+    alts: dict[str, CompoundAltitude] = {}
     for c in district.compounds:
+        alt = compound_altitude(c, sky, params, reach_m=aud.overrun_m + aud.spacing_m)
+        alts[c.id] = alt
+        try:
+            a_c = aud if alt.alt_m == params.alt_m else audibility(speaker, vehicle, replace_alt(params, alt.alt_m))
+        except PlanningError as e:
+            raise PlanningError(f"compound {c.id} ({alt.limited_by} {alt.alt_m:.0f} m): {e}") from None
+        auds[c.id] = a_c
         area = sweep_area(c, zones)
         areas[c.id] = area
-        lanes = sweep_lanes(c.id, area, aud.spacing_m, aud.speed_mps, keep_out=zones)
-        routes.append(
-            compound_route(
-                c,
-                lanes,
-                area if not area.is_empty else c.geometry,
-                params.alt_m,
-                loiter_s,
-                params.perimeter,
-                keep_out=zones,
-                overrun_m=aud.overrun_m,
-            )
+        lanes = sweep_lanes(c.id, area, a_c.spacing_m, a_c.speed_mps, keep_out=zones)
+        route = compound_route(
+            c,
+            lanes,
+            area if not area.is_empty else c.geometry,
+            alt.alt_m,
+            loiter_s,
+            params.perimeter,
+            keep_out=zones,
+            overrun_m=a_c.overrun_m,
         )
+        if a_c is not aud:
+            steps = tuple(dataclasses.replace(st, speed_mps=a_c.speed_mps) for st in route.steps)
+            route = dataclasses.replace(route, steps=steps)
+        routes.append(route)
     ordered = order_compounds(routes, district.compounds, home)
-    sorties = make_sorties(ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps)
+    sky_or_none = sky if sky.buildings else None
+    sorties = make_sorties(
+        ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps, sky_or_none
+    )
     resolve = getattr(encoder, "resolve", None)
     if resolve is not None:  # the broadcast stage names the prompt each cue plays
         sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
@@ -124,10 +151,11 @@ def plan_patrol(
         xy = np.array([(s.x_m, s.y_m) for s in route_by_id[c.id].steps])
         length = float(np.hypot(*np.diff(xy, axis=0).T).sum()) if len(xy) > 1 else 0.0
         t_patrol = sum(
-            math.hypot(b.x_m - a.x_m, b.y_m - a.y_m) / aud.speed_mps + b.loiter_s
+            math.hypot(b.x_m - a.x_m, b.y_m - a.y_m) / auds[c.id].speed_mps + b.loiter_s
             for a, b in zip(r.steps[:-1], r.steps[1:], strict=True)
         )
-        near = np.sort(leg_tree.query(c.geometry, predicate="dwithin", distance=aud.radius_m))
+        a_c = auds[c.id]
+        near = np.sort(leg_tree.query(c.geometry, predicate="dwithin", distance=a_c.radius_m))
         stats.append(
             {
                 "id": c.id,
@@ -141,10 +169,17 @@ def plan_patrol(
                 "lane_angle_deg": round(r.lanes.angle_deg % 180.0, 1),
                 "route_length_m": round(length, 1),
                 "hotspots": [h.id for h in c.hotspots],
-                "predicted_in_range_share": round(in_range_share(c.geometry, legs[near], aud.radius_m), 4),
+                "predicted_in_range_share": round(in_range_share(c.geometry, legs[near], a_c.radius_m), 4),
                 "predicted_heard_whole_share": round(
-                    heard_whole_share(c.geometry, p0[near], p1[near], dur[near], aud.radius_m, params.prompt_s), 4
+                    heard_whole_share(c.geometry, p0[near], p1[near], dur[near], a_c.radius_m, params.prompt_s), 4
                 ),
+                "alt_m": round(alts[c.id].alt_m, 1),
+                "roof_m": round(alts[c.id].roof_m, 1),
+                "roof_source": alts[c.id].roof_source,
+                "alt_limited_by": alts[c.id].limited_by,
+                "radius_m": round(a_c.radius_m, 1),
+                "spacing_m": round(a_c.spacing_m, 1),
+                "speed_mps": round(a_c.speed_mps, 2),
                 "predicted_time_s": round(t_patrol, 1),
                 "sorties": sortie_of.get(c.id, []),
             }

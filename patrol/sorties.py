@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiPoint, Point, Polygon
+from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from patrol.airspace import Skyline, transit
 from patrol.errors import PlanningError, SafetyError
 from patrol.route import avoid_zones, nearest_outside
 from patrol.types import (
@@ -55,8 +56,10 @@ def leg_time_s(length_m: float, speed_mps: float, accel_mps2: float) -> float:
 
 
 def step_speed(step: Step, patrol_speed_mps: float, vehicle: Vehicle) -> float:
-    """Cruise speed used to reach ``step`` (transit speed outside compounds, patrol speed inside)."""
-    return vehicle.transit_speed_mps if step.kind is StepKind.TRANSIT else patrol_speed_mps
+    """Cruise speed used to reach ``step`` (transit speed outside compounds, the compound's patrol speed inside)."""
+    if step.kind is StepKind.TRANSIT:
+        return vehicle.transit_speed_mps
+    return step.speed_mps if step.speed_mps is not None else patrol_speed_mps
 
 
 def path_time_s(home: XY, steps: Sequence[Step], patrol_speed_mps: float, vehicle: Vehicle) -> float:
@@ -77,9 +80,27 @@ def path_time_s(home: XY, steps: Sequence[Step], patrol_speed_mps: float, vehicl
     return t
 
 
-def transit_steps(a: XY, b: XY, zones: BaseGeometry | None, alt_m: float) -> list[Step]:
-    """Transit waypoints strictly between ``a`` and ``b`` that route around ``zones``."""
-    return [Step(StepKind.TRANSIT, x, y, alt_m) for x, y in avoid_zones(a, b, zones)]
+def transit_steps(
+    a: XY,
+    b: XY,
+    zones: BaseGeometry | None,
+    params: PatrolParams,
+    sky: Skyline | None = None,
+    a_alt: float | None = None,
+    b_alt: float | None = None,
+) -> list[Step]:
+    """Transit waypoints between ``a`` and ``b``: round ``zones``, and over every roof on the way.
+
+    Without ``sky`` (no buildings known) they fly at the transit altitude; with it, at a cruise altitude
+    that clears every roof under the path, climbing in place at ``a`` and descending in place at ``b``
+    where those are lower (see :func:`patrol.airspace.transit`).
+    """
+    via = avoid_zones(a, b, zones)
+    if sky is None:
+        return [Step(StepKind.TRANSIT, x, y, params.transit_alt) for x, y in via]
+    ta = params.transit_alt if a_alt is None else a_alt
+    tb = params.transit_alt if b_alt is None else b_alt
+    return transit(a, ta, b, tb, via, sky, params)
 
 
 def _chunks(route: CompoundRoute, fits) -> list[tuple[Step, ...]]:
@@ -108,23 +129,16 @@ def split_sorties(
     vehicle: Vehicle,
     patrol_speed_mps: float,
     zones: BaseGeometry | None,
+    sky: Skyline | None = None,
 ) -> list[list[tuple[Step, ...]]]:
     """Group compound routes (or pieces of one) into sorties that fit the usable endurance.
 
     Returns, per sortie, the compound step runs it flies, in order. Transit is added later.
     """
     usable = vehicle.usable_s
-    alt_t = params.transit_alt
 
     def assemble(runs: Sequence[tuple[Step, ...]]) -> list[Step]:
-        out: list[Step] = []
-        pos = home
-        for run in runs:
-            out += transit_steps(pos, (run[0].x_m, run[0].y_m), zones, alt_t)
-            out += run
-            pos = (run[-1].x_m, run[-1].y_m)
-        out += transit_steps(pos, home, zones, alt_t)
-        return out
+        return sortie_steps(runs, home, zones, params, sky)
 
     def fits(runs: Sequence[tuple[Step, ...]]) -> bool:
         return path_time_s(home, assemble(runs), patrol_speed_mps, vehicle) <= usable
@@ -150,18 +164,52 @@ def split_sorties(
 
 
 def build_fence(home: XY, steps: Sequence[Step], nofly: Sequence[NoFlyZone], params: PatrolParams) -> Fence:
-    """Inclusion polygon around everything the sortie flies (plus margin), no-fly exclusions, ceiling."""
+    """Inclusion polygon around everything the sortie flies (plus margin) that covers no no-fly zone,
+    exclusion polygons for the zones near it, and the ceiling.
+
+    A zone on the edge is cut out of the inclusion polygon. A zone inside it would leave a hole, which a
+    fence polygon cannot have: a 2 m slit is cut from the hole to the outside along a direction no leg
+    crosses (16 tried); if every direction is crossed the zone stays covered and only its exclusion
+    polygon keeps the vehicle out.
+    """
     pts = MultiPoint([home, *[(s.x_m, s.y_m) for s in steps]])
-    inclusion = shapely.convex_hull(pts).buffer(params.fence_margin_m, quad_segs=2)
-    inclusion = inclusion.simplify(1.0)
+    inclusion = shapely.convex_hull(pts).buffer(params.fence_margin_m, quad_segs=2).simplify(1.0)
     if not isinstance(inclusion, Polygon):
         inclusion = shapely.convex_hull(inclusion)
+    path = LineString([home, *[(s.x_m, s.y_m) for s in steps]]) if steps else Point(home)
+    keep_clear = path.buffer(5.0)
     exclusions = []
     for z in nofly:
         for part in shapely.get_parts(z.geometry):
-            if part.intersects(inclusion):
-                exclusions.append(Polygon(part.exterior))
+            if not part.intersects(inclusion):
+                continue
+            exclusions.append(Polygon(part.exterior))
+            cut = inclusion.difference(part)
+            if isinstance(cut, MultiPolygon):  # keep the piece the sortie flies in
+                cut = max(cut.geoms, key=lambda g: g.intersection(keep_clear).area)
+            if not isinstance(cut, Polygon) or cut.is_empty or not cut.covers(path):
+                continue
+            if cut.interiors:
+                cut = _slit(cut, part, keep_clear)
+            if cut is not None and not cut.interiors and cut.covers(path):
+                inclusion = Polygon(cut.exterior).simplify(0.5)
     return Fence(Polygon(inclusion.exterior), tuple(exclusions), params.max_alt_m, params.fence_margin_m)
+
+
+def _slit(poly: Polygon, hole: Polygon, keep_clear: BaseGeometry) -> Polygon | None:
+    """``poly`` with a 2 m slit from ``hole`` to its outside that no part of ``keep_clear`` touches."""
+    c = hole.centroid
+    reach = poly.exterior.hausdorff_distance(c) + 10.0
+    for k in range(16):
+        a = 2 * math.pi * k / 16
+        ray = LineString([(c.x, c.y), (c.x + reach * math.cos(a), c.y + reach * math.sin(a))])
+        slit = ray.difference(hole).buffer(1.0, cap_style="flat")
+        if slit.intersects(keep_clear):
+            continue
+        out = poly.difference(slit)
+        if isinstance(out, Polygon) and not out.interiors:
+            return out
+    return None
 
 
 def check_sortie(home: XY, steps: Sequence[Step], fence: Fence, index: int) -> None:
@@ -182,6 +230,16 @@ def check_sortie(home: XY, steps: Sequence[Step], fence: Fence, index: int) -> N
         prev = (s.x_m, s.y_m)
 
 
+def safe_alt_m(home: XY, steps: Sequence[Step], params: PatrolParams, sky: Skyline | None) -> float:
+    """An altitude that clears every roof in the sortie's area: for rally points and RTL_ALT."""
+    if sky is None or not steps:
+        return params.transit_alt
+    area = MultiPoint([home, *[(s.x_m, s.y_m) for s in steps]]).convex_hull.buffer(params.fence_margin_m)
+    roof = sky.roof_under(area)
+    need = max(params.transit_alt, roof + params.clearance_m if roof > 0 else 0.0)
+    return min(float(math.ceil(need - 1e-9)), params.max_alt_m)  # ArduPilot keeps rally altitudes in whole metres
+
+
 def rally_points(
     home: XY, steps: Sequence[Step], blocked: Sequence[BaseGeometry], alt_m: float, far_m: float = 300.0
 ) -> tuple[RallyPoint, ...]:
@@ -196,6 +254,23 @@ def rally_points(
     return tuple(out)
 
 
+def sortie_steps(
+    runs: Sequence[tuple[Step, ...]], home: XY, zones: BaseGeometry | None, params: PatrolParams, sky: Skyline | None
+) -> list[Step]:
+    """Home, transit, the compound runs in order, transit, home (the last step is over home)."""
+    out: list[Step] = []
+    pos, pos_alt = home, 0.0
+    for run in runs:
+        out += transit_steps(pos, (run[0].x_m, run[0].y_m), zones, params, sky, pos_alt, run[0].alt_m)
+        out += run
+        pos, pos_alt = (run[-1].x_m, run[-1].y_m), run[-1].alt_m
+    back = transit_steps(pos, home, zones, params, sky, pos_alt, 0.0)
+    out += back
+    if sky is None or not back or (back[-1].x_m, back[-1].y_m) != home:
+        out.append(Step(StepKind.TRANSIT, home[0], home[1], max(params.transit_alt, pos_alt if sky else 0.0)))
+    return out
+
+
 def make_sorties(
     routes: Sequence[CompoundRoute],
     compounds: Sequence[Compound],
@@ -204,33 +279,34 @@ def make_sorties(
     params: PatrolParams,
     vehicle: Vehicle,
     patrol_speed_mps: float,
+    sky: Skyline | None = None,
 ) -> list[Sortie]:
     """Sorties with transit, cues, fences and rally points, each checked against its own fence."""
     zones = shapely.union_all([shapely.buffer(z.geometry, params.nofly_buffer_m) for z in nofly]) if nofly else None
     by_id = {c.id: c for c in compounds}
     blocked = [c.geometry for c in compounds] + ([zones] if zones is not None else [])
-    groups = split_sorties(routes, home, params, vehicle, patrol_speed_mps, zones)
+    if sky is not None:  # rally points on open ground
+        blocked += [b.geometry.buffer(params.home_clearance_m) for b in sky.buildings]
+    groups = split_sorties(routes, home, params, vehicle, patrol_speed_mps, zones, sky)
     out: list[Sortie] = []
     for i, runs in enumerate(groups, start=1):
-        steps: list[Step] = []
+        steps = sortie_steps(runs, home, zones, params, sky)
         cues: list[tuple[int, Cue]] = []
-        pos = home
+        k0 = 0
         for run in runs:
-            steps += transit_steps(pos, (run[0].x_m, run[0].y_m), zones, params.transit_alt)
+            first = next(k for k in range(k0, len(steps)) if steps[k] is run[0])
+            last = first + len(run) - 1
             c = by_id[run[0].compound_id or ""]
-            first = len(steps)
-            steps += run
             cues.append((first, Cue(CueKind.ENTER, c.id, tier=c.tier)))
-            for k in range(first, len(steps)):
+            for k in range(first, last + 1):
                 s = steps[k]
                 if s.kind is StepKind.HOTSPOT:
                     kind = next((h.kind for h in c.hotspots if h.id == s.hotspot_id), None)
                     cues.append((k - 1, Cue(CueKind.HOTSPOT, c.id, s.hotspot_id, kind, c.tier)))
-            cues.append((len(steps) - 1, Cue(CueKind.LEAVE, c.id, tier=c.tier)))
-            pos = (run[-1].x_m, run[-1].y_m)
-        steps += transit_steps(pos, home, zones, params.transit_alt)
-        steps.append(Step(StepKind.TRANSIT, home[0], home[1], params.transit_alt))
+            cues.append((last, Cue(CueKind.LEAVE, c.id, tier=c.tier)))
+            k0 = last + 1
         fence = build_fence(home, steps, nofly, params)
+        safe = safe_alt_m(home, steps, params, sky)
         check_sortie(home, steps, fence, i)
         xy = np.array([home] + [(s.x_m, s.y_m) for s in steps])
         length = float(np.hypot(*np.diff(xy, axis=0).T).sum())
@@ -241,9 +317,10 @@ def make_sorties(
                 steps=tuple(steps),
                 cues=tuple(sorted(cues, key=lambda t: t[0])),
                 fence=fence,
-                rally=rally_points(home, steps, blocked, params.transit_alt),
+                rally=rally_points(home, steps, blocked, safe),
                 predicted_time_s=path_time_s(home, steps, patrol_speed_mps, vehicle),
                 length_m=length,
+                safe_alt_m=safe,
             )
         )
     return out

@@ -57,6 +57,8 @@ def summary_table(plan: Plan) -> str:
             f"{s['route_length_m']:.0f}",
             f"{100 * s['predicted_in_range_share']:.1f}",
             f"{100 * s['predicted_heard_whole_share']:.1f}",
+            f"{s.get('alt_m', plan.params.alt_m):.0f}",
+            f"{s.get('radius_m', a.radius_m):.0f}",
             f"{s['predicted_time_s'] / 60:.1f}",
             ",".join(str(x) for x in s["sorties"]),
         ]
@@ -74,6 +76,8 @@ def summary_table(plan: Plan) -> str:
             "route_m",
             "in_range%",
             "heard_whole%",
+            "alt_m",
+            "r_m",
             "min",
             "sortie",
         ],

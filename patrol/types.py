@@ -62,6 +62,16 @@ class NoFlyZone:
 
 
 @dataclass(frozen=True, eq=False)
+class Building:
+    """A building footprint (local metres) with its roof height above the ground, in metres."""
+
+    id: str
+    geometry: Polygon | MultiPolygon
+    height_m: float
+    source: str  # "height", "building:levels" or "levels"
+
+
+@dataclass(frozen=True, eq=False)
 class District:
     """Everything read from the input files, in one local frame."""
 
@@ -70,6 +80,7 @@ class District:
     nofly: tuple[NoFlyZone, ...] = ()
     sources: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    buildings: tuple[Building, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,13 @@ class PatrolParams:
     max_alt_m: float = 120.0
     fence_margin_m: float = 30.0
     nofly_buffer_m: float = 30.0
+    clearance_m: float = 15.0  # vertical clearance over any roof
+    lateral_clearance_m: float = 10.0  # a roof this close to a leg counts as under it
+    home_clearance_m: float = 10.0  # no building this close to the launch point
+    # roof height assumed for a compound with neither a height property nor buildings: closed compounds are
+    # modern high-rise estates (18 storeys), guarded ones 1980s-90s work-unit courtyards (6), scattered
+    # ones old low-rise houses (3)
+    tier_roof_m: tuple[tuple[str, float], ...] = (("closed", 54.0), ("guarded", 18.0), ("scattered", 9.0))
     home_lon: float | None = None
     home_lat: float | None = None
 
@@ -177,6 +195,7 @@ class Step:
     compound_id: str | None = None
     loiter_s: float = 0.0
     hotspot_id: str | None = None
+    speed_mps: float | None = None  # cruise speed towards this step when it differs from the plan's
 
 
 @dataclass(frozen=True)
@@ -247,6 +266,7 @@ class Sortie:
     rally: tuple[RallyPoint, ...]
     predicted_time_s: float
     length_m: float
+    safe_alt_m: float = 0.0  # clears every roof in the sortie's area: rally points and RTL_ALT
 
 
 @dataclass(frozen=True)

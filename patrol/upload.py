@@ -163,7 +163,8 @@ def upload_sortie(link: Link, up: SortieUpload, progress: Report | None = None, 
 
 
 def fence_params(up: SortieUpload, action: int = 1) -> dict[str, float]:
-    """ArduPilot fence parameters a sortie needs: fence on, altitude and polygon fences, its limit.
+    """ArduPilot parameters a sortie needs: fence on, altitude and polygon fences, its limit, and RTL_ALT
+    (centimetres) high enough to clear every roof in the sortie's area.
 
     ``action`` is ArduCopter's FENCE_ACTION: 1 RTL (land if RTL is impossible), 2 land,
     3 SmartRTL or RTL or land, 4 brake or land, 0 report only.
@@ -172,6 +173,8 @@ def fence_params(up: SortieUpload, action: int = 1) -> dict[str, float]:
     params = {"FENCE_ENABLE": 1.0, "FENCE_TYPE": float(kinds), "FENCE_ACTION": float(action)}
     if up.max_alt_m is not None:
         params["FENCE_ALT_MAX"] = float(up.max_alt_m)
+    if up.safe_alt_m is not None:  # a fence breach or failsafe RTL climbs over every roof before it turns home
+        params["RTL_ALT"] = float(round(up.safe_alt_m * 100))
     return params
 
 

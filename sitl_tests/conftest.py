@@ -17,6 +17,7 @@ from sitl_tests.sitl import HOW_TO, Sitl, find_sitl, free_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "geofences" / "sample_district.geojson"
+BUILDINGS = ROOT / "geofences" / "sample_buildings.geojson"
 GROUND_AMSL_M = 800.0  # Xinzhou lies about 800 m above sea level
 
 
@@ -31,7 +32,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def sample_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled sample district planned with default parameters into a package folder."""
-    district = read_district(SAMPLE)
+    district = read_district(SAMPLE, building_paths=BUILDINGS)
     plan = plan_patrol(district, PatrolParams())
     out = tmp_path_factory.mktemp("pkg") / "sample"
     write_package(package_files(plan, "sitl_tests"), out)
@@ -77,7 +78,9 @@ def cued_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("cued") / "sample"
     res = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "plan", str(SAMPLE), "-o", str(out)], capture_output=True, text=True
+        [sys.executable, str(ROOT / "cli.py"), "plan", str(SAMPLE), "--buildings", str(BUILDINGS), "-o", str(out)],
+        capture_output=True,
+        text=True,
     )
     assert res.returncode == 0, res.stderr
     return out

@@ -9,6 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "geofences" / "sample_district.geojson"
+BUILDINGS = ROOT / "geofences" / "sample_buildings.geojson"
 SHARED = ROOT.parent / "shared" / "data"
 
 
@@ -23,6 +24,9 @@ def write_fc(path: Path, features: list[dict]) -> Path:
 
 
 def poly_feature(coords: list, **props) -> dict:
+    """A polygon feature; compounds get ``levels: 5`` (15 m roofs) unless told otherwise."""
+    if not props.get("nofly") and "levels" not in props and "max_building_m" not in props:
+        props = {**props, "levels": 5}
     return {"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": coords}}
 
 

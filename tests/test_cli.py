@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLE, poly_feature, square_lonlat, write_fc
+from tests.conftest import BUILDINGS, ROOT, SAMPLE, poly_feature, square_lonlat, write_fc
 
 LON, LAT = 112.730, 38.415
 
@@ -72,7 +72,7 @@ def test_existing_output_needs_force(small, tmp_path):
 def test_sample_district_plans(tmp_path):
     if not SAMPLE.exists():
         pytest.fail(f"{SAMPLE} is missing: the bundled sample district must ship with the repo")
-    res = run("plan", str(SAMPLE), "-o", str(tmp_path / "pkg"))
+    res = run("plan", str(SAMPLE), "--buildings", str(BUILDINGS), "-o", str(tmp_path / "pkg"))
     assert res.returncode == 0, res.stderr
     man = json.loads((tmp_path / "pkg" / "manifest.json").read_text())
     assert 12 <= len(man["compounds"]) <= 20

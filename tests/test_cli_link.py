@@ -10,7 +10,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.plan_io import FENCE, MISSION, RALLY, plan_to_upload, read_sortie
 from patrol.upload import compare_items, mission_with_home
-from tests.conftest import SAMPLE
+from tests.conftest import BUILDINGS, SAMPLE
 from tests.mission_peer_double import Faults, MissionPeerDouble
 from tests.test_cli import run
 
@@ -18,7 +18,7 @@ from tests.test_cli import run
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "pkg"
-    res = run("plan", str(SAMPLE), "-o", str(out))
+    res = run("plan", str(SAMPLE), "--buildings", str(BUILDINGS), "-o", str(out))
     assert res.returncode == 0, res.stderr
     return out
 

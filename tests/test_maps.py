@@ -34,6 +34,7 @@ OFFLINE_FLAGS = ["--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOT
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("maps") / "district"
     cmd = [sys.executable, str(ROOT / "cli.py"), "plan", str(ROOT / "geofences" / "sample_district.geojson")]
+    cmd += ["--buildings", str(ROOT / "geofences" / "sample_buildings.geojson")]
     run = subprocess.run([*cmd, "-o", str(out)], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-2000:]
     return out

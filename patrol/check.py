@@ -1,0 +1,188 @@
+"""The pre-flight safety report: what each sortie of a package will really fly, against every limit.
+
+It reads what would be uploaded (the ``.plan`` files), not the planner's internals, so a hand-edited
+or stale package is checked as it is. Per sortie: the highest altitude, the smallest vertical clearance
+over any roof on any leg (take-off, every waypoint, the return to launch at ``RTL_ALT``), the smallest
+distance to a no-fly zone, the smallest margin to the inclusion fence, and the predicted flight time
+against the usable endurance.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+from pymavlink.dialects.v20 import ardupilotmega as mav
+from shapely.geometry import LineString, Point, Polygon, shape
+
+from patrol.airspace import Skyline, worst_clearance
+from patrol.errors import InputError
+from patrol.geo import LocalFrame
+from patrol.plan_io import fence_polygons, read_sortie
+from patrol.types import Building
+
+POSITIONED = {mav.MAV_CMD_NAV_TAKEOFF, mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_LOITER_TIME}
+
+
+@dataclass
+class SortieCheck:
+    """One sortie's figures and the limits they break (``violations`` empty: safe to upload)."""
+
+    index: int
+    max_alt_m: float
+    min_clearance_m: float | None  # None: no building under any leg
+    clearance_roof_m: float | None
+    min_nofly_m: float | None  # None: no no-fly zone
+    min_fence_margin_m: float
+    predicted_time_s: float | None
+    usable_s: float | None
+    rtl_alt_m: float
+    violations: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _buildings(pkg: Path, frame: LocalFrame) -> list[Building]:
+    path = pkg / "buildings.geojson"
+    if not path.exists():
+        return []
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for k, f in enumerate(doc["features"]):
+        props = f["properties"]
+        out.append(
+            Building(
+                str(props.get("id", k)), frame.geom_to_local(shape(f["geometry"])), float(props["height_m"]), "package"
+            )
+        )
+    return out
+
+
+def check_package(package: str | Path, sorties: list[int] | None = None) -> list[SortieCheck]:
+    """Check every sortie (or those listed) of a package; see the module docstring for what is measured."""
+    pkg = Path(package)
+    try:
+        man = json.loads((pkg / "manifest.json").read_text(encoding="utf-8"))
+        geo = json.loads((pkg / "route.geojson").read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise InputError(f"{e.filename}: missing; give the folder `patrol plan` wrote") from None
+    params = man["parameters"]["patrol"]
+    frame = LocalFrame(man["frame"]["lon0"], man["frame"]["lat0"])
+    sky = Skyline(_buildings(pkg, frame), float(params.get("lateral_clearance_m", 10.0)))
+    nofly = [frame.geom_to_local(shape(f["geometry"])) for f in geo["features"] if f["properties"]["layer"] == "nofly"]
+    max_alt = float(params["max_alt_m"])
+    clearance = float(params.get("clearance_m", 15.0))
+    buffer_m = float(params["nofly_buffer_m"])
+    out = []
+    for s in man["sorties"]:
+        if sorties and s["index"] not in sorties:
+            continue
+        up = read_sortie(pkg, s["index"])
+        hx, hy = (float(v) for v in frame.to_local(up.home_lon, up.home_lat))
+        pts: list[tuple[float, float, float]] = [(hx, hy, 0.0)]
+        for it in up.mission:
+            if it.command in POSITIONED:
+                x, y = (float(v) for v in frame.to_local(it.lon, it.lat))
+                if it.command == mav.MAV_CMD_NAV_TAKEOFF:
+                    x, y = hx, hy  # ArduCopter climbs straight up
+                pts.append((x, y, float(it.alt_m)))
+        rtl_alt = float(s.get("safe_alt_m", params.get("transit_alt_m") or params["alt_m"]))
+        last = pts[-1]
+        home_alt = max(last[2], rtl_alt)  # RTL climbs to RTL_ALT first if lower, then flies home
+        pts += [(last[0], last[1], home_alt), (hx, hy, home_alt), (hx, hy, 0.0)]
+        v: list[str] = []
+        notes: list[str] = []
+        top = max(p[2] for p in pts)
+        if top > max_alt + 1e-6:
+            v.append(f"altitude {top:.1f} m above the {max_alt:g} m ceiling")
+        worst = worst_clearance(pts, sky)
+        if worst.leg >= 0 and worst.clearance_m < clearance - 0.5:
+            v.append(
+                f"leg {worst.leg} passes {worst.clearance_m:.1f} m over a {worst.roof_m:.0f} m roof "
+                f"(needs {clearance:g} m)"
+            )
+        legs = [LineString([a[:2], b[:2]]) if a[:2] != b[:2] else Point(a[:2]) for a, b in itertools.pairwise(pts)]
+        dmin = None
+        if nofly:
+            zones = shapely.union_all(nofly)
+            dmin = min(float(zones.distance(g)) for g in legs)
+            if dmin < buffer_m - 1.0:
+                v.append(f"comes {dmin:.0f} m from a no-fly zone (keep {buffer_m:g} m)")
+        polys = fence_polygons(up.fence)
+        incl = [Polygon([frame.to_local(lon, lat) for lat, lon in r]) for inc, r in polys if inc]
+        excl = [Polygon([frame.to_local(lon, lat) for lat, lon in r]) for inc, r in polys if not inc]
+        if not incl:
+            v.append("no inclusion fence")
+            margin = -math.inf
+        else:
+            fence = shapely.union_all(incl)
+            margin = min(
+                (float(fence.exterior.distance(g)) if fence.covers(g) else -float(g.distance(fence.exterior)))
+                if isinstance(fence, Polygon)
+                else 0.0
+                for g in legs
+            )
+            if margin < 0:
+                v.append(f"leaves its inclusion fence by {-margin:.0f} m")
+            if any(z.intersects(g) for z in excl for g in legs):
+                v.append("crosses an exclusion fence")
+            covered = [z for z in nofly if fence.intersection(z).area > 1.0]
+            if covered:
+                notes.append(
+                    f"the route surrounds {len(covered)} no-fly zone(s): no single inclusion polygon can leave it out; "
+                    "its exclusion polygon keeps the vehicle out"
+                )
+        for b in sky.near(Point(hx, hy), float(params.get("home_clearance_m", 10.0))):
+            v.append(f"home is within {params.get('home_clearance_m', 10.0):g} m of building {sky.buildings[b].id}")
+        if nofly and any(z.contains(Point(hx, hy)) for z in nofly):
+            v.append("home is inside a no-fly zone")
+        t, usable = s.get("predicted_time_s"), s.get("usable_endurance_s")
+        if t is not None and usable is not None and t > usable + 1e-6:
+            v.append(f"predicted {t / 60:.1f} min exceeds the usable {usable / 60:.1f} min")
+        out.append(
+            SortieCheck(
+                s["index"],
+                top,
+                None if worst.leg < 0 else worst.clearance_m,
+                None if worst.leg < 0 else worst.roof_m,
+                dmin,
+                margin,
+                t,
+                usable,
+                rtl_alt,
+                v,
+                notes,
+            )
+        )
+    if sorties:
+        missing = set(sorties) - {c.index for c in out}
+        if missing:
+            raise InputError(f"{pkg}: no sortie {', '.join(map(str, sorted(missing)))}")
+    return out
+
+
+def report_text(checks: list[SortieCheck]) -> str:
+    """The pre-flight table, one row per sortie, then every violation on its own line."""
+    head = "sortie  max_alt_m  min_clearance_m  (roof_m)  min_nofly_m  fence_margin_m  time_min  usable_min  rtl_alt_m"
+    rows = [head, "-" * len(head)]
+    for c in checks:
+
+        def f(v: Any, fmt: str) -> str:
+            return "-" if v is None else format(v, fmt)
+
+        rows.append(
+            f"{c.index:6d}  {c.max_alt_m:9.1f}  {f(c.min_clearance_m, '15.1f'):>15s}  "
+            f"{f(c.clearance_roof_m, '8.0f'):>8s}  "
+            f"{f(c.min_nofly_m, '11.0f'):>11s}  {c.min_fence_margin_m:14.1f}  "
+            f"{f(None if c.predicted_time_s is None else c.predicted_time_s / 60, '8.1f'):>8s}  "
+            f"{f(None if c.usable_s is None else c.usable_s / 60, '10.1f'):>10s}  {c.rtl_alt_m:9.0f}"
+            + ("  FAIL" if c.violations else "  ok")
+        )
+    for c in checks:
+        rows += [f"sortie {c.index}: {msg}" for msg in c.violations]
+        rows += [f"sortie {c.index} (note): {msg}" for msg in c.notes]
+    return "\n".join(rows)

@@ -6,7 +6,10 @@ every track sample the audible ground radius follows from the package's acoustic
 when it was in range for every track sample during one whole play of a clip (play intervals come from
 the cue reports in the log and the clip lengths in the package); it is *in range* if any sample came
 within the radius. Only track samples near the compound are considered, so the cost is
-``grid points x nearby samples`` per compound, in numpy, in chunks.
+``grid points x nearby samples`` per compound, in numpy (float32), in chunks; and the track is thinned first
+(:func:`thin_track`: a sample per 1.5 m moved or per second, plus every sample where a gap, a play or a
+compound's neighbourhood begins or ends; not with ``assume_playing``), which moves the shares by about a tenth
+of a point at most (benchmarks/bench_audit.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from patrol.types import Speaker
 
 MAX_GAP_S = 2.0  # a telemetry gap longer than this breaks a run: nothing can be claimed across it
 REPEAT_GAP_S = 1.0
+THIN_M = 1.5  # the audit skips track samples within this (m) of the last one it kept...
+THIN_S = 1.0  # ...unless this much time (s) passed
 
 
 @dataclass(frozen=True)
@@ -146,12 +151,36 @@ class CompoundAudit:
         self.heard = np.zeros(len(self.points), bool)
 
 
-def _samples_near(xy: np.ndarray, r: np.ndarray, geom: Polygon | MultiPolygon) -> np.ndarray:
+def _near_mask(xy: np.ndarray, r: np.ndarray, geom: Polygon | MultiPolygon) -> np.ndarray:
     minx, miny, maxx, maxy = geom.bounds
     rr = r.max(initial=0.0)
-    return np.flatnonzero(
-        (xy[:, 0] >= minx - rr) & (xy[:, 0] <= maxx + rr) & (xy[:, 1] >= miny - rr) & (xy[:, 1] <= maxy + rr)
-    )
+    return (xy[:, 0] >= minx - rr) & (xy[:, 0] <= maxx + rr) & (xy[:, 1] >= miny - rr) & (xy[:, 1] <= maxy + rr)
+
+
+def thin_track(
+    xy: np.ndarray, r: np.ndarray, t: np.ndarray, keep: np.ndarray, step_m: float = THIN_M, max_s: float = THIN_S
+) -> np.ndarray:
+    """Indices of the track samples worth auditing: the first and last, every ``keep`` sample, and a sample when
+    its disc of hearing moved (centre shift plus radius change) ``step_m`` or more since the last kept sample or
+    more than ``max_s`` passed. A dropped sample's disc is within ``step_m`` of a kept one's; times stay exact.
+
+    >>> xy = np.column_stack([np.arange(10) * 0.5, np.zeros(10)])
+    >>> thin_track(xy, np.full(10, 30.0), np.arange(10) * 0.1, np.zeros(10, bool)).tolist()
+    [0, 3, 6, 9]
+    """
+    n = len(t)
+    if step_m <= 0 or n < 3:
+        return np.arange(n)
+    xs, ys, rs, ts, force = xy[:, 0].tolist(), xy[:, 1].tolist(), r.tolist(), t.tolist(), keep.tolist()
+    out = [0]
+    kx, ky, kr, kt = xs[0], ys[0], rs[0], ts[0]
+    hypot = math.hypot
+    for i in range(1, n - 1):
+        if force[i] or ts[i] - kt > max_s or hypot(xs[i] - kx, ys[i] - ky) + abs(rs[i] - kr) >= step_m:
+            out.append(i)
+            kx, ky, kr, kt = xs[i], ys[i], rs[i], ts[i]
+    out.append(n - 1)
+    return np.array(out)
 
 
 def audit_log(
@@ -160,11 +189,20 @@ def audit_log(
     audits: dict[str, CompoundAudit],
     assume_playing: bool = False,
     chunk: int = 4096,
+    thin_m: float = THIN_M,
 ) -> None:
-    """Add one log's evidence to ``audits`` (in place)."""
+    """Add one log's evidence to ``audits`` (in place).
+
+    Time over, cross-track and breaches use every sample; range and hearing use the track thinned by
+    :func:`thin_track` (``thin_m`` = 0 keeps every sample), keeping the samples where a telemetry gap, take-off
+    or landing, a compound's neighbourhood or a clip play begins or ends, so those boundaries stay exact. With
+    ``assume_playing`` nothing is thinned: the length of a run in range is timed between samples, and thinning
+    would shorten it by up to the time between kept samples.
+    """
     x, y = pkg.frame.to_local(log.lon, log.lat)
     xy = np.column_stack([np.asarray(x, float), np.asarray(y, float)])
     t = log.t_s
+    n = len(t)
     r = radius_table(pkg, log.alt_m)
     airborne = log.alt_m > 2.0
     r = np.where(airborne, r, 0.0)
@@ -172,10 +210,23 @@ def audit_log(
     routes = shapely.union_all(pkg.routes_local) if pkg.routes_local else None
     dt = np.diff(t, append=t[-1])
     breaks = np.concatenate([[True], np.diff(t) > MAX_GAP_S])
+
+    def both_sides(edge: np.ndarray) -> None:  # edge[i]: something changes between samples i and i + 1
+        force[:-1] |= edge
+        force[1:] |= edge
+
+    force = np.zeros(n, bool)
+    both_sides(breaks[1:])
+    both_sides(airborne[1:] != airborne[:-1])
+    iv = np.array([(a, b) for a, b, _ in intervals], float).reshape(-1, 2)
+    force[np.searchsorted(t, iv[:, 0], "left").clip(0, n - 1)] = True  # the first sample of each play
+    force[(np.searchsorted(t, iv[:, 1], "right") - 1).clip(0, n - 1)] = True  # and its last
+    near_of = {}
     for c in pkg.compounds:
         a = audits[c["id"]]
         geom = c["geometry"]
-        near = _samples_near(xy, r, geom)
+        near_of[c["id"]] = near = _near_mask(xy, r, geom)
+        both_sides(near[1:] != near[:-1])
         over = shapely.contains_xy(geom, xy[:, 0], xy[:, 1]) & airborne
         a.time_over_s += float(dt[over].sum())
         if routes is not None and over.any():
@@ -183,42 +234,76 @@ def audit_log(
         a.breaches += sum(
             1 for e in log.fence_breaches() if geom.distance(shapely.Point(*pkg.frame.to_local(e.lon, e.lat))) < 100.0
         )
+    kept = thin_track(xy, r, t, force, 0.0 if assume_playing else thin_m)
+    kxy, kr, kt, kbreaks = xy[kept], r[kept], t[kept], breaks[kept]
+    for c in pkg.compounds:
+        near = np.flatnonzero(near_of[c["id"]][kept])
         if len(near) == 0:
             continue
+        a = audits[c["id"]]
         a.logs.append(log.path)
-        sx, sy, sr, st = xy[near, 0], xy[near, 1], r[near], t[near]
-        seg_break = breaks[near] | np.concatenate([[True], np.diff(near) > 1])
-        for lo in range(0, len(a.points), chunk):
-            P = a.points[lo : lo + chunk]
-            d2 = (P[:, 0:1] - sx[None, :]) ** 2 + (P[:, 1:2] - sy[None, :]) ** 2
-            inr = d2 <= (sr * sr)[None, :]
-            a.in_range[lo : lo + chunk] |= inr.any(axis=1)
-            if assume_playing:
-                a.heard[lo : lo + chunk] |= _longest_run_s(inr, st, seg_break) >= pkg.prompt_s - 1e-6
-                continue
-            for start, end, _track in intervals:
-                i0, i1 = np.searchsorted(st, start, "left"), np.searchsorted(st, end, "right")
-                if i1 - i0 < 2 or st[i0] - start > MAX_GAP_S or end - st[i1 - 1] > MAX_GAP_S:
-                    continue  # the vehicle was not near, or telemetry does not cover the whole play
-                if seg_break[i0 + 1 : i1].any():
-                    continue
-                a.heard[lo : lo + chunk] |= inr[:, i0:i1].all(axis=1)
-        if not assume_playing:
-            for start, end, track in intervals:
-                i0, i1 = np.searchsorted(st, start, "left"), np.searchsorted(st, end, "right")
-                if i1 > i0 and np.any(
-                    (a.points[:, 0:1] - sx[None, i0:i1]) ** 2 + (a.points[:, 1:2] - sy[None, i0:i1]) ** 2
-                    <= (sr[i0:i1] ** 2)[None, :]
-                ):
-                    a.prompts.append(
-                        {
-                            "prompt_id": pkg.track_prompt.get(track),
-                            "track": track,
-                            "start_s": round(start, 1),
-                            "start_utc": None if log.start_utc is None else round(log.start_utc + start, 1),
-                            "log": Path(log.path).name,
-                        }
-                    )
+        seg_break = kbreaks[near] | np.concatenate([[True], np.diff(near) > 1])
+        _hear(a, kxy[near], kr[near], kt[near], seg_break, intervals, pkg, log, assume_playing, chunk)
+
+
+def _hear(
+    a: CompoundAudit,
+    sxy: np.ndarray,
+    sr: np.ndarray,
+    st: np.ndarray,
+    seg_break: np.ndarray,
+    intervals: list[tuple[float, float, int]],
+    pkg: PackageInfo,
+    log: FlightLog,
+    assume_playing: bool,
+    chunk: int,
+) -> None:
+    """In range, heard whole and prompts played for one compound from the samples near it (float32 distances,
+    in coordinates centred on the compound so they keep millimetres)."""
+    m = len(st)
+    c0 = (a.points.min(axis=0) + a.points.max(axis=0)) / 2 if len(a.points) else np.zeros(2)
+    P = (a.points - c0).astype(np.float32)
+    sx, sy = (sxy - c0).astype(np.float32).T
+    r2 = (sr * sr).astype(np.float32)
+    iv = np.array([(s, e) for s, e, _ in intervals], float).reshape(-1, 2)
+    i0 = np.searchsorted(st, iv[:, 0], "left")
+    i1 = np.searchsorted(st, iv[:, 1], "right")
+    # whole plays the telemetry covers: two samples or more, within MAX_GAP_S of both ends, no break between
+    nb = np.concatenate([[0], np.cumsum(seg_break)])
+    whole = (i1 - i0 >= 2) & ~(st[i0.clip(0, m - 1)] - iv[:, 0] > MAX_GAP_S)
+    whole &= ~(iv[:, 1] - st[(i1 - 1).clip(0, m - 1)] > MAX_GAP_S) & (nb[i1] == nb[(i0 + 1).clip(0, m)])
+    runs = list(zip(i0[whole].tolist(), i1[whole].tolist(), strict=True))
+    reached = np.zeros(m, bool)  # per sample: some grid point in range
+    for lo in range(0, len(P), chunk):
+        Pc = P[lo : lo + chunk]
+        d2 = np.subtract.outer(Pc[:, 0], sx)
+        d2 *= d2
+        dy = np.subtract.outer(Pc[:, 1], sy)
+        dy *= dy
+        d2 += dy
+        inr = d2 <= r2
+        a.in_range[lo : lo + chunk] |= inr.any(axis=1)
+        if assume_playing:
+            a.heard[lo : lo + chunk] |= _longest_run_s(inr, st, seg_break) >= pkg.prompt_s - 1e-6
+            continue
+        reached |= inr.any(axis=0)
+        heard = a.heard[lo : lo + chunk]
+        for j0, j1 in runs:
+            heard |= inr[:, j0:j1].all(axis=1)
+    if assume_playing:
+        return
+    nr = np.concatenate([[0], np.cumsum(reached)])
+    for k in np.flatnonzero((i1 > i0) & (nr[i1] > nr[i0])).tolist():
+        start, _end, track = intervals[k]
+        a.prompts.append(
+            {
+                "prompt_id": pkg.track_prompt.get(track),
+                "track": track,
+                "start_s": round(start, 1),
+                "start_utc": None if log.start_utc is None else round(log.start_utc + start, 1),
+                "log": Path(log.path).name,
+            }
+        )
 
 
 def _longest_run_s(inr: np.ndarray, t: np.ndarray, breaks: np.ndarray) -> np.ndarray:
@@ -238,7 +323,7 @@ def _longest_run_s(inr: np.ndarray, t: np.ndarray, breaks: np.ndarray) -> np.nda
 
 
 def run_audit(
-    logs: list[FlightLog], pkg: PackageInfo, assume_playing: bool = False, points: int = 3000
+    logs: list[FlightLog], pkg: PackageInfo, assume_playing: bool = False, points: int = 3000, thin_m: float = THIN_M
 ) -> list[CompoundAudit]:
     """Audit every compound of the package against all ``logs`` together."""
     from patrol.coverage import sample_points
@@ -255,7 +340,7 @@ def run_audit(
         for c in pkg.compounds
     }
     for log in logs:
-        audit_log(log, pkg, audits, assume_playing)
+        audit_log(log, pkg, audits, assume_playing, thin_m=thin_m)
     return list(audits.values())
 
 

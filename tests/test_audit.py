@@ -155,3 +155,226 @@ def test_public_logs_read(name):
 def test_package_reader_names_the_missing_file(tmp_path):
     with pytest.raises(InputError, match=r"manifest\.json: missing"):
         read_package(tmp_path)
+
+
+# --- the tlog reader against pymavlink's own parsing ------------------------------------------------------------------
+
+
+def read_tlog_with_pymavlink(path):
+    """The reader this package used before its own: pymavlink's parser, the same filters, the same clock."""
+    import os
+
+    from pymavlink import mavutil
+
+    from patrol.broadcast import parse_report
+    from patrol.flightlog import _finish, tlog_damage
+
+    os.environ["MAVLINK20"] = "1"
+    log = mavutil.mavlink_connection(str(path), dialect="ardupilotmega", robust_parsing=True)
+    types = ["GLOBAL_POSITION_INT", "VFR_HUD", "HEARTBEAT", "SYS_STATUS", "MISSION_ITEM_REACHED", "STATUSTEXT"]
+    types += ["FENCE_STATUS", "SYSTEM_TIME"]
+    rows, modes, armed, batt, reached, plays, events, clock = [], [], [], [], [], [], [], []
+    speed, skipped, last_breach, vehicle_sys, system_time = 0.0, 0, 0, None, None
+    while (m := log.recv_match(type=types)) is not None:
+        kind, ts = m.get_type(), m._timestamp
+        if kind == "HEARTBEAT":
+            if m.type in (6, 18) or m.autopilot == 8:
+                continue
+            vehicle_sys = vehicle_sys or m.get_srcSystem()
+            if m.get_srcSystem() != vehicle_sys:
+                continue
+            modes.append((ts, mavutil.mode_string_v10(m)))
+            armed.append((ts, bool(m.base_mode & 128)))
+        elif kind == "GLOBAL_POSITION_INT":
+            if vehicle_sys is not None and m.get_srcSystem() != vehicle_sys:
+                continue
+            if m.lat == 0 and m.lon == 0:
+                skipped += 1
+                continue
+            rows.append((ts, m.lat / 1e7, m.lon / 1e7, m.relative_alt / 1000.0, speed))
+            clock.append((ts, m.time_boot_ms / 1000.0))
+        elif kind == "VFR_HUD":
+            speed = float(m.groundspeed)
+        elif kind == "SYS_STATUS" and m.battery_remaining >= 0:
+            batt.append((ts, float(m.battery_remaining)))
+        elif kind == "MISSION_ITEM_REACHED" and (not reached or reached[-1][1] != m.seq):
+            reached.append((ts, int(m.seq)))
+        elif kind == "STATUSTEXT":
+            rep = parse_report(m.text)
+            if rep is not None:
+                plays.append((ts, *rep, "statustext"))
+            elif "fence" in m.text.lower() and "breach" in m.text.lower():
+                events.append((ts, "fence_breach", m.text))
+        elif kind == "FENCE_STATUS":
+            if m.breach_status and m.breach_count != last_breach:
+                events.append((ts, "fence_breach", f"fence breach {m.breach_count} (type {m.breach_type})"))
+            last_breach = m.breach_count
+        elif kind == "SYSTEM_TIME" and system_time is None and m.time_unix_usec > 1e15:
+            system_time = (m.time_unix_usec / 1e6, m.time_boot_ms)
+    bad, truncated = tlog_damage(path.read_bytes())
+    warnings = ["the log ends in the middle of a message (truncated); the partial message is skipped"] * truncated
+    start_utc = None
+    if clock:
+        wall, boot = np.array([c[0] for c in clock]), np.array([c[1] for c in clock])
+        keep = np.concatenate([[True], np.diff(boot) > -1.0])
+        if not keep.all():
+            back = int((~keep).sum())
+            warnings.append(f"the vehicle clock went back {back} time(s) (a reboot or replayed data); times continued")
+            boot = np.concatenate([[boot[0]], boot[0] + np.cumsum(np.maximum(np.diff(boot), 0.0))])
+        order = np.argsort(wall, kind="stable")
+        wall, boot = wall[order], boot[order]
+
+        def to_boot(ts):
+            return float(np.interp(ts, wall, boot, left=boot[0] - (wall[0] - ts), right=boot[-1] + (ts - wall[-1])))
+
+        rows = [(b, *r[1:]) for r, b in zip(rows, boot[np.argsort(order)], strict=True)]
+        modes = [(to_boot(t), v) for t, v in modes]
+        armed = [(to_boot(t), v) for t, v in armed]
+        batt = [(to_boot(t), v) for t, v in batt]
+        reached = [(to_boot(t), v) for t, v in reached]
+        plays, events = [(to_boot(t), *v) for t, *v in plays], [(to_boot(t), *v) for t, *v in events]
+        if system_time is not None:
+            start_utc = system_time[0] - system_time[1] / 1000.0 + min(r[0] for r in rows)
+    return _finish(path, rows, modes, armed, batt, reached, plays, events, warnings, start_utc, skipped, bad)
+
+
+def assert_same_log(a, b):
+    for name in ("t_s", "lat", "lon", "alt_m", "speed_mps", "mode", "armed", "battery_pct"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and len(x) == len(y), name
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), name
+    assert a.plays == b.plays and a.events == b.events and a.reached == b.reached
+    assert a.start_utc == b.start_utc and a.warnings == b.warnings
+
+
+def write_mixed_tlog(path, force_mavlink1=False, reboot=True):
+    """A log as a ground station records it: its own heartbeats, a second vehicle, no fix at first, every
+    message the reader uses plus one it does not, speaker reports, fence breaches, mission progress, a reboot."""
+    links = {s: mav.MAVLink(None, srcSystem=s, srcComponent=1) for s in (1, 2, 255)}
+    out = bytearray()
+    t0 = 1_700_000_000.0
+
+    def put(t, sysid, msg):
+        out.extend(struct.pack(">Q", int((t0 + t) * 1e6)) + msg.pack(links[sysid], force_mavlink1=force_mavlink1))
+
+    for k in range(900):
+        t = k / 10
+        boot_ms = int(t * 1000) + 5000 - (80_000 if reboot and k >= 800 else 0)
+        lon, lat = FRAME.to_wgs84(k * 0.5, 20 * np.sin(k / 50))
+        if k % 10 == 0:
+            put(t, 255, mav.MAVLink_heartbeat_message(6, 8, 0, 0, 0, 3))
+            put(t, 1, mav.MAVLink_heartbeat_message(2, 3, 129 if k > 100 else 1, 3 if k < 300 else 5, 4, 3))
+            put(t, 2, mav.MAVLink_heartbeat_message(1, 3, 129, 10, 4, 3))
+            batt = 0 if k < 50 else -1 if k < 100 else 90 - k // 100
+            put(t, 1, mav.MAVLink_sys_status_message(0, 0, 0, 0, 0, 0, batt, 0, 0, 0, 0, 0, 0))
+            put(t, 1, mav.MAVLink_system_time_message(0 if k < 100 else int((t0 + t) * 1e6), boot_ms))
+            put(t, 1, mav.MAVLink_fence_status_message(1 if 400 < k < 450 else 0, k // 200, 1, boot_ms))
+        if k in (200, 210, 220, 600):
+            put(t, 1, mav.MAVLink_mission_item_reached_message(k // 200 if k != 220 else 1))
+        if k == 333:
+            put(t, 1, mav.MAVLink_statustext_message(4, b"Fence breach: polygon"))
+        if k in (100, 500, 700):
+            cue = {100: b"PTRL loop 2 0", 500: b"PTRL play 1 3"}.get(k, b"PTRL stop 0 0")
+            put(t, 1, mav.MAVLink_statustext_message(6, cue))
+        put(t, 1, mav.MAVLink_vfr_hud_message(5, 3 + k / 100, 0, 50, 40, 0))
+        put(t, 1, mav.MAVLink_attitude_message(boot_ms, 0, 0, 0, 0, 0, 0))
+        fix = (0, 0) if k < 30 else (int(lat * 1e7), int(lon * 1e7))
+        put(t, 1, mav.MAVLink_global_position_int_message(boot_ms, *fix, 840000, 40000 + 10 * k, 0, 0, 0, 0))
+        if k % 7 == 0:
+            put(t + 0.01, 2, mav.MAVLink_global_position_int_message(boot_ms, fix[0] + 100, fix[1], 0, 0, 0, 0, 0, 0))
+    path.write_bytes(bytes(out))
+    return path
+
+
+@pytest.mark.parametrize("v1", [False, True], ids=["mavlink2", "mavlink1"])
+def test_tlog_reader_agrees_with_pymavlink_on_a_written_log(tmp_path, v1):
+    path = write_mixed_tlog(tmp_path / "mixed.tlog", force_mavlink1=v1)
+    log = read_log(path)
+    assert_same_log(log, read_tlog_with_pymavlink(path))
+    assert len(log.t_s) == 870 and len(log.plays) == 3 and [s for _, s in log.reached] == [1, 3]
+    assert {e.kind for e in log.events} >= {"mode", "armed", "fence_breach"}
+    assert any("clock went back" in w for w in log.warnings) and log.start_utc is not None
+
+
+@pytest.mark.parametrize("name", ["dronekit_flight_replay.tlog", "uavlogviewer_vtol.tlog"])
+def test_tlog_reader_agrees_with_pymavlink_on_public_logs(name):
+    path = SHARED / "logs" / name
+    if not path.exists():
+        pytest.skip(f"{path} absent (shared data not beside the checkout)")
+    assert_same_log(read_log(path), read_tlog_with_pymavlink(path))
+
+
+def test_tlog_checksums_and_clock_jumps(tmp_path):
+    from patrol.flightlog import mavlink_crc
+
+    good = write_mixed_tlog(tmp_path / "good.tlog", reboot=False)
+    data = good.read_bytes()
+    ref = read_log(good)
+    # a flipped bit in one position's payload: that position is dropped (bad checksum) and counted as damage
+    at = data.index(struct.pack("<i", round(ref.lat[400] * 1e7)))
+    (tmp_path / "flip.tlog").write_bytes(data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :])
+    flip = read_log(tmp_path / "flip.tlog")
+    assert len(flip.t_s) == len(ref.t_s) - 1 and "1 damaged or unknown stretches of data skipped" in flip.warnings
+    # the ground station's clock jumping five days is not damage: every record is read
+    records = _records(data)
+    jump = b"".join(
+        struct.pack(">Q", struct.unpack(">Q", rec[:8])[0] + (5 * 86_400_000_000 if k > 1000 else 0)) + rec[8:]
+        for k, rec in enumerate(records)
+    )
+    (tmp_path / "jump.tlog").write_bytes(jump)
+    jumped = read_log(tmp_path / "jump.tlog")
+    assert len(jumped.t_s) == len(ref.t_s) and jumped.warnings == ref.warnings
+    # cut anywhere, even inside a record's header, the log reads as truncated or damaged, never crashes
+    half = sum(len(r) for r in records[: len(records) // 2])
+    for cut in range(len(records[len(records) // 2])):
+        (tmp_path / "cut.tlog").write_bytes(data[: half + cut])
+        cut_log = read_log(tmp_path / "cut.tlog")
+        assert len(cut_log.t_s) > 300
+        assert cut_log.warnings == ref.warnings if cut == 0 else "truncated" in cut_log.warnings[0]
+    # the vectorised checksum is pymavlink's, for frames of different lengths at once
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 256, int(k)).astype(np.uint8) for k in rng.integers(1, 60, 40)]
+    cols = np.zeros((60, len(frames)), np.uint8)
+    for i, f in enumerate(frames):
+        cols[: len(f), i] = f
+    got = mavlink_crc(cols, np.array([len(f) for f in frames]), 77)
+    assert got.tolist() == [mav.x25crc(bytes(f) + bytes([77])).crc for f in frames]
+
+
+def _records(data):
+    """The records of a well-formed tlog (timestamp + frame), as bytes."""
+    out, off = [], 0
+    while off < len(data):
+        ln = data[off + 9]
+        size = 8 + (12 + ln + (13 if data[off + 10] & 1 else 0) if data[off + 8] == 0xFD else 8 + ln)
+        out.append(data[off : off + size])
+        off += size
+    return out
+
+
+# --- thinning the track ----------------------------------------------------------------------------------------------
+
+
+def test_thinning_the_track_keeps_boundaries_and_changes_shares_little(tmp_path):
+    from patrol.audit import thin_track
+
+    rng = np.random.default_rng(5)
+    # a lawnmower at 5 m/s (0.5 m between samples) with 0.3 m of GPS-like jitter, looping, then a pause, then plays
+    legs = [np.column_stack([np.linspace(-250, 250, 1001)[:: 1 if k % 2 == 0 else -1], np.full(1001, y)])
+            for k, y in enumerate((-45.0, -15.0, 15.0, 45.0))]  # fmt: skip
+    xy = np.concatenate(legs) + rng.normal(0, 0.3, (4004, 2))
+    cues = [(0, "PTRL loop 1 0"), (1500, "PTRL stop 0 0"), (2200, "PTRL play 1 5"), (3000, "PTRL loop 1 0")]
+    log = read_log(write_tlog(tmp_path / "mow.tlog", xy[:, 0], xy[:, 1], cues=cues))
+    pkg = pkg_for(box(-200, -72, 200, 72), 23.0, clip_s=4.0)  # reach ends at |y| = 68, 1.8 m from grid rows
+    (every,) = run_audit([log], pkg, thin_m=0.0)
+    (thin,) = run_audit([log], pkg)
+    assert abs(thin.in_range.mean() - every.in_range.mean()) <= 0.002 and 0.9 < every.in_range.mean() < 0.97
+    assert abs(thin.heard.mean() - every.heard.mean()) <= 0.005 and 0.3 < every.heard.mean() < 1.0
+    assert [p["start_s"] for p in thin.prompts] == [p["start_s"] for p in every.prompts]
+    assert thin.time_over_s == every.time_over_s
+    # forced samples stay, times are the samples' own, and about one in three samples is enough at 0.5 m apart
+    force = np.zeros(len(log.t_s), bool)
+    force[[17, 18, 2000]] = True
+    kept = thin_track(np.column_stack(pkg.frame.to_local(log.lon, log.lat)), np.full(len(force), 23.0), log.t_s, force)
+    assert {0, 17, 18, 2000, len(force) - 1} <= set(kept.tolist()) and len(kept) < len(force) / 2.5
+    assert np.diff(log.t_s[kept]).max() <= 1.0 + 0.1 + 1e-9

@@ -37,6 +37,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_audit.py
+	$(BIN)/python benchmarks/bench_upload.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

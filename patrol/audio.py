@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -202,54 +201,44 @@ def build_prompts(cat: Catalogue, out_dir: str | Path, overwrite: bool = False) 
     for the SD card of a serial MP3/WAV module) and ``manifest.json``. Tracks are numbered in catalogue
     order, zh before en.
     """
+    from patrol.exports import write_package
+
     out = Path(out_dir)
     if out.exists() and not overwrite:
         raise PatrolError(f"{out}: already exists; pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        (tmp / "sd").mkdir()
-        clips = []
-        track = 0
-        for p in cat.prompts:
-            for lang in ("zh", "en"):
-                if lang in p.clips:
-                    x, rate = read_wav(p.clips[lang])
-                    source = f"recorded:{p.clips[lang].name}"
-                    check_clip(x, rate, f"{cat.path}: prompt {p.id} clip.{lang} ({p.clips[lang]})")
-                elif lang in p.texts:
-                    x, rate = tts(p.texts[lang], lang)
-                    source = f"tts:{VOICES[lang]}"
-                else:
-                    continue
-                x = trim_silence(resample(x, rate), RATE_HZ)
-                check_clip(x, RATE_HZ, f"prompt {p.id} ({lang})")
-                data = wav_bytes(normalise(x, RATE_HZ))
-                track += 1
-                name = f"{p.id}.{lang}.wav"
-                (tmp / name).write_bytes(data)
-                (tmp / "sd" / f"{track:04d}.wav").write_bytes(data)
-                dur = (len(data) - 44) / 2 / RATE_HZ
-                clips.append(Clip(p.id, lang, name, track, round(dur, 3), RATE_HZ, _sha256(data), source))
-        manifest = {
-            "catalogue": str(cat.path),
-            "catalogue_sha256": _sha256(cat.path.read_bytes()),
-            "target_lufs": TARGET_LUFS,
-            "peak_dbfs": PEAK_DBFS,
-            "voices": VOICES,
-            "clips": [asdict(c) for c in clips],
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        if out.exists():
-            old = out.with_name(out.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    files: dict[str, str | bytes] = {}
+    clips = []
+    track = 0
+    for p in cat.prompts:
+        for lang in ("zh", "en"):
+            if lang in p.clips:
+                x, rate = read_wav(p.clips[lang])
+                source = f"recorded:{p.clips[lang].name}"
+                check_clip(x, rate, f"{cat.path}: prompt {p.id} clip.{lang} ({p.clips[lang]})")
+            elif lang in p.texts:
+                x, rate = tts(p.texts[lang], lang)
+                source = f"tts:{VOICES[lang]}"
+            else:
+                continue
+            x = trim_silence(resample(x, rate), RATE_HZ)
+            check_clip(x, RATE_HZ, f"prompt {p.id} ({lang})")
+            data = wav_bytes(normalise(x, RATE_HZ))
+            track += 1
+            name = f"{p.id}.{lang}.wav"
+            files[name] = data
+            files[f"sd/{track:04d}.wav"] = data
+            dur = (len(data) - 44) / 2 / RATE_HZ
+            clips.append(Clip(p.id, lang, name, track, round(dur, 3), RATE_HZ, _sha256(data), source))
+    manifest = {
+        "catalogue": str(cat.path),
+        "catalogue_sha256": _sha256(cat.path.read_bytes()),
+        "target_lufs": TARGET_LUFS,
+        "peak_dbfs": PEAK_DBFS,
+        "voices": VOICES,
+        "clips": [asdict(c) for c in clips],
+    }
+    files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    write_package(files, out, overwrite=overwrite)
     return Build(out, str(cat.path), tuple(clips))
 
 

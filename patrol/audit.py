@@ -27,9 +27,10 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
 from patrol.acoustics import audible_radius_m
-from patrol.errors import InputError, PlanningError
+from patrol.errors import PlanningError
 from patrol.flightlog import FlightLog
 from patrol.geo import LocalFrame
+from patrol.plan_io import read_package_docs
 from patrol.types import Speaker
 
 MAX_GAP_S = 2.0  # a telemetry gap longer than this breaks a run: nothing can be claimed across it
@@ -56,13 +57,7 @@ class PackageInfo:
 def read_package(folder: str | Path) -> PackageInfo:
     """Read the parts of a mission package the audit uses; one-line error naming what is missing."""
     f = Path(folder)
-    try:
-        man = json.loads((f / "manifest.json").read_text(encoding="utf-8"))
-        geo = json.loads((f / "route.geojson").read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise InputError(f"{e.filename}: missing; give the folder `patrol plan` wrote") from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{f}: damaged package ({e}); re-plan it") from None
+    man, geo = read_package_docs(f)
     frame = LocalFrame(man["frame"]["lon0"], man["frame"]["lat0"])
     comps = []
     stats = {c["id"]: c for c in man["compounds"]}

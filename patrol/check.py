@@ -23,7 +23,7 @@ from shapely.geometry import LineString, Point, Polygon, shape
 from patrol.airspace import Skyline, worst_clearance
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
-from patrol.plan_io import fence_polygons, read_sortie
+from patrol.plan_io import fence_polygons, read_package_docs, read_sortie
 from patrol.types import Building
 
 POSITIONED = {mav.MAV_CMD_NAV_TAKEOFF, mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_LOITER_TIME}
@@ -65,11 +65,7 @@ def _buildings(pkg: Path, frame: LocalFrame) -> list[Building]:
 def check_package(package: str | Path, sorties: list[int] | None = None) -> list[SortieCheck]:
     """Check every sortie (or those listed) of a package; see the module docstring for what is measured."""
     pkg = Path(package)
-    try:
-        man = json.loads((pkg / "manifest.json").read_text(encoding="utf-8"))
-        geo = json.loads((pkg / "route.geojson").read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise InputError(f"{e.filename}: missing; give the folder `patrol plan` wrote") from None
+    man, geo = read_package_docs(pkg)
     params = man["parameters"]["patrol"]
     frame = LocalFrame(man["frame"]["lon0"], man["frame"]["lat0"])
     sky = Skyline(_buildings(pkg, frame), float(params.get("lateral_clearance_m", 10.0)))

@@ -237,3 +237,15 @@ def confirmed_reached(commands: list[int], reached: list[int]) -> list[int]:
         if k is not None and (not out or out[-1] != k):
             out.append(k)
     return out
+
+
+def fly_uploaded(
+    link: Link, last_seq: int, timeout_s: float, report: Callable[[FlightState], None] | None = None
+) -> tuple[Flight, FlightState]:
+    """Fly the mission the vehicle holds: wait until ready, GUIDED, arm, start AUTO, follow to the ground."""
+    flight = Flight(link)
+    flight.wait_ready()
+    flight.set_mode("GUIDED")
+    flight.arm()
+    flight.start_mission()
+    return flight, flight.follow(last_seq, timeout_s, report)

@@ -202,3 +202,16 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return out
+
+
+def read_package_docs(folder: str | Path) -> tuple[dict, dict]:
+    """A package's ``manifest.json`` and ``route.geojson``; one-line error naming what is missing or damaged."""
+    f = Path(folder)
+    try:
+        man = json.loads((f / "manifest.json").read_text(encoding="utf-8"))
+        geo = json.loads((f / "route.geojson").read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise InputError(f"{e.filename}: missing; give the folder `patrol plan` wrote") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{f}: damaged package ({e}); re-plan it") from None
+    return man, geo

@@ -84,3 +84,15 @@ def cued_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert res.returncode == 0, res.stderr
     return out
+
+
+def fly_sortie(link: Link, up, timeout_s: float = 900.0):
+    """Set the sortie's fence and RTL parameters, then fly what the vehicle holds; returns (state, modes seen)."""
+    from patrol.fly import fly_uploaded
+    from patrol.upload import fence_params
+
+    for name, value in fence_params(up).items():
+        link.set_param(name, value)
+    modes: list[str] = []
+    _, state = fly_uploaded(link, len(up.mission), timeout_s, report=lambda s: modes.append(s.mode))
+    return state, modes

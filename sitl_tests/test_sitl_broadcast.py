@@ -13,11 +13,10 @@ from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.broadcast import parse_report
-from patrol.fly import Flight
 from patrol.link import connect
 from patrol.plan_io import read_sortie
-from patrol.upload import fence_params, upload_sortie
-from sitl_tests.conftest import ROOT, package_home, start_sitl
+from patrol.upload import upload_sortie
+from sitl_tests.conftest import ROOT, fly_sortie, package_home, start_sitl
 
 LUA = ROOT / "audio_prompts" / "lua" / "patrol_speaker.lua"
 ACTION = {1: "loop", 2: "stop", 3: "play"}
@@ -69,14 +68,7 @@ def test_cues_play_in_order_where_planned(tmp_path, cued_package):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         upload_sortie(link, up)
-        for name, value in fence_params(up).items():
-            link.set_param(name, value)
-        flight = Flight(link)
-        flight.wait_ready()
-        flight.set_mode("GUIDED")
-        flight.arm()
-        flight.start_mission()
-        flight.follow(len(up.mission), 900)
+        fly_sortie(link, up)
         _out, err = player.communicate(timeout=120)
         assert player.returncode == 0, err
         link.close()
@@ -115,14 +107,7 @@ def test_audit_of_the_flown_cued_sortie_agrees_between_tlog_and_dataflash(tmp_pa
         link = connect(sitl.url, heartbeat_timeout_s=30)
         link.conn.setup_logfile(str(tmp_path / "flight.tlog"), mode="wb")
         upload_sortie(link, up)
-        for name, value in fence_params(up).items():
-            link.set_param(name, value)
-        flight = Flight(link)
-        flight.wait_ready()
-        flight.set_mode("GUIDED")
-        flight.arm()
-        flight.start_mission()
-        flight.follow(len(up.mission), 900)
+        fly_sortie(link, up)
         link.close()
     finally:
         sitl.stop()

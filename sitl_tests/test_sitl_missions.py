@@ -15,13 +15,13 @@ from shapely.geometry import LineString, Point, Polygon
 from patrol.compounds import read_district
 from patrol.coverage import in_range_share
 from patrol.errors import PatrolError
-from patrol.fly import Flight, confirmed_reached
+from patrol.fly import confirmed_reached
 from patrol.geo import LocalFrame
 from patrol.link import LinkError, connect
 from patrol.plan_io import FENCE, MISSION, RALLY, SortieUpload, fence_polygons, read_sortie
 from patrol.types import MissionItem
-from patrol.upload import check_sortie_upload, compare_items, fence_params, mission_with_home, upload_sortie
-from sitl_tests.conftest import SAMPLE
+from patrol.upload import check_sortie_upload, compare_items, mission_with_home, upload_sortie
+from sitl_tests.conftest import SAMPLE, fly_sortie
 from sitl_tests.lossy_proxy import LossyProxy
 
 NAV_REACHED = {mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_LOITER_TIME}
@@ -46,17 +46,7 @@ def test_every_sample_sortie_round_trips(link, sample_package):
 
 
 def _fly(link, up, timeout_s=600.0):
-    for name, value in fence_params(up).items():
-        link.set_param(name, value)
-    flight = Flight(link)
-    flight.wait_ready()
-    flight.set_mode("GUIDED")
-    flight.arm()
-    flight.start_mission()
-    modes = []
-    state = flight.follow(len(up.mission), timeout_s, report=lambda s: modes.append(s.mode))
-    return state, modes
-
+    return fly_sortie(link, up, timeout_s)
 
 def test_shortest_sample_sortie_flies_to_the_end_inside_its_fence(link, sample_package):
     sorties = _sorties(sample_package)

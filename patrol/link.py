@@ -38,6 +38,10 @@ class LinkError(PatrolError):
     exit_code = 3
 
 
+class _CancelledError(Exception):
+    """The vehicle ended an upload part-way (it will take a new MISSION_COUNT)."""
+
+
 def parse_signing_key(path: str | Path) -> bytes:
     """A 32-byte MAVLink2 signing key from a file: 32 raw bytes, 64 hex digits, or a passphrase.
 
@@ -84,6 +88,41 @@ def device_and_baud(url: str) -> tuple[str, int]:
     raise InputError(f"connection {url!r}: use tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600")
 
 
+class Rto:
+    """Retransmission timeout from measured round trips (RFC 6298 style), capped by the link's timeout.
+
+    The mission protocol is one message in flight at a time, so on a lossy link the time spent waiting
+    decides the transfer time. A fixed 1.5 s wait (QGroundControl's) costs 1.5 s per lost message even on
+    a link that answers in 2 ms; waiting ``srtt + 4 rttvar`` (at least ``floor_s``) and doubling on each
+    miss up to the cap costs a few round trips instead, and still allows the full timeout when the link
+    is slow.
+    """
+
+    def __init__(self, cap_s: float, floor_s: float = 0.05) -> None:
+        self.cap_s, self.floor_s = cap_s, min(floor_s, cap_s)
+        self.srtt: float | None = None
+        self.rttvar = 0.0
+        self.value = cap_s
+
+    def sample(self, rtt_s: float) -> None:
+        """Fold in one measured round trip."""
+        if self.srtt is None:
+            self.srtt, self.rttvar = rtt_s, rtt_s / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt_s)
+            self.srtt = 0.875 * self.srtt + 0.125 * rtt_s
+        self.value = min(max(self.srtt + 4 * self.rttvar, self.floor_s), self.cap_s)
+
+    def backoff(self) -> None:
+        """Double the wait after a miss (up to the cap)."""
+        self.value = min(self.value * 2, self.cap_s)
+
+    @property
+    def at_cap(self) -> bool:
+        """True once waits have grown to the full timeout."""
+        return self.value >= self.cap_s - 1e-9
+
+
 @dataclass
 class Link:
     """An open connection to one vehicle (its system and autopilot component)."""
@@ -93,6 +132,10 @@ class Link:
     target_component: int
     timeout_s: float = 1.5
     retries: int = 5
+    window: int = 8  # download requests kept in flight
+
+    def __post_init__(self) -> None:
+        self.rto = Rto(self.timeout_s)
 
     # -- low level ----------------------------------------------------------------------------
     def recv(self, types: Sequence[str], timeout_s: float) -> Any | None:
@@ -144,15 +187,30 @@ class Link:
         if n == 0:
             self.clear(mission_type)
             return
+        for attempt in range(3):
+            try:
+                self._upload_once(items, mission_type, progress)
+                return
+            except _CancelledError as e:
+                # the vehicle gave up mid-transfer (its own timers are shorter than a lossy link's gaps):
+                # start again from MISSION_COUNT rather than leave a half-written list
+                if attempt == 2:
+                    raise LinkError(f"{name} upload cancelled by the vehicle 3 times ({e}); check the link") from None
+
+    def _upload_once(self, items: Sequence[MissionItem], mission_type: int, progress: Progress | None) -> None:
+        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        n = len(items)
         self.conn.mav.mission_count_send(self.target_system, self.target_component, n, mission_type)
+        sent_at = time.monotonic()
         sent_max = -1
         last_sent: int | None = None
-        tries = 0
+        misses = 0
         while True:
-            m = self.recv(("MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"), self.timeout_s)
+            m = self.recv(("MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"), self.rto.value)
             if m is None:
-                tries += 1
-                if tries > self.retries:
+                misses += 1
+                self.rto.backoff()
+                if misses > self.retries and self.rto.at_cap:
                     where = "MISSION_COUNT" if last_sent is None else f"item {last_sent}"
                     raise LinkError(
                         f"{name} upload: no answer after {where} ({self.retries} retries of {self.timeout_s:g} s); "
@@ -163,13 +221,14 @@ class Link:
                             "upload again (or clear) before flying"
                         )
                     )
-                if sent_max == n - 1 and tries > self.retries // 2:
+                if sent_max == n - 1 and misses > self.retries // 2 and self.rto.at_cap:
                     self._confirm_by_reading_back(items, mission_type, "no final MISSION_ACK")
                     return
                 if last_sent is None:
                     self.conn.mav.mission_count_send(self.target_system, self.target_component, n, mission_type)
                 else:
                     self._send_item(items[last_sent], last_sent, mission_type)
+                sent_at = time.monotonic()
                 continue
             if getattr(m, "mission_type", 0) != mission_type:
                 continue
@@ -178,18 +237,26 @@ class Link:
                     return
                 if m.type == mav.MAV_MISSION_ACCEPTED:
                     continue  # a stale ack from an earlier transfer
+                if m.type == mav.MAV_MISSION_INVALID_SEQUENCE:
+                    continue  # an item we resent arrived after the vehicle moved on: it asks again for what it wants
                 if sent_max == n - 1:
                     # The vehicle may have taken the whole list and lost its ACCEPTED ack: ArduPilot then
                     # answers our resent last item with an error. Only the read-back can tell.
                     self._confirm_by_reading_back(items, mission_type, ACK_NAMES.get(m.type, str(m.type)))
                     return
+                reason = ACK_NAMES.get(m.type, str(m.type))
+                if m.type in (mav.MAV_MISSION_OPERATION_CANCELLED, mav.MAV_MISSION_ERROR) and last_sent is not None:
+                    raise _CancelledError(f"{reason} after item {last_sent}")
                 item = f" after item {last_sent}" if last_sent is not None else ""
-                raise LinkError(f"{name} upload refused{item}: {ACK_NAMES.get(m.type, m.type)}")
+                raise LinkError(f"{name} upload refused{item}: {reason}")
             seq = m.seq
             if not 0 <= seq < n:
                 raise LinkError(f"{name} upload: vehicle asked for item {seq} of {n}; clear the vehicle and retry")
-            tries = 0
+            if misses == 0:
+                self.rto.sample(time.monotonic() - sent_at)
+            misses = 0
             self._send_item(items[seq], seq, mission_type)
+            sent_at = time.monotonic()
             last_sent = seq
             if seq > sent_max:
                 sent_max = seq
@@ -208,49 +275,85 @@ class Link:
         """The vehicle's list of ``mission_type`` (for missions, item 0 is home)."""
         name = TYPE_NAMES.get(mission_type, str(mission_type))
         count = None
-        for _ in range(self.retries + 1):
+        misses = 0
+        while count is None:
             self.conn.mav.mission_request_list_send(self.target_system, self.target_component, mission_type)
-            m = self._wait_type(("MISSION_COUNT",), mission_type)
+            sent_at = time.monotonic()
+            m = self._wait_type(("MISSION_COUNT",), mission_type, self.rto.value)
             if m is not None:
                 count = m.count
+                if misses == 0:
+                    self.rto.sample(time.monotonic() - sent_at)
                 break
-        if count is None:
-            raise LinkError(f"{name} download: no MISSION_COUNT after {self.retries} retries; check the link")
-        out: list[MissionItem] = []
-        for seq in range(count):
-            got = None
-            for _ in range(self.retries + 1):
-                self.conn.mav.mission_request_int_send(self.target_system, self.target_component, seq, mission_type)
-                deadline = time.monotonic() + self.timeout_s
-                while time.monotonic() < deadline:
-                    m = self._wait_type(("MISSION_ITEM_INT",), mission_type, deadline - time.monotonic())
-                    if m is not None and m.seq == seq:
-                        got = m
-                        break
-                if got is not None:
-                    break
-            if got is None:
-                raise LinkError(f"{name} download: item {seq} of {count} never came ({self.retries} retries)")
-            out.append(
-                MissionItem(
-                    got.command,
-                    got.frame,
-                    got.param1,
-                    got.param2,
-                    got.param3,
-                    got.param4,
-                    lat=got.x / 1e7,
-                    lon=got.y / 1e7,
-                    alt_m=got.z,
-                    autocontinue=got.autocontinue,
-                )
+            misses += 1
+            self.rto.backoff()
+            if misses > self.retries and self.rto.at_cap:
+                raise LinkError(f"{name} download: no MISSION_COUNT after {self.retries} retries; check the link")
+        got = self._request_items(count, mission_type, name, progress)
+        out = [
+            MissionItem(
+                g.command,
+                g.frame,
+                g.param1,
+                g.param2,
+                g.param3,
+                g.param4,
+                lat=g.x / 1e7,
+                lon=g.y / 1e7,
+                alt_m=g.z,
+                autocontinue=g.autocontinue,
             )
-            if progress is not None:
-                progress(seq + 1, count)
+            for g in got
+        ]
         self.conn.mav.mission_ack_send(
             self.target_system, self.target_component, mav.MAV_MISSION_ACCEPTED, mission_type
         )
         return out
+
+    def _request_items(self, count: int, mission_type: int, name: str, progress: Progress | None) -> list[Any]:
+        """MISSION_ITEM_INT 0..count-1, with up to ``window`` requests outstanding.
+
+        ArduPilot answers every MISSION_REQUEST_INT on its own, so keeping a few requests in flight
+        turns a download from ``count`` round trips into about ``count / window``; a request that gets
+        no answer within the retransmission timeout is sent again (and counts towards the retries).
+        """
+        got: dict[int, Any] = {}
+        asked: dict[int, float] = {}
+        resent: set[int] = set()
+        nxt = 0
+        progress_at = time.monotonic()
+        while len(got) < count:
+            now = time.monotonic()
+            overdue = [seq for seq, t in asked.items() if now - t > self.rto.value]
+            if overdue:
+                # the link is dead only when nothing at all has come for `retries` full timeouts; a lossy
+                # link that still delivers keeps going (a per-item limit fails long lists on such links)
+                if now - progress_at > (self.retries + 1) * self.timeout_s:
+                    raise LinkError(
+                        f"{name} download: item {overdue[0]} of {count} never came "
+                        f"(nothing for {(self.retries + 1) * self.timeout_s:g} s)"
+                    )
+                self.rto.backoff()  # once per timeout, however many requests it caught
+                for seq in overdue:
+                    self.conn.mav.mission_request_int_send(self.target_system, self.target_component, seq, mission_type)
+                    asked[seq] = now
+                    resent.add(seq)
+            while nxt < count and len(asked) < self.window:
+                self.conn.mav.mission_request_int_send(self.target_system, self.target_component, nxt, mission_type)
+                asked[nxt] = time.monotonic()
+                nxt += 1
+            wait = max(min(t + self.rto.value for t in asked.values()) - time.monotonic(), 0.001)
+            m = self._wait_type(("MISSION_ITEM_INT",), mission_type, wait)
+            if m is None or m.seq in got or not 0 <= m.seq < count:
+                continue
+            progress_at = time.monotonic()
+            t = asked.pop(m.seq, None)
+            if t is not None and m.seq not in resent:
+                self.rto.sample(progress_at - t)
+            got[m.seq] = m
+            if progress is not None:
+                progress(len(got), count)
+        return [got[k] for k in range(count)]
 
     def _wait_type(self, types: Sequence[str], mission_type: int, timeout_s: float | None = None) -> Any | None:
         deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)

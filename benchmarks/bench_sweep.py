@@ -144,7 +144,8 @@ def city(n: int) -> None:
         kind = SHAPE_CLASSES[k % len(SHAPE_CLASSES)]
         g = make_shape(kind, rng, size_m=float(rng.uniform(80, 250)))
         g = shapely.affinity.translate(g, j * 320.0 - shapely.centroid(g).x, i * 320.0 - shapely.centroid(g).y)
-        comps.append(Compound(f"C{k}", f"C{k}", ("scattered", "guarded", "closed")[k % 3], 1 + k % 3, g))
+        tier = ("scattered", "guarded", "closed")[k % 3]
+        comps.append(Compound(f"C{k}", f"C{k}", tier, 1 + k % 3, g, properties={"levels": 2 + k % 7}))
     frame = LocalFrame(112.73, 38.415)
     hlon, hlat = frame.to_wgs84(side * 160.0 - 160.0, side * 160.0 - 20.0)  # a street near the middle
     district = District(frame, tuple(comps))

@@ -114,3 +114,15 @@ def test_cli_plan_ships_the_clips_and_none_plans_without_a_speaker(district_file
     plan = json.loads((tmp_path / "b" / "sortie-01.plan").read_text())
     assert not any(it["command"] == SCRIPT for it in plan["mission"]["items"])
     assert not (tmp_path / "b" / "audio").exists()
+
+
+def test_the_companion_player_decodes_relay_and_servo_cues_back_to_tracks():
+    from patrol.broadcast import decoder
+    from patrol.types import MissionItem
+
+    dec = decoder({3: 1, 5: 2}, {3: 1300, 5: 1500}, stop_pwm=1000)
+    assert dec(MissionItem(mav.MAV_CMD_DO_SET_RELAY, 2, 2, 1)) == ("play", 5, 1)
+    assert dec(MissionItem(mav.MAV_CMD_DO_SET_RELAY, 2, 2, 0)) == ("stop", 0, 0)
+    assert dec(MissionItem(mav.MAV_CMD_DO_SET_SERVO, 2, 9, 1300)) == ("play", 3, 1)
+    assert dec(MissionItem(mav.MAV_CMD_DO_SET_SERVO, 2, 9, 1000)) == ("stop", 0, 0)
+    assert dec(MissionItem(SCRIPT, 2, 3, 5, 3, 3.0)) == ("play", 5, 3)

@@ -155,6 +155,8 @@ def plan(
     lat, lon = _home(home)
     district = read_district(compounds, nofly or [], buildings or [])
     encoder, build_dir, loiter_s = None, None, None
+    if speaker not in ("script", "relay", "servo", "none"):
+        raise InputError(f"--speaker {speaker!r}: use one of script, relay, servo, none")
     if speaker != "none":
         import tempfile
 
@@ -246,15 +248,15 @@ app.add_typer(prompts_app, name="prompts")
 @prompts_app.command("build")
 @one_line_errors
 def prompts_build(
-    catalogue: Annotated[Path, typer.Argument(help="Prompt catalogue (TOML).")] = Path("audio_prompts/catalogue.toml"),
+    catalogue: Annotated[Path | None, typer.Argument(help="Prompt catalogue (TOML; default: the shipped one).")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write.")] = Path("audio_prompts/build"),
     force: ForceOpt = False,
 ) -> None:
     """Text-to-speech (and recorded clips) to loudness-normalised WAV, with a manifest."""
     from patrol.audio import build_prompts
-    from patrol.prompts import read_catalogue
+    from patrol.prompts import DEFAULT_CATALOGUE, read_catalogue
 
-    build = build_prompts(read_catalogue(catalogue), output, overwrite=force)
+    build = build_prompts(read_catalogue(catalogue or DEFAULT_CATALOGUE), output, overwrite=force)
     for c in build.clips:
         typer.echo(f"#{c.track:<3d} {c.prompt_id:18s} {c.lang}  {c.duration_s:5.2f} s  {c.source}")
     typer.echo(f"wrote {output}/ ({len(build.clips)} clips, manifest.json, sd/ for the speaker's SD card)")
@@ -265,9 +267,7 @@ def prompts_build(
 def prompts_say(
     prompt_id: Annotated[str, typer.Argument(help="Prompt id from the catalogue.")],
     lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
-    catalogue: Annotated[Path, typer.Option("--catalogue", help="Prompt catalogue.")] = Path(
-        "audio_prompts/catalogue.toml"
-    ),
+    catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Prompt catalogue (default: shipped).")] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the WAV here instead of playing it.")
     ] = None,
@@ -277,8 +277,9 @@ def prompts_say(
 
     from patrol.audio import RATE_HZ, normalise, play, read_wav, resample, trim_silence, tts, wav_bytes
     from patrol.errors import InputError
-    from patrol.prompts import read_catalogue
+    from patrol.prompts import DEFAULT_CATALOGUE, read_catalogue
 
+    catalogue = catalogue or DEFAULT_CATALOGUE
     p = read_catalogue(catalogue).get(prompt_id)
     if lang in p.clips:
         x, rate = read_wav(p.clips[lang])
@@ -705,14 +706,13 @@ def broadcast(
 ) -> None:
     """Companion-computer player: follow the vehicle's speaker cues, play each prompt, log every play."""
     import datetime as dt
-    import json
 
     from patrol.broadcast import Player, decoder, follow
     from patrol.errors import InputError
-    from patrol.plan_io import read_sortie
+    from patrol.plan_io import read_package_docs, read_sortie
     from patrol.prompts import read_build
 
-    man = json.loads((package / "manifest.json").read_text(encoding="utf-8"))
+    man, _ = read_package_docs(package)
     bc = man.get("broadcast")
     if not bc:
         raise InputError(f"{package}: planned with --speaker none; re-plan with a speaker to broadcast")

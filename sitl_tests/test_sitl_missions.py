@@ -48,6 +48,7 @@ def test_every_sample_sortie_round_trips(link, sample_package):
 def _fly(link, up, timeout_s=600.0):
     return fly_sortie(link, up, timeout_s)
 
+
 def test_shortest_sample_sortie_flies_to_the_end_inside_its_fence(link, sample_package):
     sorties = _sorties(sample_package)
     man = json.loads((sample_package / "manifest.json").read_text())
@@ -155,3 +156,25 @@ def test_the_tall_compound_is_flown_above_its_roofs(link, sample_package):
             worst = min(worst, alt - blds[k][1])
     assert over > 50, "the track never passed over a building"
     assert worst >= man["parameters"]["patrol"]["clearance_m"] - 3.0, f"{worst:.1f} m over a roof"
+
+
+def test_patrol_fly_command_flies_a_sortie_and_records_its_tlog(sitl, sample_package, tmp_path):
+    """The operator's command end to end: upload, verify, arm, AUTO, follow to the ground, .tlog written."""
+    import subprocess
+    import sys
+
+    from patrol.flightlog import read_log
+    from sitl_tests.conftest import ROOT
+
+    s = min(_sorties(sample_package), key=lambda x: x["predicted_time_s"])
+    tlog = tmp_path / "flight.tlog"
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "fly", str(sample_package), "--sortie", str(s["index"]),
+         "--connect", sitl.url, "--tlog", str(tlog), "--timeout-min", "15"],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "landed and disarmed" in res.stdout and "identical" in res.stderr
+    log = read_log(tlog)
+    assert log.alt_m.max() > 30.0 and log.duration_s > 60.0
+    assert {"AUTO", "GUIDED"} <= {e.text for e in log.events if e.kind == "mode"}

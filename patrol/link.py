@@ -201,7 +201,7 @@ class Link:
         name = TYPE_NAMES.get(mission_type, str(mission_type))
         n = len(items)
         self.conn.mav.mission_count_send(self.target_system, self.target_component, n, mission_type)
-        sent_at = time.monotonic()
+        sent_at = heard_at = time.monotonic()
         sent_max = -1
         last_sent: int | None = None
         misses = 0
@@ -210,10 +210,11 @@ class Link:
             if m is None:
                 misses += 1
                 self.rto.backoff()
-                if misses > self.retries and self.rto.at_cap:
+                if time.monotonic() - heard_at > (self.retries + 1) * self.timeout_s:
                     where = "MISSION_COUNT" if last_sent is None else f"item {last_sent}"
                     raise LinkError(
-                        f"{name} upload: no answer after {where} ({self.retries} retries of {self.timeout_s:g} s); "
+                        f"{name} upload: no answer after {where} "
+                        f"(nothing for {(self.retries + 1) * self.timeout_s:g} s); "
                         + (
                             "check the link and try again"
                             if last_sent is None
@@ -221,7 +222,7 @@ class Link:
                             "upload again (or clear) before flying"
                         )
                     )
-                if sent_max == n - 1 and misses > self.retries // 2 and self.rto.at_cap:
+                if sent_max == n - 1 and misses > self.retries and self.rto.at_cap:
                     self._confirm_by_reading_back(items, mission_type, "no final MISSION_ACK")
                     return
                 if last_sent is None:
@@ -232,13 +233,21 @@ class Link:
                 continue
             if getattr(m, "mission_type", 0) != mission_type:
                 continue
+            heard_at = time.monotonic()  # the vehicle is there: a lossy link is slow, not dead
             if m.get_type() == "MISSION_ACK":
                 if m.type == mav.MAV_MISSION_ACCEPTED and sent_max == n - 1:
                     return
                 if m.type == mav.MAV_MISSION_ACCEPTED:
                     continue  # a stale ack from an earlier transfer
                 if m.type == mav.MAV_MISSION_INVALID_SEQUENCE:
-                    continue  # an item we resent arrived after the vehicle moved on: it asks again for what it wants
+                    # an item we resent arrived after the vehicle had moved on: its request for the next one
+                    # was lost. Send that one now; waiting would let our resends keep resetting the
+                    # vehicle's own re-request timer (ArduPilot's is 1 s) and stall the transfer.
+                    if last_sent is not None and last_sent + 1 < n and last_sent + 1 > sent_max:
+                        last_sent += 1
+                        self._send_item(items[last_sent], last_sent, mission_type)
+                        sent_at = time.monotonic()
+                    continue
                 if sent_max == n - 1:
                     # The vehicle may have taken the whole list and lost its ACCEPTED ack: ArduPilot then
                     # answers our resent last item with an error. Only the read-back can tell.

@@ -1,12 +1,15 @@
 """patrol: plan, fly and audit drone loudspeaker patrols over residential compounds.
 
-The pipeline runs one way::
+Planning runs one way::
 
-    compounds -> acoustics -> sweep -> route -> sorties -> mission -> exports
+    compounds -> acoustics -> sweep -> route -> airspace -> sorties -> mission -> exports
 
-Every stage is a pure function over the frozen dataclasses in :mod:`patrol.types`;
-file and network I/O live in :mod:`patrol.compounds` (reading), :mod:`patrol.exports`
-(writing) and the command line (``cli.py``).
+Every planning stage is a pure function over the frozen dataclasses in :mod:`patrol.types`.
+Around it: :mod:`patrol.prompts`, :mod:`patrol.audio` and :mod:`patrol.cues` (the warnings and the
+mission commands that play them), :mod:`patrol.check` (the pre-flight report), :mod:`patrol.plan_io`,
+:mod:`patrol.link`, :mod:`patrol.upload` and :mod:`patrol.fly` (MAVLink), :mod:`patrol.broadcast`
+(the companion player), :mod:`patrol.flightlog`, :mod:`patrol.maps` and :mod:`patrol.audit` (review).
+File and network I/O stay in the readers, writers, the link and the command line (``cli.py``).
 """
 
 from patrol.errors import InputError, PatrolError, PlanningError, SafetyError

@@ -383,11 +383,7 @@ def upload(
     no_checks: NoCheckOpt = False,
 ) -> None:
     """Upload a sortie's mission, fence and rally points, read each back and compare item by item."""
-    from patrol.plan_io import read_sortie
-
-    up = read_sortie(package, sortie)
-    if not no_checks:
-        _preflight(package, sortie, force)
+    up = _checked_sortie(package, sortie, force, no_checks)
     link = _connect(connect, signing_key)
     try:
         _upload(link, up, fence_params, fence_action, not no_checks)
@@ -412,6 +408,16 @@ def check(
         raise SafetyError(
             f"{len(bad)} sortie(s) fail the pre-flight check: {bad[0].violations[0]} (sortie {bad[0].index})"
         )
+
+
+def _checked_sortie(package: Path, sortie: int, force: str | None, no_checks: bool) -> Any:
+    """The sortie to upload, after the package's pre-flight check (unless the hidden bench flag skips it)."""
+    from patrol.plan_io import read_sortie
+
+    up = read_sortie(package, sortie)
+    if not no_checks:
+        _preflight(package, sortie, force)
+    return up
 
 
 def _preflight(package: Path, sortie: int, force: str | None) -> None:
@@ -523,11 +529,8 @@ def fly(
     import os as _os
 
     from patrol.fly import Flight
-    from patrol.plan_io import read_sortie
 
-    up = read_sortie(package, sortie)
-    if not no_checks:
-        _preflight(package, sortie, force)
+    up = _checked_sortie(package, sortie, force, no_checks)
     if tlog is None:
         base = package if package.is_dir() else package.parent
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -540,12 +543,7 @@ def fly(
     try:
         _upload(link, up, fence_params, fence_action, not no_checks)
         flight = Flight(link)
-        typer.echo("waiting for a 3D fix and a ready EKF ...", err=True)
-        flight.wait_ready()
-        flight.set_mode("GUIDED")
-        flight.arm()
-        flight.start_mission()
-        typer.echo("armed, AUTO: flying", err=True)
+        typer.echo("waiting for a 3D fix and a ready EKF, then GUIDED, arm, AUTO ...", err=True)
         last = len(up.mission)
 
         def report(s: Any) -> None:
@@ -556,7 +554,7 @@ def fly(
                 nl=False,
             )
 
-        state = flight.follow(last, timeout_min * 60, report)
+        state = flight.fly(last, timeout_min * 60, report)
         typer.echo("", err=True)
         typer.echo(
             f"sortie {sortie} flown: landed and disarmed; {len(state.reached)} items reached, "

@@ -27,7 +27,6 @@ from patrol.prompts import Build
 from patrol.types import MissionItem
 
 PTRL = re.compile(r"^PTRL (loop|stop|play|resume) (\d+) (\d+)")
-ACTIONS = {"loop": 1, "stop": 2, "play": 3, "resume": 4}
 
 
 def parse_report(text: str) -> tuple[str, int, int] | None:

@@ -23,10 +23,9 @@ from shapely.geometry import LineString, Point, Polygon, shape
 from patrol.airspace import Skyline, worst_clearance
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
+from patrol.mission import nav_items
 from patrol.plan_io import fence_polygons, read_package_docs, read_sortie
 from patrol.types import Building
-
-POSITIONED = {mav.MAV_CMD_NAV_TAKEOFF, mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_LOITER_TIME}
 
 
 @dataclass
@@ -80,12 +79,11 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
         up = read_sortie(pkg, s["index"])
         hx, hy = (float(v) for v in frame.to_local(up.home_lon, up.home_lat))
         pts: list[tuple[float, float, float]] = [(hx, hy, 0.0)]
-        for it in up.mission:
-            if it.command in POSITIONED:
-                x, y = (float(v) for v in frame.to_local(it.lon, it.lat))
-                if it.command == mav.MAV_CMD_NAV_TAKEOFF:
-                    x, y = hx, hy  # ArduCopter climbs straight up
-                pts.append((x, y, float(it.alt_m)))
+        for it in nav_items(up.mission):
+            x, y = (float(v) for v in frame.to_local(it.lon, it.lat))
+            if it.command == mav.MAV_CMD_NAV_TAKEOFF:
+                x, y = hx, hy  # ArduCopter climbs straight up
+            pts.append((x, y, float(it.alt_m)))
         rtl_alt = float(s.get("safe_alt_m", params.get("transit_alt_m") or params["alt_m"]))
         last = pts[-1]
         home_alt = max(last[2], rtl_alt)  # RTL climbs to RTL_ALT first if lower, then flies home

@@ -186,6 +186,14 @@ class Flight:
         if res != mav.MAV_RESULT_ACCEPTED:
             raise LinkError(f"vehicle refused MISSION_START (result {res}); {self._why()}")
 
+    def fly(self, last_seq: int, timeout_s: float, report: Callable[[FlightState], None] | None = None) -> FlightState:
+        """Fly the mission the vehicle holds: wait until ready, GUIDED, arm, start AUTO, follow to the ground."""
+        self.wait_ready()
+        self.set_mode("GUIDED")
+        self.arm()
+        self.start_mission()
+        return self.follow(last_seq, timeout_s, report)
+
     def follow(
         self,
         last_seq: int,
@@ -244,8 +252,4 @@ def fly_uploaded(
 ) -> tuple[Flight, FlightState]:
     """Fly the mission the vehicle holds: wait until ready, GUIDED, arm, start AUTO, follow to the ground."""
     flight = Flight(link)
-    flight.wait_ready()
-    flight.set_mode("GUIDED")
-    flight.arm()
-    flight.start_mission()
-    return flight, flight.follow(last_seq, timeout_s, report)
+    return flight, flight.fly(last_seq, timeout_s, report)

@@ -59,6 +59,19 @@ def one_line_errors(fn: F) -> F:
 # Shared options, defined once.
 OutDirOpt = Annotated[Path, typer.Option("--output", "-o", help="Mission package folder to write.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Make every clip afresh; neither read nor fill the prompt cache.")
+]
+
+
+def _cache_report(cache: Any, n: int) -> None:
+    """One line on stderr: how many clips the prompt cache gave and how many were made."""
+    made = n - cache.hits
+    where = f" (prompt cache {cache.root.parent})" if cache.enabled else " (--no-cache)"
+    extra = (
+        f"; {cache.rebuilt} damaged cache entr{'y' if cache.rebuilt == 1 else 'ies'} rebuilt" if cache.rebuilt else ""
+    )
+    typer.echo(f"prompts: {cache.hits} clip(s) from the cache, {made} made{extra}{where}", err=True)
 
 
 def _home(value: str | None) -> tuple[float | None, float | None]:
@@ -142,6 +155,7 @@ def plan(
     nofly_buffer_m: Annotated[
         float, typer.Option("--nofly-buffer-m", help="Distance kept from no-fly zones, m.")
     ] = 30.0,
+    no_cache: NoCacheOpt = False,
     force: ForceOpt = False,
 ) -> None:
     """Plan patrol missions for compound polygons and write a mission package."""
@@ -162,15 +176,18 @@ def plan(
 
         from patrol.audio import build_prompts
         from patrol.cues import PromptCues, parse_track_map, timing_from_clips
+        from patrol.prompt_cache import PromptCache
         from patrol.prompts import DEFAULT_CATALOGUE, LANGUAGES, read_catalogue
 
         if lang not in LANGUAGES:
             raise InputError(f"--lang {lang!r}: use one of {', '.join(LANGUAGES)}")
         catalogue = read_catalogue(prompts or DEFAULT_CATALOGUE)
         build_dir = Path(tempfile.mkdtemp(prefix="patrol-prompts-")) / "audio"
+        cache = PromptCache(enabled=not no_cache)
+        built = build_prompts(catalogue, build_dir, cache=cache)
         encoder = PromptCues(
             catalogue,
-            build_prompts(catalogue, build_dir),
+            built,
             lang,
             speaker,
             relay_by_track=parse_track_map(relay, "--relay"),
@@ -236,6 +253,8 @@ def plan(
         }
         files["manifest.json"] = json.dumps(man, indent=2, ensure_ascii=False) + "\n"
     out = write_package(files, output, overwrite=force)
+    if encoder is not None:
+        _cache_report(cache, len(encoder.build.clips))
     typer.echo(summary_table(result))
     typer.echo(f"wrote {out}/ ({len(result.sorties)} sortie(s))")
 
@@ -250,15 +269,19 @@ app.add_typer(prompts_app, name="prompts")
 def prompts_build(
     catalogue: Annotated[Path | None, typer.Argument(help="Prompt catalogue (TOML; default: the shipped one).")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write.")] = Path("audio_prompts/build"),
+    no_cache: NoCacheOpt = False,
     force: ForceOpt = False,
 ) -> None:
     """Text-to-speech (and recorded clips) to loudness-normalised WAV, with a manifest."""
     from patrol.audio import build_prompts
+    from patrol.prompt_cache import PromptCache
     from patrol.prompts import DEFAULT_CATALOGUE, read_catalogue
 
-    build = build_prompts(read_catalogue(catalogue or DEFAULT_CATALOGUE), output, overwrite=force)
+    cache = PromptCache(enabled=not no_cache)
+    build = build_prompts(read_catalogue(catalogue or DEFAULT_CATALOGUE), output, overwrite=force, cache=cache)
     for c in build.clips:
         typer.echo(f"#{c.track:<3d} {c.prompt_id:18s} {c.lang}  {c.duration_s:5.2f} s  {c.source}")
+    _cache_report(cache, len(build.clips))
     typer.echo(f"wrote {output}/ ({len(build.clips)} clips, manifest.json, sd/ for the speaker's SD card)")
 
 
@@ -271,23 +294,23 @@ def prompts_say(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the WAV here instead of playing it.")
     ] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Play one prompt through the sound device (or write it to a file where there is none)."""
     import tempfile
 
-    from patrol.audio import RATE_HZ, normalise, play, read_wav, resample, trim_silence, tts, wav_bytes
+    from patrol.audio import RATE_HZ, catalogue_jobs, clip_bytes, play
     from patrol.errors import InputError
+    from patrol.prompt_cache import PromptCache
     from patrol.prompts import DEFAULT_CATALOGUE, read_catalogue
 
     catalogue = catalogue or DEFAULT_CATALOGUE
-    p = read_catalogue(catalogue).get(prompt_id)
-    if lang in p.clips:
-        x, rate = read_wav(p.clips[lang])
-    elif lang in p.texts:
-        x, rate = tts(p.texts[lang], lang)
-    else:
+    cat = read_catalogue(catalogue)
+    cat.get(prompt_id)  # an unknown id is named before anything else
+    job = next((j for j in catalogue_jobs(cat) if j.prompt_id == prompt_id and j.lang == lang), None)
+    if job is None:
         raise InputError(f"{catalogue}: prompt {prompt_id} has no {lang} text or clip")
-    data = wav_bytes(normalise(trim_silence(resample(x, rate), RATE_HZ), RATE_HZ))
+    data, _ = clip_bytes(job, PromptCache(enabled=not no_cache))
     if output is None:
         with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as f:
             f.write(data)
@@ -303,6 +326,23 @@ def prompts_say(
     tmp.write_bytes(data)
     tmp.replace(output)
     typer.echo(f"wrote {output} ({(len(data) - 44) / 2 / RATE_HZ:.2f} s)")
+
+
+@prompts_app.command("cache")
+@one_line_errors
+def prompts_cache(
+    clear_: Annotated[bool, typer.Option("--clear", help="Remove every cached clip.")] = False,
+) -> None:
+    """Where the prompt cache is, how many clips it holds; --clear empties it."""
+    from patrol.prompt_cache import PromptCache
+
+    cache = PromptCache()
+    if clear_:
+        typer.echo(f"removed {cache.clear()} cached clip(s) from {cache.root}")
+        return
+    entries = cache.entries()
+    size = sum(e.stat().st_size for e in entries)
+    typer.echo(f"{cache.root}: {len(entries)} clip(s), {size / 1e6:.1f} MB")
 
 
 # -- flying ---------------------------------------------------------------------------------------------
@@ -714,7 +754,12 @@ def broadcast(
     bc = man.get("broadcast")
     if not bc:
         raise InputError(f"{package}: planned with --speaker none; re-plan with a speaker to broadcast")
+    from patrol.audio import repair_build
+    from patrol.prompt_cache import PromptCache
+
     build = read_build(package / "audio")
+    for line in repair_build(build, PromptCache()):
+        typer.echo(f"patrol: warning: {line}", err=True)
     mission = None
     decode = None
     if bc["speaker"] in ("relay", "servo"):

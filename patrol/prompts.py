@@ -130,6 +130,8 @@ class Clip:
     sample_rate: int
     sha256: str
     source: str  # "tts:<voice id>" or "recorded:<file>"
+    engine: str = ""  # what made it: "pyttsx3+espeak-ng (pyttsx3 2.99; espeak-ng 1.51)" or "recorded"
+    cache_key: str = ""  # sha256 of its recipe (patrol.prompt_cache)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,17 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Exact versions the tests passed with (pip, setuptools and every dependency); `make lock` refreshes it.
+# PIP_CONSTRAINT also pins what pip puts in the isolated build environment of the editable install.
+LOCK := constraints.txt
+PIP := PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/pip --disable-pip-version-check
 # Debian packages patrol needs at run time: espeak-ng for the spoken warnings (pyttsx3 drives it),
 # chromium for the map checks. Installed when missing and we are root (CI is); otherwise say what to do.
 DEBS := espeak-ng libespeak-ng1 chromium
 
-.PHONY: demo test setup lint bench clean
+.PHONY: demo test setup lint bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
@@ -18,8 +22,8 @@ $(STAMP): pyproject.toml
 		else echo "patrol needs the Debian packages: $$missing (sudo apt-get install $$missing)"; exit 1; fi; \
 	fi
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(PIP) install --quiet pip setuptools wheel
+	$(PIP) install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -30,15 +34,24 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
-test: $(STAMP)
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_upload.py
+
+# Refresh the lock: newest releases that pyproject.toml allows, in a scratch venv; then run `make test`.
+lock:
+	rm -rf .venv-lock && $(PY) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip setuptools wheel
+	.venv-lock/bin/pip install --quiet -e '.[dev]'
+	.venv-lock/bin/pip freeze --all --exclude-editable | grep -v '^patrol' > $(LOCK)
+	rm -rf .venv-lock
+	@echo "wrote $(LOCK); now run: make clean test"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -159,11 +159,11 @@ def plan(
     force: ForceOpt = False,
 ) -> None:
     """Plan patrol missions for compound polygons and write a mission package."""
-    from patrol.compounds import read_district
     from patrol.errors import InputError
-    from patrol.exports import package_files, write_package
-    from patrol.planner import plan_patrol
-    from patrol.summary import summary_table
+    from patrol.inputs.compounds import read_district
+    from patrol.package.writer import package_files, write_package
+    from patrol.plan.pipeline import plan_patrol
+    from patrol.plan.summary import summary_table
     from patrol.types import PatrolParams, Speaker, Vehicle
 
     lat, lon = _home(home)
@@ -174,10 +174,10 @@ def plan(
     if speaker != "none":
         import tempfile
 
-        from patrol.audio import build_prompts
-        from patrol.cues import PromptCues, parse_track_map, timing_from_clips
-        from patrol.prompt_cache import PromptCache
-        from patrol.prompts import DEFAULT_CATALOGUE, LANGUAGES, read_catalogue
+        from patrol.speech.audio import build_prompts
+        from patrol.speech.cache import PromptCache
+        from patrol.speech.catalogue import DEFAULT_CATALOGUE, LANGUAGES, read_catalogue
+        from patrol.speech.cues import PromptCues, parse_track_map, timing_from_clips
 
         if lang not in LANGUAGES:
             raise InputError(f"--lang {lang!r}: use one of {', '.join(LANGUAGES)}")
@@ -273,9 +273,9 @@ def prompts_build(
     force: ForceOpt = False,
 ) -> None:
     """Text-to-speech (and recorded clips) to loudness-normalised WAV, with a manifest."""
-    from patrol.audio import build_prompts
-    from patrol.prompt_cache import PromptCache
-    from patrol.prompts import DEFAULT_CATALOGUE, read_catalogue
+    from patrol.speech.audio import build_prompts
+    from patrol.speech.cache import PromptCache
+    from patrol.speech.catalogue import DEFAULT_CATALOGUE, read_catalogue
 
     cache = PromptCache(enabled=not no_cache)
     build = build_prompts(read_catalogue(catalogue or DEFAULT_CATALOGUE), output, overwrite=force, cache=cache)
@@ -299,10 +299,10 @@ def prompts_say(
     """Play one prompt through the sound device (or write it to a file where there is none)."""
     import tempfile
 
-    from patrol.audio import RATE_HZ, catalogue_jobs, clip_bytes, play
     from patrol.errors import InputError
-    from patrol.prompt_cache import PromptCache
-    from patrol.prompts import DEFAULT_CATALOGUE, read_catalogue
+    from patrol.speech.audio import RATE_HZ, catalogue_jobs, clip_bytes, play
+    from patrol.speech.cache import PromptCache
+    from patrol.speech.catalogue import DEFAULT_CATALOGUE, read_catalogue
 
     catalogue = catalogue or DEFAULT_CATALOGUE
     cat = read_catalogue(catalogue)
@@ -334,7 +334,7 @@ def prompts_cache(
     clear_: Annotated[bool, typer.Option("--clear", help="Remove every cached clip.")] = False,
 ) -> None:
     """Where the prompt cache is, how many clips it holds; --clear empties it."""
-    from patrol.prompt_cache import PromptCache
+    from patrol.speech.cache import PromptCache
 
     cache = PromptCache()
     if clear_:
@@ -357,7 +357,7 @@ SortieOpt = Annotated[int, typer.Option("--sortie", "-s", help="Sortie number in
 
 
 def _connect(url: str, signing_key: Path | None):
-    from patrol.link import connect, device_and_baud
+    from patrol.vehicle.link import connect, device_and_baud
 
     device_and_baud(url)  # a malformed address is refused before anything is printed
     typer.echo(f"connecting to {url} ...", err=True)
@@ -367,8 +367,8 @@ def _connect(url: str, signing_key: Path | None):
 
 
 def _upload(link: Any, up: Any, fence_params: bool, fence_action: int, check: bool) -> None:
-    from patrol.upload import check_sortie_upload, upload_sortie, vehicle_home
-    from patrol.upload import fence_params as needed_params
+    from patrol.vehicle.upload import check_sortie_upload, upload_sortie, vehicle_home
+    from patrol.vehicle.upload import fence_params as needed_params
 
     if check:
         check_sortie_upload(up, vehicle_home(link))
@@ -438,8 +438,8 @@ def check(
     sortie: Annotated[int | None, typer.Option("--sortie", "-s", help="Check only this sortie.")] = None,
 ) -> None:
     """Pre-flight safety report: altitude, clearance over roofs, no-fly distance, fence margin, endurance."""
-    from patrol.check import check_package, report_text
     from patrol.errors import SafetyError
+    from patrol.package.check import check_package, report_text
 
     checks = check_package(package, [sortie] if sortie else None)
     typer.echo(report_text(checks))
@@ -452,7 +452,7 @@ def check(
 
 def _checked_sortie(package: Path, sortie: int, force: str | None, no_checks: bool) -> Any:
     """The sortie to upload, after the package's pre-flight check (unless the hidden bench flag skips it)."""
-    from patrol.plan_io import read_sortie
+    from patrol.package.reader import read_sortie
 
     up = read_sortie(package, sortie)
     if not no_checks:
@@ -465,8 +465,8 @@ def _preflight(package: Path, sortie: int, force: str | None) -> None:
     import datetime as dt
     import json
 
-    from patrol.check import check_package
     from patrol.errors import SafetyError
+    from patrol.package.check import check_package
 
     pkg = package if package.is_dir() else package.parent
     if not (pkg / "manifest.json").exists():
@@ -507,7 +507,7 @@ def download(
     import json
 
     from patrol.errors import PatrolError
-    from patrol.plan_io import FENCE, MISSION, RALLY, SortieUpload, upload_to_plan, write_text_atomic
+    from patrol.package.reader import FENCE, MISSION, RALLY, SortieUpload, upload_to_plan, write_text_atomic
 
     if output.exists() and not force:
         raise PatrolError(f"{output}: already exists; pass --force to replace it")
@@ -534,7 +534,7 @@ def download(
 @one_line_errors
 def clear(connect: ConnectOpt, signing_key: SigningOpt = None) -> None:
     """Delete the vehicle's mission, fence and rally points."""
-    from patrol.plan_io import FENCE, MISSION, RALLY
+    from patrol.package.reader import FENCE, MISSION, RALLY
 
     link = _connect(connect, signing_key)
     try:
@@ -568,7 +568,7 @@ def fly(
     import datetime as dt
     import os as _os
 
-    from patrol.fly import Flight
+    from patrol.vehicle.fly import Flight
 
     up = _checked_sortie(package, sortie, force, no_checks)
     if tlog is None:
@@ -626,7 +626,7 @@ def map_(
     tiles: TilesOpt = "osm",
 ) -> None:
     """One HTML page of the plan: compounds, routes, swaths, cues, hotspots, fences, rally points, home."""
-    from patrol.maps import map_command
+    from patrol.review.maps import map_command
 
     typer.echo(map_command(package, output, tiles))
 
@@ -642,7 +642,7 @@ def replay(
     tiles: TilesOpt = "osm",
 ) -> None:
     """One HTML page of a flight: track with a time slider, plan against flight, cues, breaches, altitude."""
-    from patrol.maps import replay_command
+    from patrol.review.maps import replay_command
 
     typer.echo(replay_command(logs, package, output, tiles))
 
@@ -671,10 +671,10 @@ def audit(
     """Per-compound coverage from real flight logs: heard whole, in range, uncovered areas, prompts, breaches."""
     import json
 
-    from patrol.audit import read_package, report, report_csv, report_html, run_audit, uncovered_geojson
     from patrol.errors import CoverageShortfallError, InputError
-    from patrol.exports import write_package
-    from patrol.flightlog import read_log
+    from patrol.package.writer import write_package
+    from patrol.review.audit import read_package, report, report_csv, report_html, run_audit, uncovered_geojson
+    from patrol.review.flightlog import read_log
 
     if not 0.0 <= min_coverage <= 1.0:
         raise InputError(f"--min-coverage {min_coverage:g}: give a share between 0 and 1, e.g. 0.9")
@@ -745,17 +745,17 @@ def broadcast(
     """Companion-computer player: follow the vehicle's speaker cues, play each prompt, log every play."""
     import datetime as dt
 
-    from patrol.broadcast import Player, decoder, follow
     from patrol.errors import InputError
-    from patrol.plan_io import read_package_docs, read_sortie
-    from patrol.prompts import read_build
+    from patrol.package.reader import read_package_docs, read_sortie
+    from patrol.speech.catalogue import read_build
+    from patrol.vehicle.player import Player, decoder, follow
 
     man, _ = read_package_docs(package)
     bc = man.get("broadcast")
     if not bc:
         raise InputError(f"{package}: planned with --speaker none; re-plan with a speaker to broadcast")
-    from patrol.audio import repair_build
-    from patrol.prompt_cache import PromptCache
+    from patrol.speech.audio import repair_build
+    from patrol.speech.cache import PromptCache
 
     build = read_build(package / "audio")
     for line in repair_build(build, PromptCache()):

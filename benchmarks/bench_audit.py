@@ -28,10 +28,10 @@ from shapely.geometry import LineString
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from patrol.audit import PackageInfo, run_audit  # noqa: E402
-from patrol.flightlog import CuePlay, FlightLog, read_log  # noqa: E402
+from benchmarks.synthetic import make_shape  # noqa: E402
 from patrol.geo import LocalFrame  # noqa: E402
-from patrol.synthetic import make_shape  # noqa: E402
+from patrol.review.audit import PackageInfo, run_audit  # noqa: E402
+from patrol.review.flightlog import CuePlay, FlightLog, read_log  # noqa: E402
 from patrol.types import Speaker  # noqa: E402
 
 LAT0, LON0 = 38.415, 112.730

@@ -16,17 +16,21 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import shapely
 from shapely.geometry import LineString
 
-from patrol.acoustics import choose_spacing_speed, lane_overrun_m
-from patrol.coverage import in_range_share, longest_heard_s, sample_points
-from patrol.route import compound_route
-from patrol.sweep import _rotate, ranked_angles, ring_edges, scanline, sweep_lanes
-from patrol.synthetic import SHAPE_CLASSES, make_shape
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.synthetic, run from anywhere
+
+from benchmarks.synthetic import SHAPE_CLASSES, make_shape
+from patrol.plan.acoustics import choose_spacing_speed, lane_overrun_m
+from patrol.plan.coverage import in_range_share, longest_heard_s, sample_points
+from patrol.plan.route import compound_route
+from patrol.plan.sweep import _rotate, ranked_angles, ring_edges, scanline, sweep_lanes
 from patrol.types import Compound, Vehicle
 
 R_M = 30.0
@@ -133,7 +137,7 @@ def main() -> None:
 def city(n: int) -> None:
     """Plan a synthetic city of ``n`` compounds end to end (sweep, route, sorties, missions, coverage)."""
     from patrol.geo import LocalFrame
-    from patrol.planner import plan_patrol
+    from patrol.plan.pipeline import plan_patrol
     from patrol.types import District, PatrolParams
 
     rng = np.random.default_rng(2020)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from patrol.compounds import read_district
-from patrol.exports import package_files, write_package
-from patrol.link import Link, connect
-from patrol.planner import plan_patrol
+from patrol.inputs.compounds import read_district
+from patrol.package.writer import package_files, write_package
+from patrol.plan.pipeline import plan_patrol
 from patrol.types import PatrolParams
+from patrol.vehicle.link import Link, connect
 from sitl_tests.sitl import HOW_TO, Sitl, find_sitl, free_instance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,8 +88,8 @@ def cued_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def fly_sortie(link: Link, up, timeout_s: float = 900.0):
     """Set the sortie's fence and RTL parameters, then fly what the vehicle holds; returns (state, modes seen)."""
-    from patrol.fly import fly_uploaded
-    from patrol.upload import fence_params
+    from patrol.vehicle.fly import fly_uploaded
+    from patrol.vehicle.upload import fence_params
 
     for name, value in fence_params(up).items():
         link.set_param(name, value)

@@ -12,10 +12,10 @@ import sys
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from patrol.broadcast import parse_report
-from patrol.link import connect
-from patrol.plan_io import read_sortie
-from patrol.upload import upload_sortie
+from patrol.package.reader import read_sortie
+from patrol.vehicle.link import connect
+from patrol.vehicle.player import parse_report
+from patrol.vehicle.upload import upload_sortie
 from sitl_tests.conftest import ROOT, fly_sortie, package_home, start_sitl
 
 LUA = ROOT / "audio_prompts" / "lua" / "patrol_speaker.lua"

@@ -12,15 +12,15 @@ import shapely
 from pymavlink.dialects.v20 import ardupilotmega as mav
 from shapely.geometry import LineString, Point, Polygon
 
-from patrol.compounds import read_district
-from patrol.coverage import in_range_share
 from patrol.errors import PatrolError
-from patrol.fly import confirmed_reached
 from patrol.geo import LocalFrame
-from patrol.link import LinkError, connect
-from patrol.plan_io import FENCE, MISSION, RALLY, SortieUpload, fence_polygons, read_sortie
+from patrol.inputs.compounds import read_district
+from patrol.package.reader import FENCE, MISSION, RALLY, SortieUpload, fence_polygons, read_sortie
+from patrol.plan.coverage import in_range_share
 from patrol.types import MissionItem
-from patrol.upload import check_sortie_upload, compare_items, mission_with_home, upload_sortie
+from patrol.vehicle.fly import confirmed_reached
+from patrol.vehicle.link import LinkError, connect
+from patrol.vehicle.upload import check_sortie_upload, compare_items, mission_with_home, upload_sortie
 from sitl_tests.conftest import SAMPLE, fly_sortie
 from sitl_tests.lossy_proxy import LossyProxy
 
@@ -163,7 +163,7 @@ def test_patrol_fly_command_flies_a_sortie_and_records_its_tlog(sitl, sample_pac
     import subprocess
     import sys
 
-    from patrol.flightlog import read_log
+    from patrol.review.flightlog import read_log
     from sitl_tests.conftest import ROOT
 
     s = min(_sorties(sample_package), key=lambda x: x["predicted_time_s"])

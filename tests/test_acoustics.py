@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patrol.acoustics import (
+from patrol.errors import PlanningError
+from patrol.plan.acoustics import (
     audibility,
     audible_radius_m,
     choose_spacing_speed,
@@ -14,7 +15,6 @@ from patrol.acoustics import (
     max_slant_range_m,
     received_level_db,
 )
-from patrol.errors import PlanningError
 from patrol.types import PatrolParams, Speaker, Vehicle
 
 

@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
-from patrol.airspace import Skyline
-from patrol.check import check_package
-from patrol.compounds import read_district
 from patrol.errors import PlanningError
-from patrol.exports import package_files, write_package
-from patrol.planner import plan_patrol
+from patrol.inputs.compounds import read_district
+from patrol.package.check import check_package
+from patrol.package.writer import package_files, write_package
+from patrol.plan.airspace import Skyline
+from patrol.plan.pipeline import plan_patrol
 from patrol.types import PatrolParams, Vehicle
 from tests.conftest import poly_feature, square_lonlat, write_fc
 from tests.test_cli import run

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from patrol.audio import (
+from patrol.errors import InputError
+from patrol.speech.audio import (
     RATE_HZ,
     TARGET_LUFS,
     VOICES,
@@ -19,8 +20,7 @@ from patrol.audio import (
     tts,
     wav_bytes,
 )
-from patrol.errors import InputError
-from patrol.prompts import read_build, read_catalogue
+from patrol.speech.catalogue import read_build, read_catalogue
 
 CATALOGUE_TOML = """
 version = 1

@@ -10,10 +10,10 @@ import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mav
 from shapely.geometry import LineString, box
 
-from patrol.audit import PackageInfo, play_intervals, read_package, run_audit
 from patrol.errors import InputError
-from patrol.flightlog import read_log
 from patrol.geo import LocalFrame
+from patrol.review.audit import PackageInfo, play_intervals, read_package, run_audit
+from patrol.review.flightlog import read_log
 from patrol.types import Speaker
 from tests.conftest import SHARED
 
@@ -166,8 +166,8 @@ def read_tlog_with_pymavlink(path):
 
     from pymavlink import mavutil
 
-    from patrol.broadcast import parse_report
-    from patrol.flightlog import _finish, tlog_damage
+    from patrol.review.flightlog import _finish, tlog_damage
+    from patrol.vehicle.player import parse_report
 
     os.environ["MAVLINK20"] = "1"
     log = mavutil.mavlink_connection(str(path), dialect="ardupilotmega", robust_parsing=True)
@@ -305,7 +305,7 @@ def test_tlog_reader_agrees_with_pymavlink_on_public_logs(name):
 
 
 def test_tlog_checksums_and_clock_jumps(tmp_path):
-    from patrol.flightlog import mavlink_crc
+    from patrol.review.flightlog import mavlink_crc
 
     good = write_mixed_tlog(tmp_path / "good.tlog", reboot=False)
     data = good.read_bytes()
@@ -356,7 +356,7 @@ def _records(data):
 
 
 def test_thinning_the_track_keeps_boundaries_and_changes_shares_little(tmp_path):
-    from patrol.audit import thin_track
+    from patrol.review.audit import thin_track
 
     rng = np.random.default_rng(5)
     # a lawnmower at 5 m/s (0.5 m between samples) with 0.3 m of GPS-like jitter, looping, then a pause, then plays

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from patrol.plan_io import FENCE, MISSION, RALLY, plan_to_upload, read_sortie
-from patrol.upload import compare_items, mission_with_home
+from patrol.package.reader import FENCE, MISSION, RALLY, plan_to_upload, read_sortie
+from patrol.vehicle.upload import compare_items, mission_with_home
 from tests.conftest import BUILDINGS, SAMPLE
 from tests.mission_peer_double import Faults, MissionPeerDouble
 from tests.test_cli import run

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from patrol.compounds import load_features, read_district
 from patrol.errors import InputError
+from patrol.inputs.compounds import load_features, read_district
 from tests.conftest import poly_feature, square_lonlat, write_fc
 
 LON, LAT = 112.730, 38.415

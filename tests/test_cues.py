@@ -8,13 +8,13 @@ import math
 import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from patrol.audio import build_prompts
-from patrol.compounds import read_district
-from patrol.cues import ACTION_LOOP, ACTION_PLAY, ACTION_STOP, PromptCues, timing_from_clips
 from patrol.errors import InputError
-from patrol.exports import plan_json
-from patrol.planner import plan_patrol
-from patrol.prompts import read_catalogue
+from patrol.inputs.compounds import read_district
+from patrol.package.writer import plan_json
+from patrol.plan.pipeline import plan_patrol
+from patrol.speech.audio import build_prompts
+from patrol.speech.catalogue import read_catalogue
+from patrol.speech.cues import ACTION_LOOP, ACTION_PLAY, ACTION_STOP, PromptCues, timing_from_clips
 from patrol.types import CueKind, PatrolParams, Vehicle
 from tests.test_cli import run
 from tests.test_plan_exports import LAT, LON, district_file  # noqa: F401 - fixture
@@ -117,8 +117,8 @@ def test_cli_plan_ships_the_clips_and_none_plans_without_a_speaker(district_file
 
 
 def test_the_companion_player_decodes_relay_and_servo_cues_back_to_tracks():
-    from patrol.broadcast import decoder
     from patrol.types import MissionItem
+    from patrol.vehicle.player import decoder
 
     dec = decoder({3: 1, 5: 2}, {3: 1300, 5: 1500}, stop_pwm=1000)
     assert dec(MissionItem(mav.MAV_CMD_DO_SET_RELAY, 2, 2, 1)) == ("play", 5, 1)

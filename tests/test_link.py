@@ -6,10 +6,10 @@ import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.errors import InputError, SafetyError
-from patrol.link import LinkError, connect, device_and_baud, parse_signing_key
-from patrol.plan_io import FENCE, MISSION, RALLY, SortieUpload
+from patrol.package.reader import FENCE, MISSION, RALLY, SortieUpload
 from patrol.types import MissionItem
-from patrol.upload import check_sortie_upload, compare_items, mission_with_home, upload_sortie
+from patrol.vehicle.link import LinkError, connect, device_and_baud, parse_signing_key
+from patrol.vehicle.upload import check_sortie_upload, compare_items, mission_with_home, upload_sortie
 from tests.mission_peer_double import Faults, MissionPeerDouble
 
 LAT, LON = 38.415, 112.730

@@ -15,10 +15,10 @@ import pytest
 from shapely.geometry import LineString, Point, shape
 
 from patrol.errors import InputError
-from patrol.flightlog import CuePlay, Event, FlightLog, read_log
 from patrol.geo import LocalFrame
-from patrol.maps import _load_package, map_command, plan_map, replay_command, replay_map, write_html_atomic
-from patrol.prompts import read_build, read_catalogue
+from patrol.review.flightlog import CuePlay, Event, FlightLog, read_log
+from patrol.review.maps import _load_package, map_command, plan_map, replay_command, replay_map, write_html_atomic
+from patrol.speech.catalogue import read_build, read_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_LOG = ROOT.parent / "shared" / "data" / "logs" / "dronekit_flight_replay.tlog"
@@ -339,7 +339,7 @@ def test_prompt_texts_fall_back_to_the_default_catalogue_then_to_ids(
     (moved / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
     page = plan_map(moved, tiles="none")
     assert text in page  # the project's catalogue
-    monkeypatch.setattr("patrol.maps.DEFAULT_CATALOGUE", tmp_path / "nothing.toml")
+    monkeypatch.setattr("patrol.review.maps.DEFAULT_CATALOGUE", tmp_path / "nothing.toml")
     page = plan_map(moved, tiles="none")
     assert text not in page and "mask-gather" in page and "prompt ids only" in page
     page = replay_map(flight, moved, tiles="none")  # no prompt build in the copy: tracks stay tracks

@@ -13,10 +13,10 @@ import shapely
 from pymavlink import mavutil, mavwp
 from shapely.geometry import LineString, Point, Polygon
 
-from patrol.compounds import read_district
 from patrol.errors import PatrolError, PlanningError
-from patrol.exports import package_files, write_package
-from patrol.planner import plan_patrol
+from patrol.inputs.compounds import read_district
+from patrol.package.writer import package_files, write_package
+from patrol.plan.pipeline import plan_patrol
 from patrol.types import PatrolParams, Vehicle
 from tests.conftest import SHARED, poly_feature, square_lonlat, write_fc
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from patrol import audio
-from patrol.audio import AudioError, build_prompts, catalogue_jobs, clip_bytes, repair_build
 from patrol.errors import InputError
-from patrol.prompt_cache import PromptCache, cache_root, recipe_key
-from patrol.prompts import read_build, read_catalogue
+from patrol.speech import audio
+from patrol.speech.audio import AudioError, build_prompts, catalogue_jobs, clip_bytes, repair_build
+from patrol.speech.cache import PromptCache, cache_root, recipe_key
+from patrol.speech.catalogue import read_build, read_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 

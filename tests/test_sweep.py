@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon, box
 
-from patrol.acoustics import lane_overrun_m
-from patrol.coverage import in_range_share, longest_heard_s, sample_points
-from patrol.route import compound_route, order_lanes, shortest_path_inside
-from patrol.sweep import lane_offsets, sweep_lanes
-from patrol.synthetic import SHAPE_CLASSES, make_shape
+from benchmarks.synthetic import SHAPE_CLASSES, make_shape
+from patrol.plan.acoustics import lane_overrun_m
+from patrol.plan.coverage import in_range_share, longest_heard_s, sample_points
+from patrol.plan.route import compound_route, order_lanes, shortest_path_inside
+from patrol.plan.sweep import lane_offsets, sweep_lanes
 from patrol.types import Compound, Hotspot, StepKind
 
 

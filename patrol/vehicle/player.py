@@ -22,9 +22,9 @@ from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from patrol.link import Link
-from patrol.prompts import Build
+from patrol.speech.catalogue import Build
 from patrol.types import MissionItem
+from patrol.vehicle.link import Link
 
 PTRL = re.compile(r"^PTRL (loop|stop|play|resume) (\d+) (\d+)")
 

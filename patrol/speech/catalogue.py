@@ -2,7 +2,7 @@
 
 A catalogue is a TOML file (``audio_prompts/catalogue.toml``); a *build* of it (``patrol prompts
 build``) is a folder of WAV clips with ``manifest.json`` recording each clip's duration, sample rate,
-track number and sha256. Reading and rule resolution here are pure; audio lives in :mod:`patrol.audio`.
+track number and sha256. Reading and rule resolution here are pure; audio lives in :mod:`patrol.speech.audio`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ CATEGORIES = ("mask", "gathering", "outing", "vendor", "registration")
 LANGUAGES = ("zh", "en")
 TIERS = ("closed", "guarded", "scattered")
 HOTSPOT_KINDS = ("gate", "square")
-DEFAULT_CATALOGUE = Path(__file__).resolve().parents[1] / "audio_prompts" / "catalogue.toml"
+DEFAULT_CATALOGUE = Path(__file__).resolve().parents[2] / "audio_prompts" / "catalogue.toml"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 
 
@@ -131,7 +131,7 @@ class Clip:
     sha256: str
     source: str  # "tts:<voice id>" or "recorded:<file>"
     engine: str = ""  # what made it: "pyttsx3+espeak-ng (pyttsx3 2.99; espeak-ng 1.51)" or "recorded"
-    cache_key: str = ""  # sha256 of its recipe (patrol.prompt_cache)
+    cache_key: str = ""  # sha256 of its recipe (patrol.speech.cache)
 
 
 @dataclass(frozen=True)

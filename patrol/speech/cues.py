@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.errors import InputError
-from patrol.prompts import Build, Catalogue, prompt_for
+from patrol.speech.catalogue import Build, Catalogue, prompt_for
 from patrol.types import Cue, CueKind, MissionItem
 
 ACTION_LOOP, ACTION_STOP, ACTION_PLAY = 1, 2, 3

@@ -155,7 +155,7 @@ def fence_polygons(items: tuple[MissionItem, ...]) -> list[tuple[bool, list[tupl
 
 def upload_to_plan(up: SortieUpload) -> dict:
     """A QGroundControl plan document holding ``up``'s mission, fence polygons/circles and rally points."""
-    from patrol.exports import plan_item
+    from patrol.package.writer import plan_item
 
     polygons = [
         {"inclusion": inc, "polygon": [[lat, lon] for lat, lon in ring], "version": 1}

@@ -17,8 +17,8 @@ import shapely
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
-from patrol.compounds import compound_roof
 from patrol.errors import PlanningError
+from patrol.inputs.compounds import compound_roof
 from patrol.types import Building, Compound, PatrolParams, Step, StepKind
 
 XY = tuple[float, float]

@@ -24,7 +24,7 @@ from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.errors import InputError, PatrolError
-from patrol.plan_io import MISSION, TYPE_NAMES
+from patrol.package.reader import MISSION, TYPE_NAMES
 from patrol.types import MissionItem
 
 Progress = Callable[[int, int], None]
@@ -273,7 +273,7 @@ class Link:
                     progress(seq + 1, n)
 
     def _confirm_by_reading_back(self, items: Sequence[MissionItem], mission_type: int, why: str) -> None:
-        from patrol.upload import compare_items
+        from patrol.vehicle.upload import compare_items
 
         name = TYPE_NAMES.get(mission_type, str(mission_type))
         diffs = compare_items(list(items), self.download(mission_type), mission_type)

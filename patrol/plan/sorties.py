@@ -16,9 +16,9 @@ import shapely
 from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from patrol.airspace import Skyline, transit
 from patrol.errors import PlanningError, SafetyError
-from patrol.route import avoid_zones, nearest_outside
+from patrol.plan.airspace import Skyline, transit
+from patrol.plan.route import avoid_zones, nearest_outside
 from patrol.types import (
     Compound,
     CompoundRoute,
@@ -93,7 +93,7 @@ def transit_steps(
 
     Without ``sky`` (no buildings known) they fly at the transit altitude; with it, at a cruise altitude
     that clears every roof under the path, climbing in place at ``a`` and descending in place at ``b``
-    where those are lower (see :func:`patrol.airspace.transit`).
+    where those are lower (see :func:`patrol.plan.airspace.transit`).
     """
     via = avoid_zones(a, b, zones)
     if sky is None:

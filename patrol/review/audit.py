@@ -26,11 +26,11 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
-from patrol.acoustics import audible_radius_m
 from patrol.errors import PlanningError
-from patrol.flightlog import FlightLog
 from patrol.geo import LocalFrame
-from patrol.plan_io import read_package_docs
+from patrol.package.reader import read_package_docs
+from patrol.plan.acoustics import audible_radius_m
+from patrol.review.flightlog import FlightLog
 from patrol.types import Speaker
 
 MAX_GAP_S = 2.0  # a telemetry gap longer than this breaks a run: nothing can be claimed across it
@@ -321,7 +321,7 @@ def run_audit(
     logs: list[FlightLog], pkg: PackageInfo, assume_playing: bool = False, points: int = 3000, thin_m: float = THIN_M
 ) -> list[CompoundAudit]:
     """Audit every compound of the package against all ``logs`` together."""
-    from patrol.coverage import sample_points
+    from patrol.plan.coverage import sample_points
 
     audits = {
         c["id"]: CompoundAudit(

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from patrol.errors import InputError, PatrolError
-from patrol.prompt_cache import PromptCache, recipe_key
-from patrol.prompts import Build, Catalogue, Clip
+from patrol.speech.cache import PromptCache, recipe_key
+from patrol.speech.catalogue import Build, Catalogue, Clip
 
 RATE_HZ = 22050
 TARGET_LUFS = -16.0
@@ -192,9 +192,9 @@ def engine_version() -> str:
 def tts(text: str, lang: str, rate_wpm: int = SPEECH_WPM, timeout_s: float = TTS_TIMEOUT_S) -> tuple[np.ndarray, int]:
     """Speech for ``text`` in ``lang`` with pyttsx3 on espeak-ng, as samples and rate.
 
-    Each call is the only utterance of a fresh ``patrol.espeak_worker`` process: the same text gives
+    Each call is the only utterance of a fresh ``patrol.speech.espeak_worker`` process: the same text gives
     the same samples every time, and espeak-ng's C callbacks never run in this process (the reasons
-    are in :mod:`patrol.espeak_worker`). Raises :class:`AudioError` with one line on any failure.
+    are in :mod:`patrol.speech.espeak_worker`). Raises :class:`AudioError` with one line on any failure.
     """
     require_espeak()
     voice = VOICES[lang]
@@ -203,13 +203,13 @@ def tts(text: str, lang: str, rate_wpm: int = SPEECH_WPM, timeout_s: float = TTS
         job = {"text": text, "voice": voice, "rate_wpm": rate_wpm, "out": str(out), "timeout_s": timeout_s}
         try:
             res = subprocess.run(
-                [sys.executable, "-m", "patrol.espeak_worker"],
+                [sys.executable, "-m", "patrol.speech.espeak_worker"],
                 input=json.dumps(job),
                 capture_output=True,
                 text=True,
                 timeout=timeout_s + 30,
                 check=False,
-                cwd=Path(__file__).resolve().parents[1],
+                cwd=Path(__file__).resolve().parents[2],
             )
         except subprocess.TimeoutExpired:
             raise AudioError(f"text-to-speech of {text!r} ({lang}) did not finish in {timeout_s + 30:g} s") from None
@@ -316,7 +316,7 @@ def build_prompts(
     order, zh before en. Clips come from ``cache`` where it holds them (no synthesis at all on a full
     hit); the others are made ``workers`` at a time (default: one per core) and stored in it.
     """
-    from patrol.exports import write_package
+    from patrol.package.writer import write_package
 
     out = Path(out_dir)
     if out.exists() and not overwrite:
@@ -356,7 +356,7 @@ def repair_build(build: Build, cache: PromptCache | None = None) -> list[str]:
     bytes; the returned lines say what was restored. A clip that cannot be restored raises
     :class:`InputError` naming it, so a speaker never plays a damaged file.
     """
-    from patrol.plan_io import write_bytes_atomic
+    from patrol.package.reader import write_bytes_atomic
 
     restored = []
     for c in build.clips:

@@ -8,20 +8,20 @@ import math
 import numpy as np
 import shapely
 
-from patrol.acoustics import audibility
-from patrol.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
-from patrol.coverage import heard_whole_share, in_range_share
 from patrol.errors import PlanningError
-from patrol.mission import build_mission
-from patrol.route import compound_route, order_compounds, sweep_area
-from patrol.sorties import make_sorties, step_speed
-from patrol.sweep import sweep_lanes
+from patrol.plan.acoustics import audibility
+from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
+from patrol.plan.coverage import heard_whole_share, in_range_share
+from patrol.plan.mission import build_mission
+from patrol.plan.route import compound_route, order_compounds, sweep_area
+from patrol.plan.sorties import make_sorties, step_speed
+from patrol.plan.sweep import sweep_lanes
 from patrol.types import Audibility, CueEncoder, District, PatrolParams, Plan, Sortie, Speaker, Vehicle
 
 
 def default_home(district: District) -> tuple[float, float]:
     """Launch point when none is given: the centre of the compounds' bounding box, moved clear of them."""
-    from patrol.route import nearest_outside
+    from patrol.plan.route import nearest_outside
 
     geoms = [c.geometry for c in district.compounds] + [z.geometry for z in district.nofly]
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)

@@ -183,7 +183,7 @@ def sweep_lanes(
     ----------
     compound_id : the compound the lanes belong to.
     geom : the area to sweep (already minus no-fly buffers).
-    spacing_m, speed_mps : from :func:`patrol.acoustics.choose_spacing_speed`.
+    spacing_m, speed_mps : from :func:`patrol.plan.acoustics.choose_spacing_speed`.
     angle_deg : force a lane direction (degrees counter-clockwise from east); chosen when omitted.
     max_gap_m : lanes fly straight across gaps (notches, holes) up to this long; default 2 spacings.
     keep_out : areas a lane must never cross (buffered no-fly zones), local metres.

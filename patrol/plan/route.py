@@ -300,7 +300,7 @@ def compound_route(
     unless that is a long detour, and never cross ``keep_out``. With ``perimeter`` a loop half a
     lane spacing inside the outer boundary is flown first. Each lane runs on ``overrun_m`` past
     both of its ends (shortened where that would enter ``keep_out``) so that residents on the edge
-    hear a whole prompt (:func:`patrol.acoustics.lane_overrun_m`); the turn to the next lane of
+    hear a whole prompt (:func:`patrol.plan.acoustics.lane_overrun_m`); the turn to the next lane of
     the same cell is flown out there, longer joins start and end at the lane's own ends.
     """
     ordered = order_lanes(lanes, start)

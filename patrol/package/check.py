@@ -20,11 +20,11 @@ import shapely
 from pymavlink.dialects.v20 import ardupilotmega as mav
 from shapely.geometry import LineString, Point, Polygon, shape
 
-from patrol.airspace import Skyline, worst_clearance
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
-from patrol.mission import nav_items
-from patrol.plan_io import fence_polygons, read_package_docs, read_sortie
+from patrol.package.reader import fence_polygons, read_package_docs, read_sortie
+from patrol.plan.airspace import Skyline, worst_clearance
+from patrol.plan.mission import nav_items
 from patrol.types import Building
 
 

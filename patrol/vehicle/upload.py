@@ -1,7 +1,7 @@
 """Put a sortie on a vehicle and prove it arrived: pre-upload checks, upload, read-back comparison.
 
 Pure checks (:func:`check_sortie_upload`, :func:`compare_items`) have no I/O; :func:`upload_sortie`
-drives a :class:`~patrol.link.Link`.
+drives a :class:`~patrol.vehicle.link.Link`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from shapely.geometry import Point, Polygon
 
 from patrol.errors import SafetyError
 from patrol.geo import LocalFrame
-from patrol.link import Link, LinkError
-from patrol.plan_io import FENCE, MISSION, RALLY, TYPE_NAMES, SortieUpload, fence_polygons
+from patrol.package.reader import FENCE, MISSION, RALLY, TYPE_NAMES, SortieUpload, fence_polygons
 from patrol.types import MissionItem
+from patrol.vehicle.link import Link, LinkError
 
 NAV_WITH_POSITION = {
     mav.MAV_CMD_NAV_WAYPOINT,

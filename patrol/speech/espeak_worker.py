@@ -1,4 +1,4 @@
-"""One utterance with pyttsx3 on espeak-ng, in a process of its own (``python -m patrol.espeak_worker``).
+"""One utterance with pyttsx3 on espeak-ng, in a process of its own (``python -m patrol.speech.espeak_worker``).
 
 Why a process per clip (measured, see docs/broadcast.md):
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from patrol.link import Link, LinkError
+from patrol.vehicle.link import Link, LinkError
 
 COPTER_MODES = {"STABILIZE": 0, "AUTO": 3, "GUIDED": 4, "LOITER": 5, "RTL": 6, "LAND": 9, "BRAKE": 17}
 MODE_NAMES = {v: k for k, v in COPTER_MODES.items()}

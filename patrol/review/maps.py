@@ -30,10 +30,10 @@ from shapely.geometry import LineString, MultiPolygon, Polygon, shape
 from shapely.ops import substring, unary_union
 
 from patrol.errors import InputError
-from patrol.flightlog import FlightLog, read_log
 from patrol.geo import LocalFrame
-from patrol.plan_io import write_text_atomic
-from patrol.prompts import DEFAULT_CATALOGUE, Build, Catalogue, read_build, read_catalogue
+from patrol.package.reader import write_text_atomic
+from patrol.review.flightlog import FlightLog, read_log
+from patrol.speech.catalogue import DEFAULT_CATALOGUE, Build, Catalogue, read_build, read_catalogue
 
 TILES_HELP = "give none, osm or a tile URL template such as https://tile.example.org/{z}/{x}/{y}.png"
 TIER_COLOURS = {"closed": "#c0392b", "guarded": "#e67e22", "scattered": "#d4ac0d"}

@@ -445,7 +445,7 @@ def _read_tlog(p: Path) -> FlightLog:
     from pymavlink import mavutil
     from pymavlink.dialects.v20 import ardupilotmega as mav
 
-    from patrol.broadcast import parse_report
+    from patrol.vehicle.player import parse_report
 
     fr, bad, truncated = _decode_tlog(p.read_bytes())
     warnings: list[str] = []

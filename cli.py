@@ -159,9 +159,10 @@ def plan(
     force: ForceOpt = False,
 ) -> None:
     """Plan patrol missions for compound polygons and write a mission package."""
+    from patrol.atomic import write_folder
     from patrol.errors import InputError
     from patrol.inputs.compounds import read_district
-    from patrol.package.writer import package_files, write_package
+    from patrol.package.writer import package_files
     from patrol.plan.pipeline import plan_patrol
     from patrol.plan.summary import summary_table
     from patrol.types import PatrolParams, Speaker, Vehicle
@@ -252,7 +253,7 @@ def plan(
             "prompt_s_from_clips": prompt_s if params.prompt_s == prompt_s else None,
         }
         files["manifest.json"] = json.dumps(man, indent=2, ensure_ascii=False) + "\n"
-    out = write_package(files, output, overwrite=force)
+    out = write_folder(files, output, overwrite=force)
     if encoder is not None:
         _cache_report(cache, len(encoder.build.clips))
     typer.echo(summary_table(result))
@@ -506,8 +507,9 @@ def download(
     """Download the vehicle's mission, fence and rally points into a QGroundControl .plan file."""
     import json
 
+    from patrol.atomic import write_text
     from patrol.errors import PatrolError
-    from patrol.package.reader import FENCE, MISSION, RALLY, SortieUpload, upload_to_plan, write_text_atomic
+    from patrol.package.reader import FENCE, MISSION, RALLY, SortieUpload, upload_to_plan
 
     if output.exists() and not force:
         raise PatrolError(f"{output}: already exists; pass --force to replace it")
@@ -526,7 +528,7 @@ def download(
         tuple(fence),
         tuple(rally),
     )
-    write_text_atomic(output, json.dumps(upload_to_plan(up), indent=4) + "\n")
+    write_text(output, json.dumps(upload_to_plan(up), indent=4) + "\n")
     typer.echo(f"wrote {output}: {len(up.mission)} mission items, {len(fence)} fence items, {len(rally)} rally points")
 
 
@@ -671,14 +673,15 @@ def audit(
     """Per-compound coverage from real flight logs: heard whole, in range, uncovered areas, prompts, breaches."""
     import json
 
+    from patrol.atomic import write_folder
     from patrol.errors import CoverageShortfallError, InputError
-    from patrol.package.writer import write_package
-    from patrol.review.audit import read_package, report, report_csv, report_html, run_audit, uncovered_geojson
+    from patrol.package.reader import read_package
+    from patrol.review.audit import audit_view, report, report_csv, report_html, run_audit, uncovered_geojson
     from patrol.review.flightlog import read_log
 
     if not 0.0 <= min_coverage <= 1.0:
         raise InputError(f"--min-coverage {min_coverage:g}: give a share between 0 and 1, e.g. 0.9")
-    pkg = read_package(package)
+    pkg = audit_view(read_package(package))
     flights = [read_log(p) for p in logs]
     for f in flights:
         for w in f.warnings:
@@ -707,7 +710,7 @@ def audit(
         "report.html": report_html(doc, audits, pkg, flights),
         "uncovered.geojson": json.dumps({"type": "FeatureCollection", "features": uncovered}) + "\n",
     }
-    write_package(files, output, overwrite=force)
+    write_folder(files, output, overwrite=force)
     width = max((len(c["id"]) for c in doc["compounds"]), default=2)
     typer.echo(f"{'id':{width}}  heard_whole  in_range  time_over_s  prompts")
     for c in doc["compounds"]:
@@ -746,12 +749,12 @@ def broadcast(
     import datetime as dt
 
     from patrol.errors import InputError
-    from patrol.package.reader import read_package_docs, read_sortie
+    from patrol.package.reader import read_package
     from patrol.speech.catalogue import read_build
     from patrol.vehicle.player import Player, decoder, follow
 
-    man, _ = read_package_docs(package)
-    bc = man.get("broadcast")
+    pkg = read_package(package)
+    bc = pkg.broadcast
     if not bc:
         raise InputError(f"{package}: planned with --speaker none; re-plan with a speaker to broadcast")
     from patrol.speech.audio import repair_build
@@ -763,7 +766,7 @@ def broadcast(
     mission = None
     decode = None
     if bc["speaker"] in ("relay", "servo"):
-        mission = list(read_sortie(package, sortie).mission)
+        mission = list(pkg.sortie(sortie).mission)
         decode = decoder(
             {int(k): v for k, v in bc["relay_by_track"].items()},
             {int(k): v for k, v in bc["pwm_by_track"].items()},

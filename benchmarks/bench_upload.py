@@ -51,7 +51,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 from patrol.package.reader import MISSION
 from patrol.types import MissionItem
 from patrol.vehicle.link import LinkError, connect
-from patrol.vehicle.upload import compare_items
+from patrol.vehicle.readback import compare_items
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # sitl_tests is not installed; run from anywhere

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from patrol.atomic import write_folder
 from patrol.inputs.compounds import read_district
-from patrol.package.writer import package_files, write_package
+from patrol.package.writer import package_files
 from patrol.plan.pipeline import plan_patrol
 from patrol.types import PatrolParams
 from patrol.vehicle.link import Link, connect
@@ -35,7 +36,7 @@ def sample_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     district = read_district(SAMPLE, building_paths=BUILDINGS)
     plan = plan_patrol(district, PatrolParams())
     out = tmp_path_factory.mktemp("pkg") / "sample"
-    write_package(package_files(plan, "sitl_tests"), out)
+    write_folder(package_files(plan, "sitl_tests"), out)
     return out
 
 

@@ -20,7 +20,8 @@ from patrol.plan.coverage import in_range_share
 from patrol.types import MissionItem
 from patrol.vehicle.fly import confirmed_reached
 from patrol.vehicle.link import LinkError, connect
-from patrol.vehicle.upload import check_sortie_upload, compare_items, mission_with_home, upload_sortie
+from patrol.vehicle.readback import compare_items
+from patrol.vehicle.upload import check_sortie_upload, mission_with_home, upload_sortie
 from sitl_tests.conftest import SAMPLE, fly_sortie
 from sitl_tests.lossy_proxy import LossyProxy
 

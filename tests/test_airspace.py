@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
+from patrol.atomic import write_folder
 from patrol.errors import PlanningError
 from patrol.inputs.compounds import read_district
 from patrol.package.check import check_package
-from patrol.package.writer import package_files, write_package
+from patrol.package.writer import package_files
 from patrol.plan.airspace import Skyline
 from patrol.plan.pipeline import plan_patrol
 from patrol.types import PatrolParams, Vehicle
@@ -121,7 +122,7 @@ def test_every_leg_clears_every_roof_and_every_no_fly_buffer(tmp_path, levels, t
             assert max(a[2], b[2]) <= params.max_alt_m
     # the package's own pre-flight check agrees
     out = tmp_path / f"pkg{seed}"
-    write_package(package_files(plan), out, overwrite=True)
+    write_folder(package_files(plan), out, overwrite=True)
     assert all(not c.violations for c in check_package(out))
 
 
@@ -129,7 +130,7 @@ def test_check_finds_a_hand_lowered_waypoint_and_upload_refuses_it_unless_forced
     d = _district(tmp_path, [8])  # 24 m roofs: patrol at 40 m
     plan = plan_patrol(d, PatrolParams(home_lat=LAT - 1.5 * D, home_lon=LON), vehicle=Vehicle(endurance_min=60))
     out = tmp_path / "pkg"
-    write_package(package_files(plan), out)
+    write_folder(package_files(plan), out)
     assert all(not c.violations for c in check_package(out))
     doc = json.loads((out / "sortie-01.plan").read_text())
     for it in doc["mission"]["items"]:

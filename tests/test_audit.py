@@ -12,7 +12,8 @@ from shapely.geometry import LineString, box
 
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
-from patrol.review.audit import PackageInfo, play_intervals, read_package, run_audit
+from patrol.package.reader import read_package
+from patrol.review.audit import PackageInfo, play_intervals, run_audit
 from patrol.review.flightlog import read_log
 from patrol.types import Speaker
 from tests.conftest import SHARED
@@ -153,7 +154,7 @@ def test_public_logs_read(name):
 
 
 def test_package_reader_names_the_missing_file(tmp_path):
-    with pytest.raises(InputError, match=r"manifest\.json: missing"):
+    with pytest.raises(InputError, match=r"route\.geojson: not found; re-plan"):
         read_package(tmp_path)
 
 

@@ -9,7 +9,8 @@ import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.package.reader import FENCE, MISSION, RALLY, plan_to_upload, read_sortie
-from patrol.vehicle.upload import compare_items, mission_with_home
+from patrol.vehicle.readback import compare_items
+from patrol.vehicle.upload import mission_with_home
 from tests.conftest import BUILDINGS, SAMPLE
 from tests.mission_peer_double import Faults, MissionPeerDouble
 from tests.test_cli import run

@@ -9,7 +9,8 @@ from patrol.errors import InputError, SafetyError
 from patrol.package.reader import FENCE, MISSION, RALLY, SortieUpload
 from patrol.types import MissionItem
 from patrol.vehicle.link import LinkError, connect, device_and_baud, parse_signing_key
-from patrol.vehicle.upload import check_sortie_upload, compare_items, mission_with_home, upload_sortie
+from patrol.vehicle.readback import compare_items
+from patrol.vehicle.upload import check_sortie_upload, mission_with_home, upload_sortie
 from tests.mission_peer_double import Faults, MissionPeerDouble
 
 LAT, LON = 38.415, 112.730

@@ -13,9 +13,10 @@ import shapely
 from pymavlink import mavutil, mavwp
 from shapely.geometry import LineString, Point, Polygon
 
+from patrol.atomic import write_folder
 from patrol.errors import PatrolError, PlanningError
 from patrol.inputs.compounds import read_district
-from patrol.package.writer import package_files, write_package
+from patrol.package.writer import package_files
 from patrol.plan.pipeline import plan_patrol
 from patrol.types import PatrolParams, Vehicle
 from tests.conftest import SHARED, poly_feature, square_lonlat, write_fc
@@ -94,7 +95,7 @@ def test_mission_items_use_mavlink_commands(plan):
 
 
 def test_package_loads_in_mavwp_and_matches_items(plan, tmp_path):
-    out = write_package(package_files(plan, "test"), tmp_path / "pkg")
+    out = write_folder(package_files(plan, "test"), tmp_path / "pkg")
     for s, items in zip(plan.sorties, plan.missions, strict=True):
         loader = mavwp.MAVWPLoader()
         n = loader.load(str(out / f"sortie-{s.index:02d}.waypoints"))
@@ -110,7 +111,7 @@ def test_package_loads_in_mavwp_and_matches_items(plan, tmp_path):
 
 
 def test_plan_file_has_the_fields_qgroundcontrol_reads(plan, tmp_path):
-    out = write_package(package_files(plan), tmp_path / "pkg")
+    out = write_folder(package_files(plan), tmp_path / "pkg")
     doc = json.loads((out / "sortie-01.plan").read_text())
     ref_path = SHARED / "qgc" / "ArduPilotSITL-ArduCopter.plan"
     ref = json.loads(ref_path.read_text()) if ref_path.exists() else None
@@ -141,7 +142,7 @@ def test_plan_file_has_the_fields_qgroundcontrol_reads(plan, tmp_path):
 
 
 def test_manifest_and_geojson(plan, tmp_path, district_file):
-    out = write_package(package_files(plan, "patrol plan x"), tmp_path / "pkg")
+    out = write_folder(package_files(plan, "patrol plan x"), tmp_path / "pkg")
     man = json.loads((out / "manifest.json").read_text())
     assert man["inputs"][0]["path"] == str(district_file) and len(man["inputs"][0]["sha256"]) == 64
     assert man["audibility"]["radius_m"] == pytest.approx(plan.audibility.radius_m, abs=1e-3)
@@ -169,12 +170,12 @@ def test_package_write_is_atomic(plan, tmp_path):
     files["audio"] = "x"
     files["audio/a.wav"] = b"RIFF"  # cannot be written: "audio" is already a file
     with pytest.raises(OSError):
-        write_package(files, tmp_path / "pkg")
+        write_folder(files, tmp_path / "pkg")
     assert not (tmp_path / "pkg").exists()
     assert not list(tmp_path.glob(".pkg*"))
-    write_package(package_files(plan), tmp_path / "pkg")
+    write_folder(package_files(plan), tmp_path / "pkg")
     with pytest.raises(PatrolError, match="already exists"):
-        write_package(package_files(plan), tmp_path / "pkg")
+        write_folder(package_files(plan), tmp_path / "pkg")
 
 
 def test_home_inside_nofly_is_refused(district_file):

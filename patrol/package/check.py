@@ -10,7 +10,6 @@ against the usable endurance.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +20,9 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 from shapely.geometry import LineString, Point, Polygon, shape
 
 from patrol.errors import InputError
-from patrol.geo import LocalFrame
-from patrol.package.reader import fence_polygons, read_package_docs, read_sortie
+from patrol.package.reader import fence_polygons, read_package
 from patrol.plan.airspace import Skyline, worst_clearance
 from patrol.plan.mission import nav_items
-from patrol.types import Building
 
 
 @dataclass
@@ -45,30 +42,14 @@ class SortieCheck:
     notes: list[str] = field(default_factory=list)
 
 
-def _buildings(pkg: Path, frame: LocalFrame) -> list[Building]:
-    path = pkg / "buildings.geojson"
-    if not path.exists():
-        return []
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    out = []
-    for k, f in enumerate(doc["features"]):
-        props = f["properties"]
-        out.append(
-            Building(
-                str(props.get("id", k)), frame.geom_to_local(shape(f["geometry"])), float(props["height_m"]), "package"
-            )
-        )
-    return out
-
-
 def check_package(package: str | Path, sorties: list[int] | None = None) -> list[SortieCheck]:
     """Check every sortie (or those listed) of a package; see the module docstring for what is measured."""
-    pkg = Path(package)
-    man, geo = read_package_docs(pkg)
-    params = man["parameters"]["patrol"]
-    frame = LocalFrame(man["frame"]["lon0"], man["frame"]["lat0"])
-    sky = Skyline(_buildings(pkg, frame), float(params.get("lateral_clearance_m", 10.0)))
-    nofly = [frame.geom_to_local(shape(f["geometry"])) for f in geo["features"] if f["properties"]["layer"] == "nofly"]
+    pkg = read_package(package)
+    man = pkg.manifest
+    params = pkg.params
+    frame = pkg.frame
+    sky = Skyline(pkg.buildings(frame), float(params.get("lateral_clearance_m", 10.0)))
+    nofly = [frame.geom_to_local(shape(f["geometry"])) for f in pkg.layer("nofly")]
     max_alt = float(params["max_alt_m"])
     clearance = float(params.get("clearance_m", 15.0))
     buffer_m = float(params["nofly_buffer_m"])
@@ -76,7 +57,7 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
     for s in man["sorties"]:
         if sorties and s["index"] not in sorties:
             continue
-        up = read_sortie(pkg, s["index"])
+        up = pkg.sortie(s["index"])
         hx, hy = (float(v) for v in frame.to_local(up.home_lon, up.home_lat))
         pts: list[tuple[float, float, float]] = [(hx, hy, 0.0)]
         for it in nav_items(up.mission):

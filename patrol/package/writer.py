@@ -17,9 +17,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,6 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 from shapely.geometry import mapping
 
 from patrol import __version__
-from patrol.errors import PatrolError
 from patrol.geo import LocalFrame
 from patrol.types import MissionItem, Plan, Sortie
 
@@ -274,7 +270,7 @@ def _dump(obj: Any) -> str:
 
 
 def package_files(plan: Plan, command: str = "") -> dict[str, str]:
-    """File name to text for every file of the package (pure; :func:`write_package` writes them)."""
+    """File name to text for every file of the package (pure; :func:`patrol.atomic.write_folder` writes them)."""
     files: dict[str, str] = {}
     for s, items in zip(plan.sorties, plan.missions, strict=True):
         files[f"sortie-{s.index:02d}.plan"] = _dump(plan_json(plan, s, items))
@@ -289,36 +285,3 @@ def package_files(plan: Plan, command: str = "") -> dict[str, str]:
         ]
         files["buildings.geojson"] = json.dumps({"type": "FeatureCollection", "features": feats}) + "\n"
     return files
-
-
-def write_package(files: dict[str, str | bytes], out_dir: str | Path, overwrite: bool = False) -> Path:
-    """Write ``files`` into ``out_dir`` atomically: a temporary sibling folder renamed into place.
-
-    Refuses (``PatrolError``) to replace an existing folder unless ``overwrite``.
-    """
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise PatrolError(f"{out}: already exists; pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        for name, content in files.items():
-            target = tmp / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                target.write_text(content, encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out

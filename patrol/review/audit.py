@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 
 from patrol.errors import PlanningError
 from patrol.geo import LocalFrame
-from patrol.package.reader import read_package_docs
+from patrol.package.reader import Package
 from patrol.plan.acoustics import audible_radius_m
 from patrol.review.flightlog import FlightLog
 from patrol.types import Speaker
@@ -54,31 +53,31 @@ class PackageInfo:
     track_prompt: dict[int, str]  # track -> prompt id
 
 
-def read_package(folder: str | Path) -> PackageInfo:
-    """Read the parts of a mission package the audit uses; one-line error naming what is missing."""
-    f = Path(folder)
-    man, geo = read_package_docs(f)
-    frame = LocalFrame(man["frame"]["lon0"], man["frame"]["lat0"])
+def audit_view(pkg: Package) -> PackageInfo:
+    """What the audit needs of a package read by :func:`patrol.package.reader.read_package`."""
+    frame = pkg.frame
     comps = []
-    stats = {c["id"]: c for c in man["compounds"]}
-    routes = []
-    for feat in geo["features"]:
+    stats = {c["id"]: c for c in pkg.manifest["compounds"]}
+    for feat in pkg.layer("compound"):
         props = feat["properties"]
-        if props.get("layer") == "compound":
-            g = frame.geom_to_local(shape(feat["geometry"]))
-            comps.append({**stats.get(props["id"], {}), **props, "geometry": g})
-        elif props.get("layer") == "route":
-            routes.append(frame.geom_to_local(shape(feat["geometry"])))
-    patrol = man["parameters"]["patrol"]
-    speaker = Speaker(**man["parameters"]["speaker"])
+        g = frame.geom_to_local(shape(feat["geometry"]))
+        comps.append({**stats.get(props["id"], {}), **props, "geometry": g})
+    routes = [frame.geom_to_local(shape(feat["geometry"])) for feat in pkg.layer("route")]
+    patrol = pkg.params
     clip_s, track_prompt = {}, {}
-    audio = f / "audio" / "manifest.json"
-    if audio.exists():
-        for c in json.loads(audio.read_text(encoding="utf-8"))["clips"]:
-            clip_s[int(c["track"])] = float(c["duration_s"])
-            track_prompt[int(c["track"])] = c["prompt_id"]
+    for c in pkg.build.clips if pkg.build is not None else ():
+        clip_s[c.track] = float(c.duration_s)
+        track_prompt[c.track] = c.prompt_id
     return PackageInfo(
-        f, frame, comps, routes, speaker, patrol.get("radius_m"), float(patrol["prompt_s"]), clip_s, track_prompt
+        pkg.folder,
+        frame,
+        comps,
+        routes,
+        pkg.speaker,
+        patrol.get("radius_m"),
+        float(patrol["prompt_s"]),
+        clip_s,
+        track_prompt,
     )
 
 

@@ -29,11 +29,12 @@ from offlinefolium.template import Template
 from shapely.geometry import LineString, MultiPolygon, Polygon, shape
 from shapely.ops import substring, unary_union
 
+from patrol.atomic import write_text
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
-from patrol.package.reader import write_text_atomic
+from patrol.package.reader import Package, read_package
 from patrol.review.flightlog import FlightLog, read_log
-from patrol.speech.catalogue import DEFAULT_CATALOGUE, Build, Catalogue, read_build, read_catalogue
+from patrol.speech.catalogue import DEFAULT_CATALOGUE, Build, Catalogue, read_catalogue
 
 TILES_HELP = "give none, osm or a tile URL template such as https://tile.example.org/{z}/{x}/{y}.png"
 TIER_COLOURS = {"closed": "#c0392b", "guarded": "#e67e22", "scattered": "#d4ac0d"}
@@ -471,7 +472,7 @@ def replay_map(
 
 def write_html_atomic(html_text: str, path: Path) -> Path:
     """Write a page to ``path`` through a temporary sibling renamed into place (never half-written)."""
-    return write_text_atomic(path, html_text)
+    return write_text(path, html_text)
 
 
 def map_command(package: Path, output: Path, tiles: str) -> str:
@@ -519,27 +520,35 @@ def replay_command(logs: list[Path], package: Path | None, output: Path, tiles: 
 
 @dataclass(frozen=True)
 class _Package:
-    folder: Path
-    features: tuple[dict, ...]
-    manifest: dict
+    """The maps' view of a package read by :func:`patrol.package.reader.read_package`."""
+
+    package: Package
     catalogue: Catalogue | None
     catalogue_note: str
-    build: Build | None
     lang: str
 
+    @property
+    def folder(self) -> Path:
+        return self.package.folder
+
+    @property
+    def features(self) -> tuple[dict, ...]:
+        return self.package.features
+
+    @property
+    def manifest(self) -> dict:
+        return self.package.manifest
+
+    @property
+    def build(self) -> Build | None:
+        return self.package.build
+
     def layer(self, name: str) -> list[dict]:
-        return [f for f in self.features if (f.get("properties") or {}).get("layer") == name]
+        return self.package.layer(name)
 
     @property
     def home(self) -> tuple[float, float]:
-        h = self.manifest.get("home") or {}
-        if "lon" in h and "lat" in h:
-            return float(h["lon"]), float(h["lat"])
-        for f in self.layer("home"):
-            lon, lat = f["geometry"]["coordinates"][:2]
-            return float(lon), float(lat)
-        lon, lat = shapely.union_all([shape(f["geometry"]) for f in self.features]).centroid.coords[0]
-        return float(lon), float(lat)
+        return self.package.home
 
     @property
     def radius_m(self) -> float:
@@ -660,33 +669,10 @@ class _Package:
 
 
 def _load_package(folder: Path) -> _Package:
-    if not folder.is_dir():
-        raise InputError(f"{folder}: no mission package here; make one with `patrol plan GEOFENCE -o {folder}`")
-    docs = {}
-    fix = f"re-plan with `patrol plan GEOFENCE -o {folder} --force`"
-    for name in ("route.geojson", "manifest.json"):
-        f = folder / name
-        try:
-            docs[name] = json.loads(f.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{f}: not found; {fix}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise InputError(f"{f}: unreadable ({e}); {fix}") from None
-    route, manifest = docs["route.geojson"], docs["manifest.json"]
-    if not isinstance(route, dict) or not isinstance(route.get("features"), list):
-        raise InputError(f"{folder / 'route.geojson'}: not a GeoJSON FeatureCollection; re-plan the package")
-    if not isinstance(manifest, dict):
-        raise InputError(f"{folder / 'manifest.json'}: not a JSON object; re-plan the package")
-    broadcast = manifest.get("broadcast") or {}
+    pkg = read_package(folder)
+    broadcast = pkg.broadcast
     catalogue, note = _find_catalogue(folder, broadcast.get("catalogue"))
-    build = None
-    clips = broadcast.get("clips") or "audio/manifest.json"
-    try:
-        build = read_build((folder / clips).parent)
-    except (InputError, KeyError, TypeError):
-        build = None
-    features = tuple(f for f in route["features"] if isinstance(f, dict) and f.get("geometry") and f.get("properties"))
-    return _Package(folder, features, manifest, catalogue, note, build, str(broadcast.get("lang") or "zh"))
+    return _Package(pkg, catalogue, note, str(broadcast.get("lang") or "zh"))
 
 
 def _find_catalogue(folder: Path, named: str | None) -> tuple[Catalogue | None, str]:

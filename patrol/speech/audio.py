@@ -316,7 +316,7 @@ def build_prompts(
     order, zh before en. Clips come from ``cache`` where it holds them (no synthesis at all on a full
     hit); the others are made ``workers`` at a time (default: one per core) and stored in it.
     """
-    from patrol.package.writer import write_package
+    from patrol.atomic import write_folder
 
     out = Path(out_dir)
     if out.exists() and not overwrite:
@@ -345,7 +345,7 @@ def build_prompts(
         "clips": [asdict(c) for c in clips],
     }
     files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
-    write_package(files, out, overwrite=overwrite)
+    write_folder(files, out, overwrite=overwrite)
     return Build(out, str(cat.path), tuple(clips))
 
 
@@ -356,7 +356,7 @@ def repair_build(build: Build, cache: PromptCache | None = None) -> list[str]:
     bytes; the returned lines say what was restored. A clip that cannot be restored raises
     :class:`InputError` naming it, so a speaker never plays a damaged file.
     """
-    from patrol.package.reader import write_bytes_atomic
+    from patrol.atomic import write_bytes
 
     restored = []
     for c in build.clips:
@@ -375,7 +375,7 @@ def repair_build(build: Build, cache: PromptCache | None = None) -> list[str]:
                     f"{f}: missing or damaged (sha256 differs from {build.folder / 'manifest.json'}) and not in the "
                     "prompt cache; re-plan the package or run `patrol prompts build`"
                 )
-            write_bytes_atomic(f, data)
+            write_bytes(f, data)
             restored.append(f"{f}: was missing or damaged; restored from the prompt cache")
     return restored
 

@@ -26,6 +26,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 from patrol.errors import InputError, PatrolError
 from patrol.package.reader import MISSION, TYPE_NAMES
 from patrol.types import MissionItem
+from patrol.vehicle.readback import compare_items
 
 Progress = Callable[[int, int], None]
 
@@ -273,8 +274,6 @@ class Link:
                     progress(seq + 1, n)
 
     def _confirm_by_reading_back(self, items: Sequence[MissionItem], mission_type: int, why: str) -> None:
-        from patrol.vehicle.upload import compare_items
-
         name = TYPE_NAMES.get(mission_type, str(mission_type))
         diffs = compare_items(list(items), self.download(mission_type), mission_type)
         if diffs:

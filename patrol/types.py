@@ -113,6 +113,16 @@ class Vehicle:
         """Flight time available for one sortie, after the reserve."""
         return self.endurance_min * 60.0 * (1.0 - self.reserve_pct / 100.0)
 
+    @classmethod
+    def with_top_speed(cls, max_speed_mps: float, endurance_min: float, reserve_pct: float) -> Vehicle:
+        """A vehicle that patrols at up to ``max_speed_mps`` and transits at that speed (at least 1 m/s)."""
+        return cls(
+            max_speed_mps=max_speed_mps,
+            endurance_min=endurance_min,
+            reserve_pct=reserve_pct,
+            transit_speed_mps=max(max_speed_mps, 1.0),
+        )
+
 
 @dataclass(frozen=True)
 class PatrolParams:

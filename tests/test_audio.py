@@ -9,18 +9,10 @@ import numpy as np
 import pytest
 
 from patrol.errors import InputError
-from patrol.speech.audio import (
-    RATE_HZ,
-    TARGET_LUFS,
-    VOICES,
-    build_prompts,
-    ipa,
-    level_dbfs,
-    read_wav,
-    tts,
-    wav_bytes,
-)
+from patrol.speech.audio import RATE_HZ, TARGET_LUFS, level_dbfs, read_wav, wav_bytes
+from patrol.speech.build import build_prompts
 from patrol.speech.catalogue import read_build, read_catalogue
+from patrol.speech.engines import VOICES, ipa, tts
 
 CATALOGUE_TOML = """
 version = 1

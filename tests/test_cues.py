@@ -12,7 +12,7 @@ from patrol.errors import InputError
 from patrol.inputs.compounds import read_district
 from patrol.package.writer import plan_json
 from patrol.plan.pipeline import plan_patrol
-from patrol.speech.audio import build_prompts
+from patrol.speech.build import build_prompts
 from patrol.speech.catalogue import read_catalogue
 from patrol.speech.cues import ACTION_LOOP, ACTION_PLAY, ACTION_STOP, PromptCues, timing_from_clips
 from patrol.types import CueKind, PatrolParams, Vehicle

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from patrol.errors import InputError
-from patrol.speech import audio
-from patrol.speech.audio import AudioError, build_prompts, catalogue_jobs, clip_bytes, repair_build
+from patrol.speech import engines
+from patrol.speech.audio import AudioError, read_wav
+from patrol.speech.build import build_prompts, catalogue_jobs, clip_bytes, repair_build
 from patrol.speech.cache import PromptCache, cache_root, recipe_key
 from patrol.speech.catalogue import read_build, read_catalogue
 
@@ -66,7 +67,7 @@ def test_a_cache_hit_does_no_synthesis(tmp_path, monkeypatch):
     def no_synthesis(*a, **k):
         raise AssertionError("synthesised despite a full cache")
 
-    monkeypatch.setattr(audio, "tts", no_synthesis)
+    monkeypatch.setattr(engines, "tts", no_synthesis)
     warm = PromptCache(tmp_path / "cache")
     build_prompts(cat, tmp_path / "warm", cache=warm)
     assert warm.hits == len(cat.prompts) * 2 and warm.misses == 0
@@ -169,9 +170,9 @@ def test_broadcast_restores_a_damaged_package_clip_from_the_cache(tmp_path):
 
 
 def test_worker_failure_is_one_line(monkeypatch):
-    monkeypatch.setitem(audio.VOICES, "zh", "no/such-voice")
+    monkeypatch.setitem(engines.VOICES, "zh", "no/such-voice")
     with pytest.raises(AudioError, match="has no voice 'no/such-voice'"):
-        audio.tts("你好", "zh")
+        engines.tts("你好", "zh")
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -179,10 +180,10 @@ def test_pyttsx3_speaks_exactly_what_the_espeak_ng_command_says(tmp_path, lang):
     """Same voice, same rate: the worker's samples equal `espeak-ng -w` (so the rate really was applied)."""
     text = {"zh": "请勿在小区门口摆摊。", "en": "No stalls at the compound gate."}[lang]
     ref = tmp_path / "ref.wav"
-    cmd = ["espeak-ng", "-v", audio.VOICES[lang], "-s", str(audio.SPEECH_WPM), "-w", str(ref), text]
+    cmd = ["espeak-ng", "-v", engines.VOICES[lang], "-s", str(engines.SPEECH_WPM), "-w", str(ref), text]
     subprocess.run(cmd, check=True)
-    want, rate = audio.read_wav(ref)
-    got, got_rate = audio.tts(text, lang)
+    want, rate = read_wav(ref)
+    got, got_rate = engines.tts(text, lang)
     assert got_rate == rate == 22050
     n = min(len(got), len(want))
     assert abs(len(got) - len(want)) < 0.05 * rate  # the command adds no more than a short end pause

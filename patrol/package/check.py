@@ -10,6 +10,7 @@ against the usable endurance.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,3 +162,37 @@ def report_text(checks: list[SortieCheck]) -> str:
         rows += [f"sortie {c.index}: {msg}" for msg in c.violations]
         rows += [f"sortie {c.index} (note): {msg}" for msg in c.notes]
     return "\n".join(rows)
+
+
+def preflight(package: str | Path, sortie: int, force: str | None = None) -> Path | None:
+    """The pre-flight gate of ``upload`` and ``fly`` for one sortie of a package folder.
+
+    A sortie that passes returns None. One that fails raises :class:`SafetyError` naming its first
+    violation, unless ``force`` gives a reason: then the override (time, sortie, violations, reason)
+    is appended to ``PACKAGE/flights/overrides.jsonl`` and that path is returned. A bare ``.plan`` (no
+    manifest beside it) has no package check; upload's own fence and altitude checks still apply.
+    """
+    import datetime as dt
+
+    from patrol.errors import SafetyError
+
+    pkg = Path(package)
+    pkg = pkg if pkg.is_dir() else pkg.parent
+    if not (pkg / "manifest.json").exists():
+        return None
+    (c,) = check_package(pkg, [sortie])
+    if not c.violations:
+        return None
+    if not force:
+        raise SafetyError(f"sortie {sortie} fails the pre-flight check: {c.violations[0]}; see `patrol check`")
+    log = pkg / "flights" / "overrides.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "sortie": sortie,
+        "violations": c.violations,
+        "reason": force,
+    }
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    return log

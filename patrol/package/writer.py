@@ -28,6 +28,7 @@ from shapely.geometry import mapping
 
 from patrol import __version__
 from patrol.geo import LocalFrame
+from patrol.speech.broadcast import Broadcast, broadcast_manifest
 from patrol.types import MissionItem, Plan, Sortie
 
 PLAN_FIRMWARE_ARDUPILOT = 3
@@ -258,7 +259,7 @@ def manifest_json(plan: Plan, command: str = "") -> dict[str, Any]:
     }
 
 
-def _dump(obj: Any) -> str:
+def _dump(obj: Any, indent: int = 1) -> str:
     def default(o: Any) -> Any:
         if isinstance(o, np.generic):
             return o.item()
@@ -266,17 +267,27 @@ def _dump(obj: Any) -> str:
             return list(o)
         raise TypeError(type(o).__name__)
 
-    return json.dumps(obj, indent=1, ensure_ascii=False, default=default) + "\n"
+    return json.dumps(obj, indent=indent, ensure_ascii=False, default=default) + "\n"
 
 
-def package_files(plan: Plan, command: str = "") -> dict[str, str]:
-    """File name to text for every file of the package (pure; :func:`patrol.atomic.write_folder` writes them)."""
-    files: dict[str, str] = {}
+def package_files(plan: Plan, command: str = "", broadcast: Broadcast | None = None) -> dict[str, str | bytes]:
+    """File name to content for every file of the package (pure; :func:`patrol.atomic.write_folder` writes them).
+
+    With ``broadcast`` (the plan was made with its encoder) the prompt build goes into ``audio/`` and the
+    manifest gains its ``broadcast`` section.
+    """
+    files: dict[str, str | bytes] = {}
     for s, items in zip(plan.sorties, plan.missions, strict=True):
         files[f"sortie-{s.index:02d}.plan"] = _dump(plan_json(plan, s, items))
         files[f"sortie-{s.index:02d}.waypoints"] = waypoints_text(plan, items)
     files["route.geojson"] = _dump(route_geojson(plan))
-    files["manifest.json"] = _dump(manifest_json(plan, command))
+    manifest = manifest_json(plan, command)
+    if broadcast is None:
+        files["manifest.json"] = _dump(manifest)
+    else:
+        manifest["broadcast"] = broadcast_manifest(broadcast)
+        files["manifest.json"] = _dump(manifest, indent=2)
+        files.update({f"audio/{name}": content for name, content in broadcast.files.items()})
     if plan.district.buildings:
         to = plan.district.frame.geom_to_wgs84
         feats = [

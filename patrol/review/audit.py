@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -495,3 +496,47 @@ Green compounds heard it everywhere, red cells did not hear a whole warning; the
 <th>heard whole</th><th>time over s</th><th>prompts</th><th>fence breaches</th><th>cross-track p95 m</th></tr>
 {table}</table></body></html>
 """
+
+
+def select_audits(
+    audits: list[CompoundAudit], compounds: str = "", only_flown: bool = False, where: str = "the package"
+) -> list[CompoundAudit]:
+    """The audits to report: those of ``compounds`` (comma-separated ids) and, with ``only_flown``, those
+    with a quarter or more of their area in range. An unknown id is refused with one line."""
+    from patrol.errors import InputError
+
+    if compounds:
+        wanted = [c.strip() for c in compounds.split(",") if c.strip()]
+        unknown = sorted(set(wanted) - {a.id for a in audits})
+        if unknown:
+            raise InputError(f"--compounds: {', '.join(unknown)} not in {where}; ids are like {audits[0].id}")
+        audits = [a for a in audits if a.id in wanted]
+    if only_flown:
+        audits = [a for a in audits if a.in_range.mean() >= 0.25]
+    return audits
+
+
+def report_files(doc: dict, audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog]) -> dict[str, str]:
+    """The audit's output folder: report.json, report.csv, report.html and uncovered.geojson."""
+    geoms = {c["id"]: c["geometry"] for c in pkg.compounds}
+    uncovered = [u for a in audits if (u := uncovered_geojson(a, pkg, geoms[a.id])) is not None]
+    return {
+        "report.json": json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+        "report.csv": report_csv(doc),
+        "report.html": report_html(doc, audits, pkg, logs),
+        "uncovered.geojson": json.dumps({"type": "FeatureCollection", "features": uncovered}) + "\n",
+    }
+
+
+def report_table(doc: dict, min_coverage: float) -> str:
+    """The audit summary as a text table, one row per compound, failing ones marked."""
+    width = max((len(c["id"]) for c in doc["compounds"]), default=2)
+    rows = [f"{'id':{width}}  heard_whole  in_range  time_over_s  prompts"]
+    for c in doc["compounds"]:
+        prompts = ",".join(sorted({str(p["prompt_id"]) for p in c["prompts_played"]})) or "-"
+        mark = "" if c["passes"] else "  < " + f"{min_coverage:.0%}"
+        rows.append(
+            f"{c['id']:{width}}  {c['heard_whole_share']:10.1%}  {c['in_range_share']:8.1%}  "
+            f"{c['time_over_s']:11.0f}  {prompts}{mark}"
+        )
+    return "\n".join(rows)

@@ -6,10 +6,12 @@ copter on the ground to AUTO and starts the mission at its NAV_TAKEOFF, as ArduP
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mav
@@ -253,3 +255,9 @@ def fly_uploaded(
     """Fly the mission the vehicle holds: wait until ready, GUIDED, arm, start AUTO, follow to the ground."""
     flight = Flight(link)
     return flight, flight.fly(last_seq, timeout_s, report)
+
+
+def default_tlog(package: Path, sortie: int, now_utc: dt.datetime) -> Path:
+    """Where ``patrol fly`` records a sortie's telemetry: ``PACKAGE/flights/sortie-NN-<UTC stamp>.tlog``."""
+    base = package if package.is_dir() else package.parent
+    return base / "flights" / f"sortie-{sortie:02d}-{now_utc.strftime('%Y%m%dT%H%M%SZ')}.tlog"

@@ -22,6 +22,7 @@ from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
+from patrol.package.reader import Package
 from patrol.speech.catalogue import Build
 from patrol.types import MissionItem
 from patrol.vehicle.link import Link
@@ -216,3 +217,18 @@ def decoder(relay_by_track: dict[int, int], pwm_by_track: dict[int, int], stop_p
         return "play", track_of_pwm[pwm], 1
 
     return decode
+
+
+def package_decoder(pkg: Package, sortie: int) -> tuple[list[MissionItem] | None, Any]:
+    """``(mission, decode)`` for :func:`follow`: for a relay or servo package the sortie's items and a
+    decoder of its cue items (the player follows mission progress); ``(None, None)`` for the script applet,
+    whose STATUSTEXT reports say what plays."""
+    bc = pkg.broadcast
+    if bc.get("speaker") not in ("relay", "servo"):
+        return None, None
+    decode = decoder(
+        {int(k): v for k, v in bc["relay_by_track"].items()},
+        {int(k): v for k, v in bc["pwm_by_track"].items()},
+        bc["stop_pwm"],
+    )
+    return list(pkg.sortie(sortie).mission), decode

@@ -117,3 +117,18 @@ def vehicle_home(link: Link, timeout_s: float = 3.0) -> tuple[float, float] | No
     )
     m = link.recv(("HOME_POSITION",), timeout_s)
     return None if m is None else (m.latitude / 1e7, m.longitude / 1e7)
+
+
+def download_sortie(link: Link, name: str) -> SortieUpload:
+    """What the vehicle holds (mission, fence, rally) as a sortie named ``name``; home is mission item 0."""
+    mission = link.download(MISSION)
+    fence, rally = link.download(FENCE), link.download(RALLY)
+    home = mission[0] if mission else None
+    return SortieUpload(
+        name,
+        home.lat if home else 0.0,
+        home.lon if home else 0.0,
+        tuple(mission[1:]),
+        tuple(fence),
+        tuple(rally),
+    )

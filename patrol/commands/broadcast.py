@@ -1,0 +1,69 @@
+"""``patrol broadcast``: the companion-computer player that follows the vehicle's speaker cues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from patrol.commands import _vehicle
+from patrol.commands.options import ConnectOpt, SigningOpt, SortieOpt, one_line_errors, warn
+
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Folder for the play log and WAV copies (default: PACKAGE/plays).")
+]
+SoundOpt = Annotated[
+    bool | None, typer.Option("--sound/--no-sound", help="Play through the sound device (default: if there is one).")
+]
+
+
+@one_line_errors
+def broadcast(
+    connect: ConnectOpt,
+    package: Annotated[Path, typer.Option("--package", "-p", help="Mission package folder (with audio/).")],
+    sortie: SortieOpt = 1,
+    out: OutOpt = None,
+    sound: SoundOpt = None,
+    timeout_min: Annotated[float, typer.Option("--timeout-min", help="Stop following after this long.")] = 120.0,
+    signing_key: SigningOpt = None,
+) -> None:
+    """Companion-computer player: follow the vehicle's speaker cues, play each prompt, log every play."""
+    import datetime as dt
+
+    from patrol.errors import InputError
+    from patrol.package.reader import read_package
+    from patrol.speech.build import repair_build
+    from patrol.speech.cache import PromptCache
+    from patrol.speech.catalogue import read_build
+    from patrol.vehicle.player import Player, follow, package_decoder
+
+    pkg = read_package(package)
+    if not pkg.broadcast:
+        raise InputError(f"{package}: planned with --speaker none; re-plan with a speaker to broadcast")
+    build = read_build(package / "audio")
+    for line in repair_build(build, PromptCache()):
+        warn(line)
+    mission, decode = package_decoder(pkg, sortie)
+    out_dir = out or package / "plays"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_path = out_dir / f"sortie-{sortie:02d}-{stamp}.jsonl"
+    player = Player(build, out_dir / f"sortie-{sortie:02d}-{stamp}", sound)
+    link = _vehicle.connect(connect, signing_key)
+    how = "aloud" if player.sound else "into WAV files"
+    typer.echo(f"following speaker cues ({pkg.broadcast['speaker']}); playing {how}", err=True)
+    try:
+        plays = follow(
+            link,
+            player,
+            log_path,
+            mission,
+            decode,
+            timeout_s=timeout_min * 60,
+            on_play=lambda p: typer.echo(
+                f"{p.t_utc}  {p.action:4s} #{p.track:<3d} {p.prompt_id or '-':18s} at {p.lat}, {p.lon}", err=True
+            ),
+        )
+    finally:
+        link.close()
+    typer.echo(f"{len(plays)} speaker events logged to {log_path}")

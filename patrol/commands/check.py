@@ -1,0 +1,28 @@
+"""``patrol check``: the pre-flight safety report of a mission package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from patrol.commands.options import one_line_errors
+
+
+@one_line_errors
+def check(
+    package: Annotated[Path, typer.Argument(help="Mission package folder.")],
+    sortie: Annotated[int | None, typer.Option("--sortie", "-s", help="Check only this sortie.")] = None,
+) -> None:
+    """Pre-flight safety report: altitude, clearance over roofs, no-fly distance, fence margin, endurance."""
+    from patrol.errors import SafetyError
+    from patrol.package.check import check_package, report_text
+
+    checks = check_package(package, [sortie] if sortie else None)
+    typer.echo(report_text(checks))
+    bad = [c for c in checks if c.violations]
+    if bad:
+        raise SafetyError(
+            f"{len(bad)} sortie(s) fail the pre-flight check: {bad[0].violations[0]} (sortie {bad[0].index})"
+        )

@@ -1,0 +1,85 @@
+"""``patrol fly``: upload and verify a sortie, take off in AUTO, follow it to the ground, record a .tlog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from patrol.commands import _vehicle
+from patrol.commands.options import (
+    ConnectOpt,
+    FenceActionOpt,
+    FenceParamsOpt,
+    ForceReasonOpt,
+    NoCheckOpt,
+    PackageArg,
+    SigningOpt,
+    SortieOpt,
+    one_line_errors,
+)
+
+TlogOpt = Annotated[Path | None, typer.Option("--tlog", help="Telemetry log to record (default: PACKAGE/flights/...).")]
+LoiterOpt = Annotated[bool, typer.Option("--loiter-on-interrupt", help="On Ctrl-C switch to LOITER instead of RTL.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout-min", help="Give up watching after this long.")]
+
+
+@one_line_errors
+def fly(
+    package: PackageArg,
+    connect: ConnectOpt,
+    sortie: SortieOpt = 1,
+    tlog: TlogOpt = None,
+    signing_key: SigningOpt = None,
+    fence_params: FenceParamsOpt = True,
+    fence_action: FenceActionOpt = 1,
+    loiter_on_interrupt: LoiterOpt = False,
+    timeout_min: TimeoutOpt = 60.0,
+    force: ForceReasonOpt = None,
+    no_checks: NoCheckOpt = False,
+) -> None:
+    """Upload and verify a sortie, arm, take off in AUTO and follow it until landed and disarmed."""
+    import datetime as dt
+    import os
+
+    from patrol.vehicle.fly import Flight, default_tlog
+
+    up = _vehicle.checked_sortie(package, sortie, force, no_checks)
+    tlog = tlog or default_tlog(package, sortie, dt.datetime.now(dt.UTC))
+    tlog.parent.mkdir(parents=True, exist_ok=True)
+    part = tlog.with_name(tlog.name + ".part")
+    link = _vehicle.connect(connect, signing_key)
+    link.conn.setup_logfile(str(part), mode="wb")
+    flight = None
+    try:
+        _vehicle.upload(link, up, fence_params, fence_action, not no_checks)
+        flight = Flight(link)
+        typer.echo("waiting for a 3D fix and a ready EKF, then GUIDED, arm, AUTO ...", err=True)
+        last = len(up.mission)
+        state = flight.fly(last, timeout_min * 60, lambda s: _progress(s, last))
+        typer.echo("", err=True)
+        typer.echo(
+            f"sortie {sortie} flown: landed and disarmed; {len(state.reached)} items reached, "
+            f"{len(state.track)} positions logged"
+        )
+    except KeyboardInterrupt:
+        if flight is not None and flight.state.armed:
+            mode = "LOITER" if loiter_on_interrupt else "RTL"
+            flight.set_mode(mode)
+            typer.echo(f"\npatrol: interrupted: vehicle switched to {mode}", err=True)
+        raise
+    finally:
+        link.close()
+        if part.exists():
+            os.replace(part, tlog)
+            typer.echo(f"telemetry log: {tlog}", err=True)
+
+
+def _progress(s: Any, last: int) -> None:
+    typer.echo(
+        f"\ritem {max(s.current_seq, 0):3d}/{last}  next {s.wp_dist_m:6.0f} m  alt {s.rel_alt_m:5.1f} m  "
+        f"battery {s.battery_pct:3d}%  {s.mode:8s}",
+        err=True,
+        nl=False,
+    )

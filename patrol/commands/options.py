@@ -1,0 +1,93 @@
+"""Options shared by several commands, defined once, and the decorator that turns errors into one line."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_line_errors(fn: F) -> F:
+    """Turn patrol's errors into one line on stderr and an exit code; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from patrol.errors import PatrolError
+
+        try:
+            return fn(*args, **kwargs)
+        except PatrolError as exc:
+            typer.echo(f"patrol: error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("patrol: interrupted", err=True)
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("PATROL_DEBUG"):
+                raise
+            typer.echo(
+                f"patrol: internal error: {type(exc).__name__}: {exc} (PATROL_DEBUG=1 shows the traceback)", err=True
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr."""
+    typer.echo(f"patrol: warning: {message}", err=True)
+
+
+OutDirOpt = Annotated[Path, typer.Option("--output", "-o", help="Mission package folder to write.")]
+HtmlOutOpt = Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Make every clip afresh; neither read nor fill the prompt cache.")
+]
+PackageArg = Annotated[Path, typer.Argument(help="Mission package folder (or one sortie-NN.plan).")]
+PackageOpt = Annotated[Path, typer.Option("--package", "-p", help="The mission package that was flown.")]
+ConnectOpt = Annotated[
+    str, typer.Option("--connect", "-c", help="tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600.")
+]
+SigningOpt = Annotated[
+    Path | None,
+    typer.Option("--signing-key", help="MAVLink2 signing key file (32 bytes, 64 hex digits or passphrase)."),
+]
+SortieOpt = Annotated[int, typer.Option("--sortie", "-s", help="Sortie number in the package (1 is the first).")]
+FenceParamsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fence-params/--no-fence-params",
+        help="Set FENCE_ENABLE, FENCE_TYPE, FENCE_ALT_MAX and FENCE_ACTION for the package's fence.",
+    ),
+]
+FenceActionOpt = Annotated[
+    int, typer.Option("--fence-action", help="ArduCopter FENCE_ACTION: 1 RTL, 2 land, 3 SmartRTL, 4 brake.")
+]
+NoCheckOpt = Annotated[
+    bool,
+    typer.Option("--no-checks", help="Skip pre-upload fence/altitude/home checks (test benches only).", hidden=True),
+]
+ForceReasonOpt = Annotated[
+    str | None,
+    typer.Option("--force", help="Upload despite a failing pre-flight check; the reason is logged with the package."),
+]
+TilesOpt = Annotated[
+    str, typer.Option("--tiles", help="Background: osm (online tiles), none (fully offline), or a URL template.")
+]
+
+
+def cache_report(cache: Any, n: int) -> None:
+    """One line on stderr: how many clips the prompt cache gave and how many were made."""
+    made = n - cache.hits
+    where = f" (prompt cache {cache.root.parent})" if cache.enabled else " (--no-cache)"
+    extra = f"; {cache.rebuilt} damaged cache entry(ies) rebuilt" if cache.rebuilt else ""
+    typer.echo(f"prompts: {cache.hits} clip(s) from the cache, {made} made{extra}{where}", err=True)

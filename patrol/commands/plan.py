@@ -1,0 +1,137 @@
+"""``patrol plan``: compound polygons to a mission package (sorties, fences, rally points, cues, clips)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from patrol.commands.options import ForceOpt, NoCacheOpt, OutDirOpt, cache_report, one_line_errors, warn
+
+
+def _opt(name: str, help: str) -> typer.models.OptionInfo:
+    return typer.Option(name, help=help)
+
+
+CompoundsArg = Annotated[list[Path], typer.Argument(help="GeoJSON or KML files of compound polygons and hotspots.")]
+NoflyOpt = Annotated[list[Path] | None, _opt("--nofly", "GeoJSON/KML of no-fly zones (repeatable).")]
+BuildingsOpt = Annotated[
+    list[Path] | None, _opt("--buildings", "GeoJSON/KML footprints with height or building:levels (repeatable).")
+]
+ClearanceOpt = Annotated[float, _opt("--clearance-m", "Vertical clearance over any roof, m.")]
+HomeOpt = Annotated[str | None, _opt("--home", "Launch point LAT,LON (default: a clear point mid-district).")]
+AltOpt = Annotated[float, _opt("--alt-m", "Patrol altitude above home, m.")]
+TransitAltOpt = Annotated[float | None, _opt("--transit-alt-m", "Altitude between compounds, m (default: --alt-m).")]
+MaxAltOpt = Annotated[float, _opt("--max-alt-m", "Altitude ceiling (fence), m.")]
+SpeakerDbOpt = Annotated[float, _opt("--speaker-db", "Speaker level at 1 m, dB.")]
+AmbientOpt = Annotated[float, _opt("--ambient-db", "Street noise at ground level, dB.")]
+SnrOpt = Annotated[float, _opt("--snr-db", "Margin over ambient for intelligible speech, dB.")]
+RadiusOpt = Annotated[float | None, _opt("--radius-m", "Audible ground radius, m (overrides the model).")]
+PromptSOpt = Annotated[
+    float | None, _opt("--prompt-s", "Time in range a warning needs, s (default: from the clips, or 6).")
+]
+PromptsOpt = Annotated[Path | None, _opt("--prompts", "Prompt catalogue (TOML; default: the shipped one).")]
+SpeakerOpt = Annotated[str, _opt("--speaker", "Cue encoding: script (Lua applet), relay, servo, or none.")]
+LangOpt = Annotated[str, _opt("--lang", "Language of the warnings: zh or en.")]
+RelayOpt = Annotated[str, _opt("--relay", "--speaker relay: TRACK:RELAY pairs, e.g. 1:0,3:1.")]
+ServoChannelOpt = Annotated[int, _opt("--servo-channel", "--speaker servo: output channel.")]
+ServoPwmOpt = Annotated[str, _opt("--servo-pwm", "--speaker servo: TRACK:PWM pairs, e.g. 1:1100,3:1300.")]
+HotspotRepeatsOpt = Annotated[int, _opt("--hotspot-repeats", "Repeats of the warning at each hotspot loiter.")]
+SpeedOpt = Annotated[float | None, _opt("--speed-mps", "Patrol speed, m/s (overrides the choice).")]
+SpacingOpt = Annotated[float | None, _opt("--spacing-m", "Lane spacing, m (overrides the choice).")]
+MaxSpeedOpt = Annotated[float, _opt("--max-speed-mps", "Vehicle's top patrol speed, m/s.")]
+EnduranceOpt = Annotated[float, _opt("--endurance-min", "Battery endurance, minutes.")]
+ReserveOpt = Annotated[float, _opt("--reserve-pct", "Battery reserve kept unused, percent.")]
+PerimeterOpt = Annotated[bool, _opt("--perimeter", "Fly a perimeter loop before the lanes.")]
+OverrunOpt = Annotated[
+    float | None, _opt("--overrun-m", "Run lanes on past the compound edge, m (default: what edge residents need).")
+]
+FenceMarginOpt = Annotated[float, _opt("--fence-margin-m", "Inclusion fence margin around the route, m.")]
+NoflyBufferOpt = Annotated[float, _opt("--nofly-buffer-m", "Distance kept from no-fly zones, m.")]
+
+
+@one_line_errors
+def plan(
+    compounds: CompoundsArg,
+    output: OutDirOpt,
+    nofly: NoflyOpt = None,
+    buildings: BuildingsOpt = None,
+    clearance_m: ClearanceOpt = 15.0,
+    home: HomeOpt = None,
+    alt_m: AltOpt = 40.0,
+    transit_alt_m: TransitAltOpt = None,
+    max_alt_m: MaxAltOpt = 120.0,
+    speaker_db: SpeakerDbOpt = 100.0,
+    ambient_db: AmbientOpt = 55.0,
+    snr_db: SnrOpt = 10.0,
+    radius_m: RadiusOpt = None,
+    prompt_s: PromptSOpt = None,
+    prompts: PromptsOpt = None,
+    speaker: SpeakerOpt = "script",
+    lang: LangOpt = "zh",
+    relay: RelayOpt = "",
+    servo_channel: ServoChannelOpt = 9,
+    servo_pwm: ServoPwmOpt = "",
+    hotspot_repeats: HotspotRepeatsOpt = 3,
+    speed_mps: SpeedOpt = None,
+    spacing_m: SpacingOpt = None,
+    max_speed_mps: MaxSpeedOpt = 10.0,
+    endurance_min: EnduranceOpt = 25.0,
+    reserve_pct: ReserveOpt = 20.0,
+    perimeter: PerimeterOpt = False,
+    overrun_m: OverrunOpt = None,
+    fence_margin_m: FenceMarginOpt = 30.0,
+    nofly_buffer_m: NoflyBufferOpt = 30.0,
+    no_cache: NoCacheOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Plan patrol missions for compound polygons and write a mission package."""
+    from patrol.atomic import write_folder
+    from patrol.inputs.compounds import read_district
+    from patrol.inputs.coords import parse_latlon
+    from patrol.package.writer import package_files
+    from patrol.plan.pipeline import plan_patrol
+    from patrol.plan.summary import summary_table
+    from patrol.speech.broadcast import check_encoding, prepare_broadcast
+    from patrol.speech.cache import PromptCache
+    from patrol.types import PatrolParams, Speaker, Vehicle
+
+    lat, lon = parse_latlon(home, "--home")
+    district = read_district(compounds, nofly or [], buildings or [])
+    check_encoding(speaker)
+    cache = PromptCache(enabled=not no_cache)
+    bc = None
+    if speaker != "none":
+        bc = prepare_broadcast(prompts, lang, speaker, relay, servo_channel, servo_pwm, cache)
+    for w in district.warnings:
+        warn(w)
+    params = PatrolParams(
+        alt_m=alt_m,
+        transit_alt_m=transit_alt_m,
+        prompt_s=prompt_s if prompt_s is not None else (bc.prompt_s if bc else 6.0),
+        hotspot_repeats=hotspot_repeats,
+        loiter_s=bc.loiter_s if bc else None,
+        radius_m=radius_m,
+        speed_mps=speed_mps,
+        spacing_m=spacing_m,
+        perimeter=perimeter,
+        overrun_m=overrun_m,
+        max_alt_m=max_alt_m,
+        fence_margin_m=fence_margin_m,
+        nofly_buffer_m=nofly_buffer_m,
+        clearance_m=clearance_m,
+        home_lon=lon,
+        home_lat=lat,
+    )
+    speaker_model = Speaker(level_db_at_1m=speaker_db, ambient_db=ambient_db, snr_db=snr_db)
+    vehicle = Vehicle.with_top_speed(max_speed_mps, endurance_min, reserve_pct)
+    result = plan_patrol(district, params, speaker_model, vehicle, bc.encoder if bc else None)
+    command = "patrol " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    out = write_folder(package_files(result, command, bc), output, overwrite=force)
+    if bc is not None:
+        cache_report(cache, len(bc.encoder.build.clips))
+    typer.echo(summary_table(result))
+    typer.echo(f"wrote {out}/ ({len(result.sorties)} sortie(s))")

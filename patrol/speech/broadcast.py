@@ -1,0 +1,88 @@
+"""The broadcast a plan carries: the prompt build, the cue encoder, and the timing the clips ask for.
+
+:func:`prepare_broadcast` is what ``patrol plan`` needs of the speech stage: it reads the catalogue,
+builds (or takes from the cache) every clip, and sets up the :class:`~patrol.speech.cues.PromptCues`
+encoder for the speaker wiring. The planner then takes the encoder (to put cues in the missions) and
+the clip timing (the heard-whole window and the hotspot loiter time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from patrol.errors import InputError
+from patrol.speech.build import build_files
+from patrol.speech.cache import PromptCache
+from patrol.speech.catalogue import DEFAULT_CATALOGUE, LANGUAGES, Build, read_catalogue
+from patrol.speech.cues import ENCODINGS, PromptCues, parse_track_map, timing_from_clips
+
+LUA_APPLET = "audio_prompts/lua/patrol_speaker.lua"
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """Everything of the warnings that goes into a plan and its package."""
+
+    encoder: PromptCues
+    files: dict[str, str | bytes]  # the prompt build, names relative to the package's audio/
+    prompt_s: float  # heard-whole window the clips ask for (twice the longest looped clip)
+    loiter_s: float  # the longest hotspot loiter (repeats x (clip + 1 s))
+
+
+def check_encoding(speaker: str) -> None:
+    """Refuse an unknown ``--speaker`` encoding with one line naming the choices."""
+    if speaker not in ENCODINGS:
+        raise InputError(f"--speaker {speaker!r}: use one of {', '.join(ENCODINGS)}")
+
+
+def prepare_broadcast(
+    catalogue: str | Path | None,
+    lang: str,
+    speaker: str,
+    relay: str = "",
+    servo_channel: int = 9,
+    servo_pwm: str = "",
+    cache: PromptCache | None = None,
+) -> Broadcast:
+    """Read the catalogue (default: the shipped one), build its clips, set up the cue encoder.
+
+    ``speaker`` is the cue encoding (script, relay, servo); ``relay`` and ``servo_pwm`` are TRACK:VALUE
+    maps as the command line gives them. One-line :class:`InputError` for a bad language or map.
+    """
+    check_encoding(speaker)
+    if lang not in LANGUAGES:
+        raise InputError(f"--lang {lang!r}: use one of {', '.join(LANGUAGES)}")
+    cat = read_catalogue(catalogue or DEFAULT_CATALOGUE)
+    relay_by_track = parse_track_map(relay, "--relay")
+    pwm_by_track = parse_track_map(servo_pwm, "--servo-pwm")
+    clips, files = build_files(cat, cache)
+    encoder = PromptCues(
+        cat,
+        Build(Path("audio"), str(cat.path), clips),
+        lang,
+        speaker,
+        relay_by_track=relay_by_track,
+        servo_channel=servo_channel,
+        pwm_by_track=pwm_by_track,
+    )
+    prompt_s, loiter_s = timing_from_clips(encoder)
+    return Broadcast(encoder, files, prompt_s, loiter_s)
+
+
+def broadcast_manifest(bc: Broadcast) -> dict:
+    """The ``broadcast`` section of a package manifest: what the speaker plays, how it is triggered."""
+    enc = bc.encoder
+    return {
+        "catalogue": str(enc.catalogue.path),
+        "lang": enc.lang,
+        "speaker": enc.encoding,
+        "clips": "audio/manifest.json",
+        "lua_applet": LUA_APPLET if enc.encoding == "script" else None,
+        "rules": {"enter": enc.catalogue.enter, "hotspot": enc.catalogue.hotspot},
+        "relay_by_track": {str(k): v for k, v in enc.relay_by_track.items()},
+        "servo_channel": enc.servo_channel,
+        "pwm_by_track": {str(k): v for k, v in enc.pwm_by_track.items()},
+        "stop_pwm": enc.stop_pwm,
+        "prompt_s_from_clips": bc.prompt_s,
+    }

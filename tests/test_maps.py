@@ -339,7 +339,7 @@ def test_prompt_texts_fall_back_to_the_default_catalogue_then_to_ids(
     (moved / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
     page = plan_map(moved, tiles="none")
     assert text in page  # the project's catalogue
-    monkeypatch.setattr("patrol.review.maps.DEFAULT_CATALOGUE", tmp_path / "nothing.toml")
+    monkeypatch.setattr("patrol.review.map_package.DEFAULT_CATALOGUE", tmp_path / "nothing.toml")
     page = plan_map(moved, tiles="none")
     assert text not in page and "mask-gather" in page and "prompt ids only" in page
     page = replay_map(flight, moved, tiles="none")  # no prompt build in the copy: tracks stay tracks

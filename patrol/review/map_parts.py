@@ -1,0 +1,352 @@
+"""Page parts shared by the plan map and the replay map: the empty map, its fit, layers' geometry, popups,
+markers, the legend, and the formatting of numbers on the page.
+
+Promises: :func:`_new_map` gives a folium map carrying only Leaflet, jQuery and the patrol stylesheet
+(``templates/patrol.css``), with the tile layer asked for (:func:`_check_tiles` refuses anything else with an
+``InputError``); popups (:func:`_table`, ``templates/popup.html.j2``), swatches and the legend
+(``templates/legend.html.j2``) escape every text they are given and return ``Markup``; the ``_compound_popup``,
+``_route_popup``, ``_hotspot_popup`` and ``_cue_marker`` give what the plan says about a feature of a
+:class:`~patrol.review.map_package._Package`; ``_km``, ``_dur`` and friends are the page's one way of writing
+lengths, durations, shares and sizes. Nothing here reads or writes a file.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import offlinefolium as folium
+from markupsafe import Markup
+from offlinefolium.template import Template
+from shapely.geometry import MultiPolygon, Polygon, shape
+
+from patrol.errors import InputError
+from patrol.review.map_package import _Package
+from patrol.review.pages import render
+
+TILES_HELP = "give none, osm or a tile URL template such as https://tile.example.org/{z}/{x}/{y}.png"
+TIER_COLOURS = {"closed": "#c0392b", "guarded": "#e67e22", "scattered": "#d4ac0d"}
+SORTIE_COLOURS = (
+    "#1f77b4",
+    "#2ca02c",
+    "#9467bd",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
+    "#843c39",
+    "#7b4173",
+    "#3182bd",
+    "#31a354",
+)
+CUE_COLOURS = {"enter": "#27ae60", "hotspot": "#f39c12", "leave": "#7f8c8d"}
+PLAY_COLOURS = {"loop": "#27ae60", "play": "#f39c12", "stop": "#7f8c8d"}
+NOFLY_COLOUR = "#e74c3c"
+FENCE_COLOUR = "#34495e"
+EXCLUSION_COLOUR = "#8e44ad"
+RALLY_COLOUR = "#6c3483"
+SWATH_COLOUR = "#5dade2"
+PLANNED_COLOUR = "#2471a3"
+FLOWN_COLOURS = ("#d35400", "#1abc9c", "#8e44ad", "#2980b9", "#c0392b")  # one per log, in the order given
+
+
+class _Script(folium.MacroElement):
+    """Raw JavaScript run after every layer of the map exists."""
+
+    _template = Template("{% macro script(this, kwargs) %}\n{{ this.code }}\n{% endmacro %}")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "PatrolScript"
+        self.code = code
+
+
+def _check_tiles(tiles: str) -> str:
+    t = str(tiles).strip()
+    if t.lower() in ("none", "osm"):
+        return t.lower()
+    if t.startswith(("http://", "https://")) and all(k in t for k in ("{z}", "{x}", "{y}")):
+        return t
+    raise InputError(f"tiles {tiles!r}: unknown; {TILES_HELP}")
+
+
+def _check_output(out: Path) -> Path:
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; give the HTML file to write, e.g. {out / 'map.html'}")
+    return out
+
+
+def _new_map(tiles: str) -> folium.Map:
+    m = folium.Map(location=[0, 0], zoom_start=2, tiles=None, control_scale=True, max_zoom=21)
+    # Leaflet, and jQuery (folium's popups parse their HTML with it); no Bootstrap or icon fonts (nothing here
+    # uses them). offlinefolium inlines each.
+    m.default_js = [(n, u) for n, u in folium.Map.default_js if n in ("leaflet", "jquery")]
+    m.default_css = [(n, u) for n, u in folium.Map.default_css if n == "leaflet_css"]
+    root = m.get_root()
+    root.header.add_child(folium.Element(f"\n<style>\n{render('patrol.css')}\n</style>\n"), name="patrol-css")
+    if tiles == "none":
+        background = f"<style>{render('plain_background.css')}</style>"
+        root.header.add_child(folium.Element(background), name="patrol-background")
+    elif tiles == "osm":
+        folium.TileLayer("OpenStreetMap", max_zoom=21, max_native_zoom=19, control=False).add_to(m)
+    else:
+        host = tiles.split("/")[2]
+        folium.TileLayer(tiles, attr=f"tiles: {html.escape(host)}", max_zoom=21, control=False).add_to(m)
+    return m
+
+
+def _fit(m: folium.Map, points: Iterable[tuple[float, float]], bottom_right: tuple[int, int] = (20, 20)) -> None:
+    pts = np.array([p for p in points if math.isfinite(p[0]) and math.isfinite(p[1])], dtype=float)
+    if not len(pts):
+        return
+    south, west = pts.min(axis=0)
+    north, east = pts.max(axis=0)
+    m.fit_bounds(
+        [[float(south), float(west)], [float(north), float(east)]],
+        padding_top_left=(20, 20),
+        padding_bottom_right=bottom_right,
+    )
+    m.location = [float((south + north) / 2), float((west + east) / 2)]
+
+
+def _ring(coords: Sequence[Sequence[float]]) -> list[list[float]]:
+    return [[round(float(c[1]), 7), round(float(c[0]), 7)] for c in coords]
+
+
+def _poly_parts(geom: dict) -> list[list[list[list[float]]]]:
+    """Leaflet lat/lon rings ([outer, holes...]) of each part of a GeoJSON Polygon or MultiPolygon."""
+    if geom["type"] == "Polygon":
+        return [[_ring(r) for r in geom["coordinates"]]]
+    if geom["type"] == "MultiPolygon":
+        return [[_ring(r) for r in poly] for poly in geom["coordinates"]]
+    raise InputError(f"a {geom['type']} where a polygon was expected in route.geojson; re-plan the package")
+
+
+def _add_polygons(
+    group: folium.FeatureGroup,
+    geom: dict,
+    popup: str | None = None,
+    popup_width: int = 300,
+    tooltip: str | None = None,
+    **style: Any,
+) -> None:
+    """One Leaflet polygon per part of ``geom`` (folium takes no multipolygons), each with the popup."""
+    for rings in _poly_parts(geom):
+        folium.Polygon(
+            rings,
+            popup=None if popup is None else folium.Popup(popup, max_width=popup_width),
+            tooltip=tooltip,
+            **style,
+        ).add_to(group)
+
+
+def _line_locations(geom: dict) -> list:
+    if geom["type"] == "LineString":
+        return _ring(geom["coordinates"])
+    if geom["type"] == "MultiLineString":
+        return [_ring(line) for line in geom["coordinates"]]
+    raise InputError(f"a {geom['type']} where a line was expected in route.geojson; re-plan the package")
+
+
+def _shapely_polygons(geom: Polygon | MultiPolygon) -> list[list]:
+    polys = list(geom.geoms) if isinstance(geom, MultiPolygon) else [geom]
+    return [
+        [_ring(p.exterior.coords), *(_ring(h.coords) for h in p.interiors)]
+        for p in polys
+        if isinstance(p, Polygon) and not p.is_empty
+    ]
+
+
+def _bounds_points(geom: dict) -> list[tuple[float, float]]:
+    minx, miny, maxx, maxy = shape(geom).bounds
+    return [(miny, minx), (maxy, maxx)]
+
+
+def _table(title: str, rows: Sequence[tuple[str, Any]], extra: Markup = Markup("")) -> Markup:
+    """A popup: ``title``, a row per (key, value) whose value is not None (both escaped), then ``extra`` (HTML)."""
+    return render("popup.html.j2", title=title, rows=rows, extra=extra)
+
+
+def _pct(v: Any) -> str | None:
+    return None if v is None else f"{100.0 * float(v):.1f} %"
+
+
+def _m(v: Any) -> str | None:
+    return None if v is None else f"{float(v):.0f} m"
+
+
+def _km(metres: float) -> str:
+    return f"{metres / 1000:.1f} km" if metres >= 1000 else f"{metres:.0f} m"
+
+
+def _dur(seconds: float) -> str:
+    s = round(float(seconds))
+    sign, s = ("-" if s < 0 else ""), abs(s)
+    return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{sign}{s // 60}:{s % 60:02d}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+def _compound_popup(pkg: _Package, p: dict) -> Markup:
+    cid = p.get("id")
+    rows = [
+        ("id", cid),
+        ("tier", p.get("tier")),
+        ("priority", p.get("priority")),
+        ("area", None if p.get("area_m2") is None else f"{float(p['area_m2']):,.0f} m²"),
+        ("lanes", p.get("lanes")),
+        ("predicted coverage", _pct(p.get("predicted_in_range_share"))),
+        ("predicted heard whole", _pct(p.get("predicted_heard_whole_share"))),
+        ("predicted time", None if p.get("predicted_time_s") is None else _dur(p["predicted_time_s"])),
+        ("sorties", ", ".join(str(s) for s in p.get("sorties") or []) or None),
+    ]
+    seen = []
+    for c in pkg.layer("cue"):
+        q = c["properties"]
+        if q.get("compound_id") == cid and q.get("prompt_id"):
+            where = "looped while sweeping" if q.get("kind") == "enter" else f"at hotspot {q.get('hotspot_id')}"
+            key = (where, q["prompt_id"])
+            if key not in seen:
+                seen.append(key)
+    prompts = Markup("").join(Markup("<div>{}: {}</div>").format(w, pkg.prompt_html(pid)) for w, pid in seen)
+    extra = Markup("<hr><b>Prompts played here</b>") + prompts if prompts else Markup("")
+    return _table(str(p.get("name") or cid or "compound"), rows, extra)
+
+
+def _sortie_label(pkg: _Package, p: dict) -> str:
+    names = [str(pkg.compound(c).get("name") or c).split(" (")[0] for c in p.get("compounds") or []]
+    length = p.get("length_m")
+    t = p.get("predicted_time_s")
+    bits = [f"Sortie {p.get('sortie')}"]
+    if names:
+        bits.append(", ".join(names))
+    if length is not None:
+        bits.append(_km(float(length)))
+    if t is not None:
+        bits.append(_dur(float(t)))
+    return html.escape(" · ".join(bits))
+
+
+def _route_popup(pkg: _Package, p: dict, share: float | None = None) -> Markup:
+    names = [f"{c} {pkg.compound(c).get('name', '')}".strip() for c in p.get("compounds") or []]
+    rows = [
+        ("length", None if p.get("length_m") is None else _km(float(p["length_m"]))),
+        ("predicted time", None if p.get("predicted_time_s") is None else _dur(p["predicted_time_s"])),
+        ("compounds", "; ".join(names) or None),
+        ("followed by the flight", None if share is None else f"{share:.0%}"),
+    ]
+    return _table(f"Sortie {p.get('sortie')}", rows)
+
+
+def _cue_marker(pkg: _Package, c: dict, planned: bool = False) -> folium.CircleMarker:
+    q = c["properties"]
+    lon, lat = c["geometry"]["coordinates"][:2]
+    kind = str(q.get("kind", ""))
+    colour = CUE_COLOURS.get(kind, "#3498db")
+    what = {"enter": "enter: loop", "hotspot": "hotspot: play", "leave": "leave: stop"}.get(kind, kind)
+    comp = pkg.compound(q.get("compound_id"))
+    rows = [
+        ("sortie", q.get("sortie")),
+        ("compound", f"{q.get('compound_id')} {comp.get('name', '')}".strip() if q.get("compound_id") else None),
+        ("hotspot", q.get("hotspot_id")),
+    ]
+    extra = Markup("<hr>") + pkg.prompt_html(q.get("prompt_id")) if q.get("prompt_id") else Markup("")
+    return folium.CircleMarker(
+        [lat, lon],
+        radius=5 if planned else 6,
+        color=colour,
+        weight=2,
+        fill_color="#ffffff" if planned else colour,
+        fill_opacity=0.9,
+        class_name=f"patrol-{'planned-cue' if planned else 'cue'} cue-{kind}",
+        popup=folium.Popup(_table(f"{'Planned cue' if planned else 'Cue'} · {what}", rows, extra), max_width=380),
+    )
+
+
+def _hotspot_popup(pkg: _Package, p: dict) -> Markup:
+    rules = ((pkg.manifest.get("broadcast") or {}).get("rules") or {}).get("hotspot") or {}
+    if not rules and pkg.catalogue is not None:
+        rules = pkg.catalogue.hotspot
+    pid = rules.get(str(p.get("kind", "")))
+    rows = [("id", p.get("id")), ("kind", p.get("kind")), ("compound", p.get("compound"))]
+    extra = Markup("<hr><b>Played at the loiter</b>") + pkg.prompt_html(pid) if pid else Markup("")
+    return _table(str(p.get("name") or p.get("id") or "hotspot"), rows, extra)
+
+
+def _home_marker(pkg: _Package) -> folium.Marker:
+    lon, lat = pkg.home
+    return folium.Marker(
+        [lat, lon],
+        icon=folium.DivIcon(
+            html='<div class="patrol-home-icon">H</div>',
+            icon_size=(22, 22),
+            icon_anchor=(11, 11),
+            class_name="patrol-home",
+        ),
+        popup=folium.Popup(_table("Home (take-off and landing)", [("lat", f"{lat:.7f}"), ("lon", f"{lon:.7f}")])),
+        tooltip="home",
+    )
+
+
+def _swatch(colour: str, fill: bool = False, dashed: bool = False) -> Markup:
+    if fill:
+        style = f"background:{colour};opacity:.6;border:1px solid {colour}"
+    elif dashed:
+        style = f"border-top:2px dashed {colour};height:0"
+    else:
+        style = f"border-top:3px solid {colour};height:0"
+    return Markup('<span class="sw" style="{}"></span>').format(style)
+
+
+def _dot(colour: str, border: str | None = None) -> Markup:
+    return Markup(
+        '<span class="sw" style="width:12px;height:12px;border-radius:50%;background:{};'
+        'border:2px solid {};box-sizing:border-box"></span>'
+    ).format(colour, border or colour)
+
+
+def _legend(m: folium.Map, title: str, notes: Sequence[str], rows: Sequence[tuple[Markup, str]]) -> None:
+    """The legend box: ``title`` and ``notes`` (texts), then a key row per (swatch HTML, label text)."""
+    box = render("legend.html.j2", title=title, notes=notes, rows=rows)
+    m.get_root().html.add_child(folium.Element(box), name="patrol-legend")
+
+
+def _plan_legend(m: folium.Map, pkg: _Package) -> None:
+    """The plan map's legend: the package's counts, audible radius and catalogue, and a key to every layer."""
+    n_comp = len(pkg.layer("compound"))
+    n_sort = len(pkg.layer("route"))
+    notes = [
+        f"{n_comp} compounds · {n_sort} sorties · {_km(pkg.total_route_m())} of route",
+        f"audible radius {pkg.radius_m:.1f} m (swath: route while the speaker is on)",
+        f"prompt texts: {pkg.catalogue_note}",
+    ]
+    rows = [(_swatch(TIER_COLOURS[t], fill=True), f"compound, tier {t}") for t in TIER_COLOURS]
+    rows += [
+        (_swatch(SORTIE_COLOURS[0]), "sortie route (► direction of flight), one layer per sortie"),
+        (_swatch(SWATH_COLOUR, fill=True), "audible swath"),
+        (_dot(CUE_COLOURS["enter"]), "cue: enter (loop the tier's prompt)"),
+        (_dot(CUE_COLOURS["hotspot"]), "cue: hotspot (play at the loiter)"),
+        (_dot(CUE_COLOURS["leave"]), "cue: leave (stop)"),
+        (_dot("#f5b041", border="#a04000"), "hotspot (gate or square)"),
+        (_swatch(NOFLY_COLOUR, fill=True), "no-fly zone"),
+        (_swatch(FENCE_COLOUR, dashed=True), "inclusion fence (per sortie)"),
+        (_swatch(EXCLUSION_COLOUR, fill=True), "exclusion fence"),
+        (_dot("#d2b4de", border=RALLY_COLOUR), "rally point"),
+        (
+            Markup(
+                '<span class="patrol-home-icon" style="display:inline-block;width:14px;height:14px;'
+                'line-height:14px;font-size:10px">H</span>'
+            ),
+            "home",
+        ),
+    ]
+    _legend(m, f"Patrol plan: {pkg.folder.name}", notes, rows)

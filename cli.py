@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patrol.commands import audit, broadcast, check, clear, download, fly, plan, prompts, replay, upload
+from patrol.commands import audit, broadcast, check, clear, download, fly, import_osm, plan, prompts, replay, upload
 from patrol.commands import map as map_cmd
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.command("map")(map_cmd.map_)
 app.command("replay")(replay.replay)
 app.command("audit")(audit.audit)
 app.command("broadcast")(broadcast.broadcast)
+app.add_typer(import_osm.app, name="import")
 
 
 def main() -> None:

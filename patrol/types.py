@@ -71,6 +71,21 @@ class Building:
     source: str  # "height", "building:levels" or "levels"
 
 
+@dataclass(frozen=True)
+class InputFile:
+    """One input file as read: its path, its role, the coordinate system its coordinates were in and why.
+
+    ``role`` is ``compounds``, ``nofly`` or ``buildings``; ``crs`` is ``wgs84``, ``gcj02`` or ``bd09``;
+    ``crs_from`` is ``FILE:CRS`` (the command line's suffix), ``file`` (its own declaration), ``--crs`` or
+    ``default``. Everything patrol keeps and writes is WGS-84 whatever ``crs`` was.
+    """
+
+    path: str
+    role: str
+    crs: str
+    crs_from: str
+
+
 @dataclass(frozen=True, eq=False)
 class District:
     """Everything read from the input files, in one local frame."""
@@ -81,6 +96,7 @@ class District:
     sources: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     buildings: tuple[Building, ...] = ()
+    inputs: tuple[InputFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +166,7 @@ class PatrolParams:
     tier_roof_m: tuple[tuple[str, float], ...] = (("closed", 54.0), ("guarded", 18.0), ("scattered", 9.0))
     home_lon: float | None = None
     home_lat: float | None = None
+    home_crs: str = "wgs84"  # the system --home was typed in; home_lon/home_lat are WGS-84 whatever it was
 
     @property
     def transit_alt(self) -> float:

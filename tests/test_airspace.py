@@ -144,3 +144,18 @@ def test_check_finds_a_hand_lowered_waypoint_and_upload_refuses_it_unless_forced
     res = run("upload", str(out), "-c", "udpout:127.0.0.1:9")
     assert res.returncode == 2 and "fails the pre-flight check" in res.stderr
     assert math.isfinite(c.max_alt_m) and shapely.__version__
+
+
+def test_a_compound_with_no_buildings_of_its_own_still_clears_a_tall_neighbour_under_its_run_on(tmp_path):
+    """Found with an OpenStreetMap import (West Oakland): no footprint inside the compound, so its tier default
+    (18 m) applied, while a 54 m block just past its edge sat under the lanes' run-on; the plan flew 40 m and
+    only `patrol check` caught it. Now the neighbour decides."""
+    comp = poly_feature(square_lonlat(LON, LAT, D), id="C0", tier="guarded", levels=None)
+    comp["properties"].pop("levels")
+    tall = poly_feature(square_lonlat(LON + 1.05 * D, LAT + 0.4 * D, 0.1 * D), id="NEXT", height="30")
+    d = read_district(write_fc(tmp_path / "c.geojson", [comp]), building_paths=write_fc(tmp_path / "b.geojson", [tall]))
+    plan = plan_patrol(d, PatrolParams(home_lat=LAT - 0.5 * D, home_lon=LON + 0.5 * D), vehicle=Vehicle())
+    (stats,) = plan.compound_stats
+    assert (stats["roof_m"], stats["roof_source"], stats["alt_m"]) == (30.0, "buildings", 45.0)
+    write_folder(package_files(plan), tmp_path / "pkg")
+    assert not [v for c in check_package(tmp_path / "pkg") for v in c.violations]

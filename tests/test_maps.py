@@ -344,3 +344,83 @@ def test_prompt_texts_fall_back_to_the_default_catalogue_then_to_ids(
     assert text not in page and "mask-gather" in page and "prompt ids only" in page
     page = replay_map(flight, moved, tiles="none")  # no prompt build in the copy: tracks stay tracks
     assert "no prompt build" in page and "speaker track" in page
+
+
+# --------------------------------------------------------------------------------- Chinese online basemaps
+
+PROBE = """<script>setTimeout(function () {
+  var map = window[%r], out = [];
+  document.querySelectorAll("img.leaflet-tile").forEach(function (img) {
+    var q = img.src.match(/[?&]x=(\\d+)&y=(\\d+)&z=(\\d+)/) || img.src.match(/\\/(\\d+)\\/(\\d+)\\/(\\d+)\\.png/);
+    if (!q) { return; }
+    var r = img.getBoundingClientRect(), c = map.getContainer().getBoundingClientRect();
+    var xyz = img.src.indexOf("x=") > 0 ? [+q[1], +q[2], +q[3]] : [+q[2], +q[3], +q[1]];
+    out.push([xyz[0], xyz[1], xyz[2], r.left - c.left, r.top - c.top]);
+  });
+  var ctr = map.getCenter(), size = map.getSize();
+  var pre = document.createElement("pre"); pre.id = "probe";
+  pre.textContent = JSON.stringify({lat: ctr.lat, lon: ctr.lng, zoom: map.getZoom(), w: size.x, h: size.y, tiles: out});
+  document.body.appendChild(pre);
+}, 1500);</script>"""
+
+
+def _mercator_px(lon: float, lat: float, zoom: int) -> tuple[float, float]:
+    n = 256 * 2**zoom
+    x = (lon + 180) / 360 * n
+    y = (1 - np.log(np.tan(np.radians(lat)) + 1 / np.cos(np.radians(lat))) / np.pi) / 2 * n
+    return float(x), float(y)
+
+
+def _probe(page: str, folder: Path, name: str) -> dict:
+    var = re.search(r"var (map_[0-9a-f]+) = L\.map\(", page).group(1)
+    dom = render(page, folder, name, after=PROBE % var)
+    return json.loads(html_unescape(re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S).group(1)))
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+@needs_chromium
+def test_amap_tiles_are_moved_by_the_gcj02_offset_so_wgs84_tracks_sit_on_their_street(package: Path, tmp_path: Path):
+    """Offline, Leaflet still lays out the tile grid: OSM's tiles sit where Web Mercator puts the map's WGS-84
+    centre; Amap's (GCJ-02) sit where it puts the GCJ-02 position of that centre, i.e. moved by the offset."""
+    from patrol.inputs.crs import gcj_shift_m, wgs84_to_gcj02
+
+    result = {}
+    for tiles in ("osm", "amap"):
+        page = plan_map(package, tiles=tiles)
+        assert_offline(page)
+        p = _probe(page, tmp_path, tiles)
+        assert p["tiles"], f"{tiles}: no tile laid out"
+        lon, lat = p["lon"], p["lat"]
+        if tiles == "amap":
+            g = wgs84_to_gcj02(lon, lat)
+            lon, lat = float(g[0]), float(g[1])
+        cx, cy = _mercator_px(lon, lat, p["zoom"])
+        errors = [abs(tx * 256 - cx + p["w"] / 2 - left) + abs(ty * 256 - cy + p["h"] / 2 - top)
+                  for tx, ty, z, left, top in p["tiles"] if z == p["zoom"]]  # fmt: skip
+        assert errors and max(errors) <= 3.0, (tiles, max(errors))
+        result[tiles] = p
+    east, north = gcj_shift_m(result["amap"]["lon"], result["amap"]["lat"])
+    assert np.hypot(east, north) > 100  # Xinzhou: the offset is hundreds of metres, so the test can tell
+
+
+def test_tile_choices_and_their_refusals(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    both = plan_map(package, tiles="amap,osm")
+    assert "L.tileLayer.patrolGcj02(" in both and "webrd0{s}.is.autonavi.com" in both
+    base = re.search(r"base_layers : \{(.*?)\}", both, re.S).group(1)
+    assert '"Amap \\u9ad8\\u5fb7"' in base and '"OpenStreetMap"' in base  # both in the layer control, Amap first
+    assert base.index("Amap") < base.index("OpenStreetMap") and "tile.openstreetmap.org" in both
+    monkeypatch.setenv("PATROL_TIANDITU_KEY", "abc123")
+    t = plan_map(package, tiles="tianditu")
+    assert "T=vec_w" in t and "T=cva_w" in t and "tk=abc123" in t and "patrolGcj02(" not in t  # CGCS2000: no shift
+    monkeypatch.delenv("PATROL_TIANDITU_KEY")
+    with pytest.raises(InputError, match=r"Tianditu needs a browser key.*PATROL_TIANDITU_KEY"):
+        plan_map(package, tiles="tianditu")
+    with pytest.raises(InputError, match="none means no background"):
+        plan_map(package, tiles="none,osm")
+    with pytest.raises(InputError, match=r"tiles 'baidu': unknown"):
+        plan_map(package, tiles="baidu")

@@ -81,7 +81,12 @@ ForceReasonOpt = Annotated[
     typer.Option("--force", help="Upload despite a failing pre-flight check; the reason is logged with the package."),
 ]
 TilesOpt = Annotated[
-    str, typer.Option("--tiles", help="Background: osm (online tiles), none (fully offline), or a URL template.")
+    str,
+    typer.Option(
+        "--tiles",
+        help="Background: osm, none (fully offline), amap, amap-satellite (GCJ-02, shifted in the page), "
+        "tianditu:KEY, tianditu-satellite:KEY, a URL template, or several as a comma list (amap,osm).",
+    ),
 ]
 
 

@@ -16,13 +16,25 @@ def _opt(name: str, help: str) -> typer.models.OptionInfo:
     return typer.Option(name, help=help)
 
 
-CompoundsArg = Annotated[list[Path], typer.Argument(help="GeoJSON or KML files of compound polygons and hotspots.")]
-NoflyOpt = Annotated[list[Path] | None, _opt("--nofly", "GeoJSON/KML of no-fly zones (repeatable).")]
+CompoundsArg = Annotated[
+    list[Path], typer.Argument(help="GeoJSON or KML files of compound polygons and hotspots (FILE or FILE:CRS).")
+]
+NoflyOpt = Annotated[list[Path] | None, _opt("--nofly", "GeoJSON/KML of no-fly zones, FILE[:CRS] (repeatable).")]
 BuildingsOpt = Annotated[
     list[Path] | None, _opt("--buildings", "GeoJSON/KML footprints with height or building:levels (repeatable).")
 ]
 ClearanceOpt = Annotated[float, _opt("--clearance-m", "Vertical clearance over any roof, m.")]
-HomeOpt = Annotated[str | None, _opt("--home", "Launch point LAT,LON (default: a clear point mid-district).")]
+HomeOpt = Annotated[
+    str | None, _opt("--home", "Launch point LAT,LON[:CRS] (default: a clear point mid-district; CRS as --crs).")
+]
+CrsOpt = Annotated[
+    str | None,
+    _opt(
+        "--crs",
+        "Coordinates of every input and --home: wgs84 (GPS, OSM, Tianditu), gcj02 (Amap, Tencent, Ovital 9.3+ KML)"
+        " or bd09 (Baidu); FILE:CRS or a file's own crs member overrides it (docs/inputs.md).",
+    ),
+]
 AltOpt = Annotated[float, _opt("--alt-m", "Patrol altitude above home, m.")]
 TransitAltOpt = Annotated[float | None, _opt("--transit-alt-m", "Altitude between compounds, m (default: --alt-m).")]
 MaxAltOpt = Annotated[float, _opt("--max-alt-m", "Altitude ceiling (fence), m.")]
@@ -59,6 +71,7 @@ def plan(
     output: OutDirOpt,
     nofly: NoflyOpt = None,
     buildings: BuildingsOpt = None,
+    crs: CrsOpt = None,
     clearance_m: ClearanceOpt = 15.0,
     home: HomeOpt = None,
     alt_m: AltOpt = 40.0,
@@ -91,7 +104,7 @@ def plan(
     """Plan patrol missions for compound polygons and write a mission package."""
     from patrol.atomic import write_folder
     from patrol.inputs.compounds import read_district
-    from patrol.inputs.coords import parse_latlon
+    from patrol.inputs.coords import parse_point
     from patrol.package.writer import package_files
     from patrol.plan.pipeline import plan_patrol
     from patrol.plan.summary import summary_table
@@ -99,8 +112,8 @@ def plan(
     from patrol.speech.cache import PromptCache
     from patrol.types import PatrolParams, Speaker, Vehicle
 
-    lat, lon = parse_latlon(home, "--home")
-    district = read_district(compounds, nofly or [], buildings or [])
+    lat, lon, home_crs = parse_point(home, "--home", crs)
+    district = read_district(compounds, nofly or [], buildings or [], crs=crs)
     check_encoding(speaker)
     cache = PromptCache(enabled=not no_cache)
     bc = None
@@ -125,6 +138,7 @@ def plan(
         clearance_m=clearance_m,
         home_lon=lon,
         home_lat=lat,
+        home_crs=home_crs,
     )
     speaker_model = Speaker(level_db_at_1m=speaker_db, ambient_db=ambient_db, snr_db=snr_db)
     vehicle = Vehicle.with_top_speed(max_speed_mps, endurance_min, reserve_pct)

@@ -1,29 +1,32 @@
-"""Read compound polygons, hotspots and no-fly zones from GeoJSON or KML.
+"""Read compound polygons, hotspots, no-fly zones and buildings from GeoJSON or KML, in any of patrol's CRSs.
 
-``parse_features`` is pure (text in, :class:`~patrol.types.District` out); ``read_district``
-adds the file reading. Every refusal is an :class:`~patrol.errors.InputError` whose message
-names the file and the feature and says what to do.
+``build_district`` is pure (WGS-84 raw features in, :class:`~patrol.types.District` out); ``read_district``
+adds the file reading (:mod:`patrol.inputs.files`) and the move to WGS-84 (:mod:`patrol.inputs.sources`).
+Every refusal is an :class:`~patrol.errors.InputError` whose message names the file and the feature and
+says what to do.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
-from patrol.types import HOTSPOT_KINDS, TIERS, Building, Compound, District, Hotspot, NoFlyZone
+from patrol.inputs.files import RawFeature, load_features, parse_geojson, parse_kml
+from patrol.inputs.heights import parse_length_m
+from patrol.inputs.sources import alignment_warning, check_crs, load_input
+from patrol.types import HOTSPOT_KINDS, TIERS, Building, Compound, District, Hotspot, InputFile, NoFlyZone
+
+__all__ = ["RawFeature", "build_district", "load_features", "parse_geojson", "parse_kml", "read_district"]
 
 MAX_COMPOUND_AREA_M2 = 4_000_000.0
 """A compound larger than 4 km² is almost certainly a wrong polygon (a whole district or a CRS mix-up)."""
@@ -32,62 +35,71 @@ MAX_DISTRICT_SPAN_M = 50_000.0
 MIN_COMPOUND_AREA_M2 = 10.0
 HOTSPOT_TOLERANCE_M = 20.0
 DEFAULT_PRIORITY_BY_TIER = {"scattered": 1, "guarded": 2, "closed": 3}
+OSM_ID_KEYS = ("@id", "full_id", "osm_id")
+"""Id fields of OpenStreetMap exports (overpass turbo, QuickOSM, ogr2ogr), used when a feature has no ``id``."""
+_OSM_TYPES = {"n": "node", "w": "way", "r": "relation"}
 
 
-@dataclass(frozen=True)
-class RawFeature:
-    """A feature as read from the file: lon/lat geometry and its properties."""
-
-    index: int
-    geometry: BaseGeometry
-    properties: dict[str, Any]
-
-    def label(self) -> str:
-        """How messages name this feature: its id, else its name, else its position in the file."""
-        for key in ("id", "name"):
-            if self.properties.get(key) not in (None, ""):
-                return f"feature {self.properties[key]!r}"
-        return f"feature #{self.index + 1}"
+def _as_list(v: Iterable[str | Path] | str | Path) -> list[str | Path]:
+    return [v] if isinstance(v, str | Path) else list(v)
 
 
 def read_district(
-    paths: Iterable[str | Path], nofly_paths: Iterable[str | Path] = (), building_paths: Iterable[str | Path] = ()
+    paths: Iterable[str | Path] | str | Path,
+    nofly_paths: Iterable[str | Path] | str | Path = (),
+    building_paths: Iterable[str | Path] | str | Path = (),
+    crs: str | None = None,
 ) -> District:
-    """Read compound files (GeoJSON or KML) and optional no-fly files into one :class:`District`.
+    """Read compound files (GeoJSON or KML), no-fly files and building files into one :class:`District`.
 
-    Raises :class:`InputError` naming the file and feature for anything unusable; returns
-    warnings (repaired rings and the like) in ``District.warnings``. A single path is accepted too.
+    Each path may carry its coordinate system as ``FILE:CRS`` (``zones.kml:gcj02``); otherwise the file's own
+    ``crs`` declaration, else ``crs`` (``wgs84``, ``gcj02``, ``bd09``; default ``wgs84``) applies. Every
+    coordinate is moved to WGS-84 before anything else; ``District.inputs`` records each file's CRS and where
+    it came from. Raises :class:`InputError` naming the file and feature for anything unusable; returns
+    warnings (repaired rings, a CRS mix-up between buildings and compounds, and the like) in
+    ``District.warnings``. A single path is accepted too.
     """
-    if isinstance(paths, str | Path):
-        paths = [paths]
-    if isinstance(nofly_paths, str | Path):
-        nofly_paths = [nofly_paths]
-    if isinstance(building_paths, str | Path):
-        building_paths = [building_paths]
+    option = check_crs(crs) if crs else None
     raw: list[tuple[str, RawFeature]] = []
-    nofly_raw: list[tuple[str, RawFeature]] = []
-    sources: list[str] = []
-    for p in paths:
-        for f in load_features(p):
-            raw.append((str(p), f))
-        sources.append(str(p))
-    for p in nofly_paths:
-        for f in load_features(p):
-            props = dict(f.properties)
-            props["nofly"] = True
-            nofly_raw.append((str(p), RawFeature(f.index, f.geometry, props)))
-        sources.append(str(p))
+    records: list[InputFile] = []
+    read_warnings: list[str] = []
     building_raw: list[tuple[str, RawFeature]] = []
-    for p in building_paths:
-        sources.append(str(p))
-        for f in load_features(p):
-            if isinstance(f.geometry, Polygon | MultiPolygon):
-                building_raw.append((str(p), RawFeature(f.index, f.geometry, {**f.properties, "_building": True})))
-    district = build_district(raw + nofly_raw, tuple(sources))
+    for role, specs in (("compounds", paths), ("nofly", nofly_paths), ("buildings", building_paths)):
+        for spec in _as_list(specs):
+            rec, feats, warns = load_input(spec, role, option)
+            records.append(rec)
+            read_warnings += warns
+            for f in feats:
+                if role == "nofly":
+                    raw.append((rec.path, RawFeature(f.index, f.geometry, {**f.properties, "nofly": True})))
+                elif role == "compounds":
+                    raw.append((rec.path, f))
+                elif isinstance(f.geometry, Polygon | MultiPolygon):
+                    props = {**f.properties, "_building": True}
+                    building_raw.append((rec.path, RawFeature(f.index, f.geometry, props)))
+    sources = tuple(r.path for r in records)
+    district = build_district(raw, sources)
+    district = dataclasses.replace(district, inputs=tuple(records), warnings=tuple(read_warnings) + district.warnings)
     if not building_raw:
         return district
-    buildings, warnings = read_buildings(building_raw, district)
-    return dataclasses.replace(district, buildings=buildings, warnings=district.warnings + tuple(warnings))
+    warnings = _alignment(district, building_raw, records)
+    buildings, more = read_buildings(building_raw, district)
+    return dataclasses.replace(district, buildings=buildings, warnings=district.warnings + tuple(warnings + more))
+
+
+def _alignment(district: District, building_raw: list[tuple[str, RawFeature]], records: list[InputFile]) -> list[str]:
+    """The CRS plausibility warning for each building file (see :func:`~patrol.inputs.sources.alignment_warning`)."""
+    crs_of = {r.path: r.crs for r in records}
+    comp_crs = sorted({r.crs for r in records if r.role == "compounds"})
+    comps = [c.geometry for c in district.compounds]
+    lon0, lat0 = district.frame.lon0, district.frame.lat0
+    out = []
+    for src in dict.fromkeys(s for s, _ in building_raw):
+        geoms = [district.frame.geom_to_local(f.geometry) for s, f in building_raw if s == src]
+        w = alignment_warning(comps, geoms, lon0, lat0, src, "/".join(comp_crs), crs_of.get(src, "wgs84"))
+        if w:
+            out.append(w)
+    return out
 
 
 LEVEL_M = 3.0
@@ -95,17 +107,21 @@ BUILDING_REACH_M = 2000.0  # buildings further than this from every compound are
 
 
 def _height(props: dict[str, Any], src: str, label: str) -> tuple[float, str] | None:
-    """Roof height (m) from ``height`` / ``max_building_m`` or levels (3 m each), with the key used."""
+    """Roof height (m) from ``height`` / ``max_building_m`` or levels (3 m each), with the key used.
+
+    Heights may carry a unit (``"45 m"``, ``"12 ft"``); a ``height_from`` property (written by
+    ``patrol import osm``) names where the height came from.
+    """
+    origin = props.get("height_from")
     for key in ("height", "max_building_m"):
         v = props.get(key)
         if v not in (None, ""):
-            try:
-                h = float(str(v).lower().replace("m", "").strip())
-            except ValueError:
-                raise InputError(f"{src}: {label} has {key}={v!r}; give metres, e.g. 45") from None
+            h = parse_length_m(v)
+            if h is None:
+                raise InputError(f"{src}: {label} has {key}={v!r}; give metres, e.g. 45 or 45 m (or feet: 150 ft)")
             if not 0 < h < 700:
                 raise InputError(f"{src}: {label} has {key}={h:g} m; a roof is between 0 and 700 m high")
-            return h, key
+            return h, str(origin) if origin else key
     for key in ("building:levels", "levels"):
         v = props.get(key)
         if v not in (None, ""):
@@ -149,112 +165,6 @@ def compound_roof(compound: Compound) -> tuple[float, str] | None:
     props = compound.properties
     got = _height({k: props.get(k) for k in ("max_building_m", "levels")}, "input", f"compound {compound.id}")
     return got
-
-
-def load_features(path: str | Path) -> list[RawFeature]:
-    """Read the features of one GeoJSON or KML file (chosen by content, not only by suffix)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{p}: file not found; give the path of a GeoJSON or KML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read ({exc}); give a UTF-8 GeoJSON or KML file") from None
-    stripped = text.lstrip()
-    if p.suffix.lower() == ".kml" or stripped.startswith("<"):
-        return parse_kml(text, str(p))
-    return parse_geojson(text, str(p))
-
-
-def parse_geojson(text: str, source: str = "<geojson>") -> list[RawFeature]:
-    """Parse a GeoJSON FeatureCollection (or single Feature) into raw features."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{source}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file") from None
-    if isinstance(doc, dict) and doc.get("type") == "Feature":
-        doc = {"type": "FeatureCollection", "features": [doc]}
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise InputError(f"{source}: expected a GeoJSON FeatureCollection")
-    out: list[RawFeature] = []
-    for i, feat in enumerate(doc.get("features") or []):
-        props = dict((feat or {}).get("properties") or {})
-        if "id" not in props and feat.get("id") is not None:
-            props["id"] = feat["id"]
-        geom_doc = (feat or {}).get("geometry")
-        label = RawFeature(i, Point(), props).label()
-        if not geom_doc:
-            raise InputError(f"{source}: {label} has no geometry; remove it or draw it")
-        try:
-            geom = shape(geom_doc)
-        except Exception as exc:  # shapely raises several types for malformed coordinates
-            raise InputError(f"{source}: {label} has malformed coordinates ({exc}); fix its geometry") from None
-        out.append(RawFeature(i, geom, props))
-    if not out:
-        raise InputError(f"{source}: no features; draw at least one compound polygon")
-    return out
-
-
-_KML_NS = "{http://www.opengis.net/kml/2.2}"
-
-
-def _kml_coords(text: str | None, source: str, label: str) -> list[tuple[float, float]]:
-    pts = []
-    for tok in (text or "").split():
-        parts = tok.split(",")
-        try:
-            pts.append((float(parts[0]), float(parts[1])))
-        except (ValueError, IndexError):
-            raise InputError(f"{source}: {label} has a bad KML coordinate {tok!r}; use lon,lat[,alt]") from None
-    return pts
-
-
-def parse_kml(text: str, source: str = "<kml>") -> list[RawFeature]:
-    """Parse KML Placemarks (Polygon, MultiGeometry, Point) with ExtendedData properties."""
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise InputError(f"{source}: not valid KML/XML ({exc}); fix the file") from None
-    ns = _KML_NS if root.tag.startswith(_KML_NS) else ""
-    out: list[RawFeature] = []
-    for i, pm in enumerate(root.iter(f"{ns}Placemark")):
-        props: dict[str, Any] = {}
-        name = pm.find(f"{ns}name")
-        if name is not None and name.text:
-            props["name"] = name.text.strip()
-        if pm.get("id"):
-            props["id"] = pm.get("id")
-        for data in pm.iter(f"{ns}Data"):
-            val = data.find(f"{ns}value")
-            props[data.get("name", "")] = val.text.strip() if val is not None and val.text else ""
-        for sd in pm.iter(f"{ns}SimpleData"):
-            props[sd.get("name", "")] = (sd.text or "").strip()
-        label = RawFeature(i, Point(), props).label()
-        polys = []
-        for poly in pm.iter(f"{ns}Polygon"):
-            outer = poly.find(f"{ns}outerBoundaryIs/{ns}LinearRing/{ns}coordinates")
-            shell = _kml_coords(outer.text if outer is not None else None, source, label)
-            holes = [
-                _kml_coords(c.text, source, label)
-                for c in poly.findall(f"{ns}innerBoundaryIs/{ns}LinearRing/{ns}coordinates")
-            ]
-            if len(shell) < 3:
-                raise InputError(f"{source}: {label} has a polygon with fewer than 3 points; redraw it")
-            polys.append(Polygon(shell, [h for h in holes if len(h) >= 3]))
-        points = [pt for pt in pm.iter(f"{ns}Point")]
-        if polys:
-            geom: BaseGeometry = polys[0] if len(polys) == 1 else MultiPolygon(polys)
-        elif points:
-            c = _kml_coords(points[0].findtext(f"{ns}coordinates"), source, label)
-            if not c:
-                raise InputError(f"{source}: {label} is a Point with no coordinates; fix it")
-            geom = Point(c[0])
-        else:
-            raise InputError(f"{source}: {label} has no Polygon or Point; only those are read")
-        out.append(RawFeature(i, geom, props))
-    if not out:
-        raise InputError(f"{source}: no Placemarks; draw at least one compound polygon")
-    return out
 
 
 def _truthy(v: Any) -> bool:
@@ -317,6 +227,26 @@ def _int_prop(v: Any, src: str, label: str, key: str) -> int:
         raise InputError(f"{src}: {label} has {key}={v!r}; give a whole number") from None
 
 
+def _osm_id(props: dict[str, Any]) -> str | None:
+    """``way/123`` (or as the export wrote it) from an OSM export's id fields, else ``None``.
+
+    >>> _osm_id({"@id": "way/42"}), _osm_id({"full_id": "r45"}), _osm_id({"osm_id": 7, "osm_type": "way"})
+    ('way/42', 'relation/45', 'way/7')
+    """
+    for key in OSM_ID_KEYS:
+        v = props.get(key)
+        if v in (None, ""):
+            continue
+        text = str(v).strip()
+        if key == "full_id" and text[:1] in _OSM_TYPES and text[1:].isdigit():
+            return f"{_OSM_TYPES[text[0]]}/{text[1:]}"
+        kind = str(props.get("osm_type") or "").strip().lower()
+        if key == "osm_id" and kind in ("node", "way", "relation"):
+            return f"{kind}/{text}"
+        return text
+    return None
+
+
 def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] = ()) -> District:
     """Turn raw lon/lat features into compounds, hotspots and no-fly zones in one local frame."""
     if not any(isinstance(f.geometry, Polygon | MultiPolygon) for _, f in raw):
@@ -330,6 +260,7 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
     nofly: list[NoFlyZone] = []
     hotspot_feats: list[tuple[str, RawFeature]] = []
     seen_ids: dict[str, str] = {}
+    missing_ids: dict[str, list[tuple[str, str]]] = {}
     for src, f in raw:
         props = f.properties
         label = f.label()
@@ -354,8 +285,10 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
             )
         cid = props.get("id")
         if cid in (None, ""):
+            cid = _osm_id(props)
+        if cid in (None, ""):
             cid = f"C{f.index + 1:03d}"
-            warnings.append(f"{src}: {label} has no 'id'; using {cid}")
+            missing_ids.setdefault(src, []).append((label, cid))
         cid = str(cid)
         if cid in seen_ids:
             raise InputError(f"{src}: compound id {cid!r} appears twice (also in {seen_ids[cid]}); make ids unique")
@@ -375,6 +308,12 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
                 "properties": {k: v for k, v in props.items() if k not in ("id", "name", "tier", "priority")},
                 "hotspots": [],
             }
+        )
+    for src, lst in missing_ids.items():
+        named = ", ".join(f"{lb} as {cid}" for lb, cid in lst[:3]) + (", ..." if len(lst) > 3 else "")
+        warnings.append(
+            f"{src}: {len(lst)} compound(s) have no 'id' ({named}); ids by position change when the file is edited: "
+            "give each an 'id' (or export with OSM ids: @id, osm_id, full_id)"
         )
     by_id = {c["id"]: c for c in compounds}
     for n, (src, f) in enumerate(hotspot_feats):

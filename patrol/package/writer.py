@@ -215,9 +215,13 @@ def manifest_json(plan: Plan, command: str = "") -> dict[str, Any]:
     f = plan.district.frame
     hlon, hlat = f.to_wgs84(plan.home_x_m, plan.home_y_m)
     inputs = []
+    crs_of = {i.path: i for i in plan.district.inputs}
     for src in plan.district.sources:
         p = Path(src)
-        inputs.append({"path": str(src), "sha256": sha256_file(p) if p.exists() else None})
+        entry: dict[str, Any] = {"path": str(src), "sha256": sha256_file(p) if p.exists() else None}
+        if src in crs_of:
+            entry.update(role=crs_of[src].role, crs=crs_of[src].crs, crs_from=crs_of[src].crs_from)
+        inputs.append(entry)
     return {
         "patrol_version": __version__,
         "command": command,

@@ -77,6 +77,9 @@ def compound_altitude(compound: Compound, sky: Skyline, params: PatrolParams, re
     inside = sky.near(compound.geometry, 0.0)
     if own is None and len(inside) == 0:
         roof, source = tier_roof(params, compound.tier), f"tier default ({compound.tier})"
+        roof_b = sky.roof_under(compound.geometry, reach_m + sky.lateral_m)  # a taller neighbour under a run-on
+        if roof_b > roof:
+            roof, source = roof_b, "buildings"
     else:
         roof_b = sky.roof_under(compound.geometry, reach_m + sky.lateral_m)
         roof_p = own[0] if own is not None else 0.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,46 @@ from patrol.errors import InputError
 from patrol.review.map_package import _Package
 from patrol.review.pages import render
 
-TILES_HELP = "give none, osm or a tile URL template such as https://tile.example.org/{z}/{x}/{y}.png"
+TILES_HELP = (
+    "give none, osm or a tile URL template such as https://tile.example.org/{z}/{x}/{y}.png; or amap, "
+    "amap-satellite, tianditu:KEY, tianditu-satellite:KEY; several as a comma list, e.g. amap,osm (docs/maps.md)"
+)
+TIANDITU_KEY_ENV = "PATROL_TIANDITU_KEY"
+# Online basemaps Chinese supervisors use: (URL template, subdomains, attribution, CRS of the tiles).
+# Amap's tiles are GCJ-02 and are moved in the page; Tianditu's are CGCS2000, which is WGS-84 to centimetres.
+BASEMAPS: dict[str, tuple[str, str, str, str]] = {
+    "amap": (
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+        "1234",
+        "© 高德地图 AutoNavi (GCJ-02, shifted to WGS-84 in this page)",
+        "gcj02",
+    ),
+    "amap-satellite": (
+        "https://webst0{s}.is.autonavi.com/appmaptile?style=6&x={x}&y={y}&z={z}",
+        "1234",
+        "© 高德地图 AutoNavi imagery (GCJ-02, shifted to WGS-84 in this page)",
+        "gcj02",
+    ),
+    "tianditu": (
+        "https://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=",
+        "01234567",
+        "© 天地图 Tianditu (CGCS2000)",
+        "wgs84",
+    ),
+    "tianditu-satellite": (
+        "https://t{s}.tianditu.gov.cn/DataServer?T=img_w&x={x}&y={y}&l={z}&tk=",
+        "01234567",
+        "© 天地图 Tianditu imagery (CGCS2000)",
+        "wgs84",
+    ),
+}
+TIANDITU_LABELS = {"tianditu": ("vec_w", "cva_w"), "tianditu-satellite": ("img_w", "cia_w")}
+BASEMAP_LABELS = {
+    "amap": "Amap 高德",
+    "amap-satellite": "Amap imagery",
+    "tianditu": "Tianditu 天地图",
+    "tianditu-satellite": "Tianditu imagery",
+}
 TIER_COLOURS = {"closed": "#c0392b", "guarded": "#e67e22", "scattered": "#d4ac0d"}
 SORTIE_COLOURS = (
     "#1f77b4",
@@ -68,13 +108,80 @@ class _Script(folium.MacroElement):
         self.code = code
 
 
-def _check_tiles(tiles: str) -> str:
-    t = str(tiles).strip()
-    if t.lower() in ("none", "osm"):
+def _check_one(t: str, given: str) -> str:
+    name, _, key = t.partition(":")
+    if t.lower() in ("none", "osm", "amap", "amap-satellite"):
         return t.lower()
+    if name.lower() in ("tianditu", "tianditu-satellite"):
+        key = key or os.environ.get(TIANDITU_KEY_ENV, "")
+        if not key.strip():
+            raise InputError(
+                f"tiles {given!r}: Tianditu needs a browser key (free from console.tianditu.gov.cn): "
+                f"--tiles {name.lower()}:KEY or set {TIANDITU_KEY_ENV}"
+            )
+        return f"{name.lower()}:{key.strip()}"
     if t.startswith(("http://", "https://")) and all(k in t for k in ("{z}", "{x}", "{y}")):
         return t
-    raise InputError(f"tiles {tiles!r}: unknown; {TILES_HELP}")
+    raise InputError(f"tiles {given!r}: unknown; {TILES_HELP}")
+
+
+def _check_tiles(tiles: str) -> str:
+    parts = [_check_one(t.strip(), str(tiles)) for t in str(tiles).strip().split(",") if t.strip()]
+    if not parts:
+        raise InputError(f"tiles {tiles!r}: unknown; {TILES_HELP}")
+    if "none" in parts and len(parts) > 1:
+        raise InputError(f"tiles {tiles!r}: none means no background; give it alone")
+    return ",".join(parts)
+
+
+class _Gcj02TileLayer(folium.TileLayer):
+    """A tile layer of GCJ-02 tiles (Amap), moved in the page by the GCJ-02 offset at the view's centre."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}\n{{ this.define }}\n"
+        "var {{ this.get_name() }} = L.tileLayer.patrolGcj02({{ this.tiles|tojson }}, "
+        "{{ this.options|tojavascript }});\n{% endmacro %}"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.define = render("gcj02_tiles.js.j2", rings=_mainland_rings())
+
+
+def _mainland_rings() -> list[list[list[float]]]:
+    from patrol.inputs.crs import MAINLAND
+
+    rings = []
+    for p in getattr(MAINLAND, "geoms", [MAINLAND]):
+        for r in (p.exterior, *p.interiors):
+            rings.append([[round(x, 6), round(y, 6)] for x, y in r.coords])
+    return rings
+
+
+def _tile_layers(m: folium.Map, tiles: str) -> None:
+    """One tile layer per comma-separated choice; with several, the first is shown and the others are listed."""
+    parts = tiles.split(",")
+    several = len(parts) > 1
+    for k, t in enumerate(parts):
+        name, _, key = t.partition(":") if not t.startswith("http") else (t, "", "")
+        common = {"max_zoom": 21, "control": several, "show": k == 0, "overlay": False}
+        if name == "osm":
+            folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_native_zoom=19, **common).add_to(m)
+        elif name in BASEMAPS:
+            url, subs, attr, crs = BASEMAPS[name]
+            cls = _Gcj02TileLayer if crs == "gcj02" else folium.TileLayer
+            label = BASEMAP_LABELS[name]
+            cls(url + key, attr=attr, subdomains=subs, name=label, max_native_zoom=18, **common).add_to(m)
+            if name in TIANDITU_LABELS:
+                layer, labels_layer = TIANDITU_LABELS[name]
+                labels = url.replace(f"T={layer}", f"T={labels_layer}") + key
+                opts = {"max_zoom": 21, "max_native_zoom": 18, "control": several, "show": k == 0}
+                folium.TileLayer(
+                    labels, attr=attr, subdomains=subs, name=f"{label} labels", overlay=True, **opts
+                ).add_to(m)
+        else:
+            host = t.split("/")[2]
+            folium.TileLayer(t, attr=f"tiles: {html.escape(host)}", name=host, **common).add_to(m)
 
 
 def _check_output(out: Path) -> Path:
@@ -94,11 +201,8 @@ def _new_map(tiles: str) -> folium.Map:
     if tiles == "none":
         background = f"<style>{render('plain_background.css')}</style>"
         root.header.add_child(folium.Element(background), name="patrol-background")
-    elif tiles == "osm":
-        folium.TileLayer("OpenStreetMap", max_zoom=21, max_native_zoom=19, control=False).add_to(m)
     else:
-        host = tiles.split("/")[2]
-        folium.TileLayer(tiles, attr=f"tiles: {html.escape(host)}", max_zoom=21, control=False).add_to(m)
+        _tile_layers(m, tiles)
     return m
 
 

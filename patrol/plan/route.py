@@ -98,6 +98,50 @@ class InsidePaths:
         lines = shapely.linestrings(np.stack([coords[ii], coords[jj]], axis=1))
         return _graph_path(nodes, ii, jj, shapely.covers(self.grown, lines))
 
+    def _vertex_graph(self) -> np.ndarray:
+        """Shortest inside distances between every pair of the area's vertices (computed once)."""
+        if getattr(self, "_apsp", None) is None:
+            from scipy.sparse.csgraph import shortest_path
+
+            v = np.array(self.verts) if self.verts else np.zeros((0, 2))
+            n = len(v)
+            w = np.zeros((n, n))
+            if n > 1:
+                ii, jj = np.triu_indices(n, 1)
+                lines = shapely.linestrings(np.stack([v[ii], v[jj]], axis=1))
+                ok = shapely.covers(self.grown, lines)
+                d = np.hypot(*(v[ii] - v[jj]).T)
+                w[ii[ok], jj[ok]] = d[ok]
+                w[jj[ok], ii[ok]] = d[ok]
+            self._apsp = shortest_path(w, method="D", directed=False) if n else w
+        return self._apsp
+
+    def length(self, a: XY, b: XY) -> float:
+        """Length of the join :meth:`path` would fly from ``a`` to ``b``, without building it.
+
+        Straight where that stays inside (or where no inside path exists, between parts), else the
+        shortest path inside unless it is more than ``detour`` times the straight line.
+        """
+        straight = _dist(a, b)
+        if straight < 1e-9 or self.grown.covers(LineString([a, b])):
+            return straight
+        if self.parts and self._part(a) != self._part(b):
+            return straight
+        if not self.verts:
+            return straight
+        v = np.array(self.verts)
+        seen = []
+        for p in (a, b):
+            lines = shapely.linestrings(np.stack([np.broadcast_to(p, v.shape), v], axis=1))
+            vis = shapely.covers(self.grown, lines)
+            seen.append((vis, np.hypot(*(v - np.asarray(p)).T)))
+        (va, da), (vb, db) = seen
+        if not va.any() or not vb.any():
+            return straight
+        D = self._vertex_graph()[np.ix_(va, vb)]
+        inner = float((da[va][:, None] + D + db[vb][None, :]).min())
+        return inner if inner <= self.detour * straight else straight
+
     def path(self, a: XY, b: XY) -> list[XY]:
         """Intermediate vertices of the join from ``a`` to ``b`` (empty for a straight join)."""
         via = self.inside(a, b)
@@ -150,10 +194,13 @@ def lane_cells(lanes: Lanes) -> list[list[tuple[XY, XY]]]:
     lane direction; a cell is flown back and forth without leaving it. Returned per cell, bottom
     row first, each segment as ``(low end, high end)`` along the lane direction.
     """
-    segs = list(lanes.segments)
+    return _cells_at(list(lanes.segments), lanes.angle_deg)
+
+
+def _cells_at(segs: list[tuple[XY, XY]], angle_deg: float) -> list[list[tuple[XY, XY]]]:
     if not segs:
         return []
-    ang = math.radians(lanes.angle_deg)
+    ang = math.radians(angle_deg)
     c, s = math.cos(ang), math.sin(ang)
     recs = []
     for p, q in segs:
@@ -201,35 +248,111 @@ def _fly_cell(cell: list[tuple[XY, XY]], from_top: bool, start_high: bool) -> li
     return out
 
 
-def order_lanes(lanes: Lanes, start: XY | None = None) -> list[tuple[XY, XY]]:
-    """Lane segments in flying order and direction: boustrophedon within cells, nearest cell next.
+MAX_ORDERED_CELLS = 24  # above this, cells are taken nearest first without the 2-opt search
 
-    Each cell is entered at one of its four corners (bottom or top row, either end), whichever is
-    nearest to where the vehicle is, and flown back and forth to its far row.
+
+def order_lanes(lanes: Lanes, start: XY | None = None, dist=None) -> list[tuple[XY, XY]]:
+    """Lane segments in flying order and direction: boustrophedon within cells, cells in a short order.
+
+    Each cell is entered at one of its four corners (bottom or top row, either end) and flown back
+    and forth to its far row. The nearest corner is taken each time; with three or more cells the
+    order is then improved by 2-opt with the entry corners chosen jointly (dynamic programming over
+    the four corners of each cell), measured by ``dist`` (default: straight lines;
+    :func:`compound_route` passes the length of the join it will really fly), and kept only if shorter.
     """
     cells = lane_cells(lanes)
     if not cells:
         return []
-    left = set(range(len(cells)))
-    pos = start if start is not None else cells[0][0][0]
-    out: list[tuple[XY, XY]] = []
+    opts = [_cell_options(c) for c in cells]
+    order, corners = _greedy_cells(opts, start)
+    if 3 <= len(cells) <= MAX_ORDERED_CELLS:
+        order, corners = _two_opt_cells(opts, start, dist or _dist, order, corners)
+    return [lane for i, k in zip(order, corners, strict=True) for lane in opts[i][k][3]]
+
+
+def _cell_options(cell: list[tuple[XY, XY]]) -> list[tuple[XY, XY, float, list[tuple[XY, XY]]]]:
+    """The four ways to fly a cell: ``(entry, exit, length inside the cell, lanes in order)``."""
+    out = []
+    for from_top in (False, True):
+        for start_high in (False, True):
+            flown = _fly_cell(cell, from_top, start_high)
+            inner = sum(_dist(a, b) for a, b in flown) + sum(
+                _dist(flown[k][1], flown[k + 1][0]) for k in range(len(flown) - 1)
+            )
+            out.append((flown[0][0], flown[-1][1], inner, flown))
+    return out
+
+
+def _greedy_cells(opts: list, start: XY | None) -> tuple[list[int], list[int]]:
+    """Nearest entry corner first, from ``start`` (or the first cell's first corner)."""
+    left = set(range(len(opts)))
+    pos = start if start is not None else opts[0][0][0]
+    order, corners = [], []
     while left:
         best = None
-        for k in left:
-            cell = cells[k]
-            for from_top in (False, True):
-                lo, hi = cell[-1] if from_top else cell[0]
-                for start_high, entry in ((False, lo), (True, hi)):
-                    d = _dist(pos, entry)
-                    if best is None or d < best[0] - 1e-9:
-                        best = (d, k, from_top, start_high)
+        for i in sorted(left):
+            for k in (0, 1, 2, 3):
+                d = _dist(pos, opts[i][k][0])
+                if best is None or d < best[0] - 1e-9:
+                    best = (d, i, k)
         assert best is not None
-        _, k, from_top, start_high = best
-        flown = _fly_cell(cells[k], from_top, start_high)
-        out += flown
-        pos = flown[-1][1]
-        left.discard(k)
-    return out
+        _, i, k = best
+        order.append(i)
+        corners.append(k)
+        pos = opts[i][k][1]
+        left.discard(i)
+    return order, corners
+
+
+def _two_opt_cells(
+    opts: list, start: XY | None, dist, order: list[int], corners: list[int]
+) -> tuple[list[int], list[int]]:
+    memo: dict[tuple[XY, XY], float] = {}
+
+    def d(a: XY, b: XY) -> float:
+        if (a, b) not in memo:
+            memo[(a, b)] = dist(a, b)
+        return memo[(a, b)]
+
+    def cost_of(order: list[int], corners: list[int]) -> float:
+        total = d(start, opts[order[0]][corners[0]][0]) if start is not None else 0.0
+        for n, (i, k) in enumerate(zip(order, corners, strict=True)):
+            total += opts[i][k][2]
+            if n + 1 < len(order):
+                total += d(opts[i][k][1], opts[order[n + 1]][corners[n + 1]][0])
+        return total
+
+    def best_corners(order: list[int]) -> tuple[float, list[int]]:
+        cost = [(d(start, o[0]) if start is not None else 0.0) + o[2] for o in opts[order[0]]]
+        back: list[list[int]] = []
+        for prev, cur in itertools.pairwise(order):
+            nxt, arg = [], []
+            for o in opts[cur]:
+                cands = [cost[k] + d(opts[prev][k][1], o[0]) for k in range(4)]
+                k = min(range(4), key=cands.__getitem__)
+                nxt.append(cands[k] + o[2])
+                arg.append(k)
+            cost, back = nxt, [*back, arg]
+        k = min(range(4), key=cost.__getitem__)
+        choice = [k]
+        for arg in reversed(back):
+            k = arg[k]
+            choice.append(k)
+        return min(cost), choice[::-1]
+
+    greedy_cost = cost_of(order, corners)
+    best, best_k = best_corners(order)
+    best_order = order
+    improved = True
+    while improved:
+        improved = False
+        for i in range(len(order) - 1):
+            for j in range(i + 1, len(order)):
+                cand = best_order[:i] + best_order[i : j + 1][::-1] + best_order[j + 1 :]
+                c, ch = best_corners(cand)
+                if c < best - 1e-6:
+                    best, best_k, best_order, improved = c, ch, cand, True
+    return (best_order, best_k) if best < greedy_cost - 1e-6 else (order, corners)
 
 
 def _run_on(a: XY, b: XY, overrun_m: float, keep_out: BaseGeometry | None) -> XY:
@@ -303,8 +426,8 @@ def compound_route(
     hear a whole prompt (:func:`patrol.plan.acoustics.lane_overrun_m`); the turn to the next lane of
     the same cell is flown out there, longer joins start and end at the lane's own ends.
     """
-    ordered = order_lanes(lanes, start)
     inside = InsidePaths(area, keep_out=keep_out)
+    ordered = order_lanes(lanes, start, inside.length)
     pts: list[tuple[StepKind, XY, Hotspot | None]] = []
     if perimeter and not area.is_empty:
         inset = area.buffer(-lanes.spacing_m / 2.0, quad_segs=2)
@@ -466,3 +589,9 @@ def nearest_outside(p: XY, blocked: Sequence[BaseGeometry] | BaseGeometry, pad_m
     ring = local.buffer(pad_m, quad_segs=4).boundary
     q = ring.interpolate(ring.project(pt))
     return (q.x, q.y)
+
+
+def route_length_m(route: CompoundRoute) -> float:
+    """Length of the path a compound route flies (lanes, joins, spurs), metres."""
+    xy = [(s.x_m, s.y_m) for s in route.steps]
+    return float(sum(_dist(a, b) for a, b in itertools.pairwise(xy)))

@@ -113,7 +113,7 @@ def plan_patrol(
         auds[c.id] = a_c
         area = sweep_area(c, zones)
         areas[c.id] = area
-        lanes = sweep_lanes(c.id, area, a_c.spacing_m, a_c.speed_mps, keep_out=zones)
+        lanes = sweep_lanes(c.id, area, a_c.spacing_m, a_c.speed_mps, keep_out=zones, radius_m=a_c.radius_m)
         route = compound_route(
             c,
             lanes,

@@ -142,6 +142,40 @@ class InsidePaths:
         inner = float((da[va][:, None] + D + db[vb][None, :]).min())
         return inner if inner <= self.detour * straight else straight
 
+    def matrix(self, pts: np.ndarray) -> np.ndarray:
+        """:meth:`length` between every pair of ``pts`` (``(N, 2)``), as an ``(N, N)`` array, vectorised."""
+        n = len(pts)
+        straight = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+        out = straight.copy()
+        if n < 2:
+            return out
+        ii, jj = np.triu_indices(n, 1)
+        lines = shapely.linestrings(np.stack([pts[ii], pts[jj]], axis=1))
+        covered = shapely.covers(self.grown, lines) | (straight[ii, jj] < 1e-9)
+        if covered.all() or not self.verts:
+            return out
+        if self.parts:
+            part = np.array([self._part(tuple(p)) for p in pts])
+            same = part[ii] == part[jj]
+        else:
+            same = np.ones(len(ii), bool)
+        need = ~covered & same
+        if not need.any():
+            return out
+        v = np.array(self.verts)
+        sight = shapely.linestrings(
+            np.stack([np.repeat(pts, len(v), axis=0), np.tile(v, (n, 1))], axis=1)
+        )  # every point to every vertex
+        vis = shapely.covers(self.grown, sight).reshape(n, len(v))
+        to_v = np.where(vis, np.hypot(pts[:, None, 0] - v[None, :, 0], pts[:, None, 1] - v[None, :, 1]), np.inf)
+        via = (to_v[:, :, None] + self._vertex_graph()[None, :, :]).min(axis=1)  # point -> any vertex, inside
+        a, b = ii[need], jj[need]
+        inner = (via[a] + to_v[b]).min(axis=1)
+        length = np.where(inner <= self.detour * straight[a, b], inner, straight[a, b])
+        out[a, b] = length
+        out[b, a] = length
+        return out
+
     def path(self, a: XY, b: XY) -> list[XY]:
         """Intermediate vertices of the join from ``a`` to ``b`` (empty for a straight join)."""
         via = self.inside(a, b)
@@ -248,7 +282,7 @@ def _fly_cell(cell: list[tuple[XY, XY]], from_top: bool, start_high: bool) -> li
     return out
 
 
-MAX_ORDERED_CELLS = 24  # above this, cells are taken nearest first without the 2-opt search
+MAX_ORDERED_CELLS = 16  # above this, cells are taken nearest first without the 2-opt search
 
 
 def order_lanes(lanes: Lanes, start: XY | None = None, dist=None) -> list[tuple[XY, XY]]:
@@ -307,51 +341,67 @@ def _greedy_cells(opts: list, start: XY | None) -> tuple[list[int], list[int]]:
 def _two_opt_cells(
     opts: list, start: XY | None, dist, order: list[int], corners: list[int]
 ) -> tuple[list[int], list[int]]:
-    memo: dict[tuple[XY, XY], float] = {}
+    """2-opt over the cell order, the four entry corners of every cell chosen by dynamic programming.
 
-    def d(a: XY, b: XY) -> float:
-        if (a, b) not in memo:
-            memo[(a, b)] = dist(a, b)
-        return memo[(a, b)]
-
-    def cost_of(order: list[int], corners: list[int]) -> float:
-        total = d(start, opts[order[0]][corners[0]][0]) if start is not None else 0.0
-        for n, (i, k) in enumerate(zip(order, corners, strict=True)):
-            total += opts[i][k][2]
-            if n + 1 < len(order):
-                total += d(opts[i][k][1], opts[order[n + 1]][corners[n + 1]][0])
-        return total
+    ``dist`` is a function of two points or an object with ``matrix(points)`` (vectorised); every join
+    the search may need (any exit corner to any entry corner) is measured once, up front.
+    """
+    n = len(opts)
+    pts = [o[k] for c in opts for o in c for k in (0, 1)]  # entry, exit of every option of every cell
+    P = np.array(pts, float)
+    matrix = getattr(dist, "__self__", None)
+    if matrix is not None and hasattr(matrix, "matrix"):
+        D = matrix.matrix(P)
+    else:
+        D = np.array([[dist(tuple(a), tuple(b)) for b in P] for a in P])
+    ent = np.arange(n * 4).reshape(n, 4) * 2  # row of each option's entry point in D
+    ext = ent + 1
+    inner = np.array([[o[2] for o in c] for c in opts])
+    trans = D[ext[:, :, None, None], ent[None, None, :, :]]  # [cell a, opt k, cell b, opt l]
+    if start is not None:
+        sp = np.array(start, float)
+        first = np.array([[float(np.hypot(*(np.array(o[0]) - sp))) for o in c] for c in opts])
+        if matrix is not None and hasattr(matrix, "matrix"):
+            first = matrix.matrix(np.vstack([sp[None, :], P]))[0, 1:][ent]
+    else:
+        first = np.zeros((n, 4))
 
     def best_corners(order: list[int]) -> tuple[float, list[int]]:
-        cost = [(d(start, o[0]) if start is not None else 0.0) + o[2] for o in opts[order[0]]]
-        back: list[list[int]] = []
+        cost = first[order[0]] + inner[order[0]]
+        back = []
         for prev, cur in itertools.pairwise(order):
-            nxt, arg = [], []
-            for o in opts[cur]:
-                cands = [cost[k] + d(opts[prev][k][1], o[0]) for k in range(4)]
-                k = min(range(4), key=cands.__getitem__)
-                nxt.append(cands[k] + o[2])
-                arg.append(k)
-            cost, back = nxt, [*back, arg]
-        k = min(range(4), key=cost.__getitem__)
+            tot = cost[:, None] + trans[prev, :, cur, :]  # [k prev option, l cur option]
+            arg = tot.argmin(axis=0)
+            cost = tot[arg, np.arange(4)] + inner[cur]
+            back.append(arg)
+        k = int(cost.argmin())
         choice = [k]
         for arg in reversed(back):
-            k = arg[k]
+            k = int(arg[k])
             choice.append(k)
-        return min(cost), choice[::-1]
+        return float(cost.min()), choice[::-1]
+
+    def cost_of(order: list[int], corners: list[int]) -> float:
+        total = float(first[order[0], corners[0]])
+        for m, (i, k) in enumerate(zip(order, corners, strict=True)):
+            total += inner[i, k]
+            if m + 1 < len(order):
+                total += trans[i, k, order[m + 1], corners[m + 1]]
+        return float(total)
 
     greedy_cost = cost_of(order, corners)
     best, best_k = best_corners(order)
     best_order = order
-    improved = True
-    while improved:
+    for _ in range(4):  # passes: each is n^2/2 reversals
         improved = False
-        for i in range(len(order) - 1):
-            for j in range(i + 1, len(order)):
+        for i in range(n - 1):
+            for j in range(i + 1, n):
                 cand = best_order[:i] + best_order[i : j + 1][::-1] + best_order[j + 1 :]
                 c, ch = best_corners(cand)
                 if c < best - 1e-6:
                     best, best_k, best_order, improved = c, ch, cand, True
+        if not improved:
+            break
     return (best_order, best_k) if best < greedy_cost - 1e-6 else (order, corners)
 
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.synth
 from benchmarks.synthetic import SHAPE_CLASSES, make_shape
 from patrol.plan.acoustics import choose_spacing_speed, lane_overrun_m
 from patrol.plan.coverage import in_range_share, longest_heard_s, sample_points
-from patrol.plan.route import compound_route
+from patrol.plan.route import compound_route, sweep_and_route
 from patrol.plan.sweep import _rotate, ranked_angles, ring_edges, scanline, sweep_lanes
 from patrol.types import Compound, Vehicle
 
@@ -99,8 +99,7 @@ def main() -> None:
             geom = make_shape(kind, rng)
             c = Compound("x", "x", "scattered", 1, geom)
             t0 = time.perf_counter()
-            lanes = sweep_lanes("x", geom, spacing, speed, max_gap_m=GAP, radius_m=R_M)
-            route = compound_route(c, lanes, geom, 40.0, 0.0)
+            lanes, route = sweep_and_route(c, geom, spacing, speed, 40.0, 0.0, radius_m=R_M)
             ms.append((time.perf_counter() - t0) * 1000)
             run = np.array([(s.x_m, s.y_m) for s in compound_route(c, lanes, geom, 40.0, 0.0, overrun_m=overrun).steps])
             run_len += float(np.hypot(*np.diff(run, axis=0).T).sum())

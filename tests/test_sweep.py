@@ -197,3 +197,21 @@ def test_two_opt_shortens_stars_overall():
         finally:
             route_mod.MAX_ORDERED_CELLS = 24
     assert total["2-opt"] < 0.97 * total["greedy"], total
+
+
+def test_joint_choice_routes_several_directions_for_awkward_shapes():
+    """For a compound cut into three or more cells the direction is chosen by the route flown, which is never
+    longer than the sweep's own choice routed; coverage stays whole."""
+    from patrol.plan.route import route_length_m, sweep_and_route
+
+    rng = np.random.default_rng(21)
+    shorter = 0
+    for _ in range(6):
+        geom = make_shape("star", rng, size_m=500.0)
+        c = Compound("c1", "c1", "scattered", 1, geom)
+        own = compound_route(c, sweep_lanes("c1", geom, 42.4, 7.0), geom, 40.0, 0.0)
+        _lanes, route = sweep_and_route(c, geom, 42.4, 7.0, 40.0, 0.0)
+        assert route_length_m(route) <= route_length_m(own) + 1e-6
+        shorter += route_length_m(route) < route_length_m(own) - 1.0
+        assert in_range_share(geom, _route_line(route), 30.0) > 0.999
+    assert shorter >= 2

@@ -645,3 +645,51 @@ def route_length_m(route: CompoundRoute) -> float:
     """Length of the path a compound route flies (lanes, joins, spurs), metres."""
     xy = [(s.x_m, s.y_m) for s in route.steps]
     return float(sum(_dist(a, b) for a, b in itertools.pairwise(xy)))
+
+
+JOINT_ANGLES = 6  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
+
+
+def sweep_and_route(
+    compound: Compound,
+    area: BaseGeometry,
+    spacing_m: float,
+    speed_mps: float,
+    alt_m: float,
+    loiter_s: float,
+    perimeter: bool = False,
+    keep_out: BaseGeometry | None = None,
+    overrun_m: float = 0.0,
+    radius_m: float | None = None,
+) -> tuple[Lanes, CompoundRoute]:
+    """The lanes and route of one compound, with the lane direction and the cell order chosen jointly.
+
+    The sweep's own choice (the cheapest of three candidate directions by lanes and turns) stands for a
+    compound it sweeps in one or two cells. A shape that cuts it into three or more cells (stars, notched
+    outlines, several holes) pays in transits between cells, which only the route knows: then the
+    ``JOINT_ANGLES`` most promising directions (by lanes and turns) are each routed, cells ordered by
+    2-opt, and the shortest route flown is kept. Every candidate covers every point within half a spacing of a lane.
+    """
+    from patrol.plan.sweep import ranked_angles, sweep_lanes
+
+    target = area if not area.is_empty else compound.geometry
+
+    def route_for(lanes: Lanes) -> CompoundRoute:
+        return compound_route(
+            compound, lanes, target, alt_m, loiter_s, perimeter, keep_out=keep_out, overrun_m=overrun_m
+        )
+
+    lanes = sweep_lanes(compound.id, area, spacing_m, speed_mps, keep_out=keep_out, radius_m=radius_m)
+    route = route_for(lanes)
+    if area.is_empty or len(lane_cells(lanes)) < 3:
+        return lanes, route
+    best = (route_length_m(route), lanes, route)
+    for a in ranked_angles(area, spacing_m, speed_mps)[:JOINT_ANGLES]:
+        deg = math.degrees(float(a))
+        if abs((deg - lanes.angle_deg + 90.0) % 180.0 - 90.0) < 0.5:
+            continue  # the sweep's own choice, routed above
+        cand = sweep_lanes(compound.id, area, spacing_m, speed_mps, deg, keep_out=keep_out, radius_m=radius_m)
+        r = route_for(cand)
+        if (length := route_length_m(r)) < best[0] - 1e-6:
+            best = (length, cand, r)
+    return best[1], best[2]

@@ -86,6 +86,7 @@ class Sitl:
     proc: subprocess.Popen | None = None
     extra_params: str = ""  # more "NAME VALUE" lines for the defaults
     scripts: tuple[Path, ...] = ()  # Lua scripts copied into the working directory's scripts/
+    speedup: int = SPEEDUP
 
     @property
     def port(self) -> int:
@@ -116,7 +117,7 @@ class Sitl:
             "--model",
             "quad",
             "--speedup",
-            str(SPEEDUP),
+            str(self.speedup),
             "-I",
             str(self.instance),
             "--defaults",

@@ -153,7 +153,10 @@ class MissionPeerDouble:
         if m.seq != rx["next"]:
             if rx["next"] >= rx["count"] and m.seq == rx["count"] - 1:
                 self._send(self.conn.mav.mission_ack_encode(255, 190, mav.MAV_MISSION_ACCEPTED, mt))
-            return  # a duplicate or out-of-order item: the retry timer asks again
+                return
+            # as ArduPilot's MissionItemProtocol::handle_mission_item does; its retry timer asks again
+            self._send(self.conn.mav.mission_ack_encode(255, 190, mav.MAV_MISSION_INVALID_SEQUENCE, mt))
+            return
         rx["items"].append(m)
         rx["next"] += 1
         self.received_items += 1

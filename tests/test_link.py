@@ -72,6 +72,52 @@ def test_upload_verifies_through_a_lossy_link(faults):
         link.close()
 
 
+@pytest.mark.parametrize("window", [1, 8], ids=["stop-and-wait", "pipelined"])
+@pytest.mark.parametrize("drop", [0.0, 0.2])
+def test_both_upload_modes_leave_exactly_the_list_on_the_vehicle(window, drop):
+    """One item at a time (any autopilot) and go-back-N (ArduPilot) give the same list on the vehicle."""
+    items = mission_with_home(_sortie(60))
+    with MissionPeerDouble(Faults(drop=drop, seed=11)) as peer:
+        link = _link(peer)
+        assert link.autopilot == mav.MAV_AUTOPILOT_ARDUPILOTMEGA
+        link.window = window
+        link.upload(items, MISSION)
+        assert compare_items(items, link.download(MISSION), MISSION) == []
+        assert len(peer.lists[MISSION]) == len(items)
+        link.close()
+
+
+def test_a_clean_pipelined_upload_sends_every_item_once():
+    items = mission_with_home(_sortie(80))
+    with MissionPeerDouble() as peer:
+        link = _link(peer)
+        sent = []
+        original = link._send_item
+        link._send_item = lambda it, seq, mt: (sent.append(seq), original(it, seq, mt))
+        link.upload(items, MISSION)
+        assert sorted(sent) == list(range(len(items)))
+        link.close()
+
+
+def test_retransmission_timeout_returns_to_the_estimate_after_a_loss():
+    from patrol.vehicle.link import Rto
+
+    rto = Rto(1.5)
+    assert rto.value == 1.5  # nothing known of the link yet
+    for _ in range(8):
+        rto.sample(0.006)
+    low = rto.value
+    assert 0.02 <= low < 0.05
+    rto.backoff()
+    rto.backoff()
+    assert rto.value == pytest.approx(low * 1.5**2)
+    rto.progress()  # an answer to a resend: no clean sample, but the link is alive
+    assert rto.value == pytest.approx(low)
+    for _ in range(30):
+        rto.backoff()
+    assert rto.value == 1.5 and rto.at_cap
+
+
 def test_cut_link_fails_cleanly_naming_the_item():
     with MissionPeerDouble(Faults(silent_after_items=10)) as peer:
         link = _link(peer, timeout_s=0.2, retries=3)

@@ -147,3 +147,71 @@ def test_lane_overrun_lets_edge_residents_hear_a_whole_prompt(shape):
     # the run-on leaves the compound by exactly the overrun, no further
     far = max(shape.distance(Point(s.x_m, s.y_m)) for s in with_run.steps)
     assert far == pytest.approx(overrun, abs=0.5)
+
+
+def _flown_m(route):
+    return _route_line(route).length
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cell_order_with_corners_chosen_jointly_is_never_longer_than_nearest_first(seed, monkeypatch):
+    """Stars cut a sweep into many cells: the 2-opt order (entry corners by dynamic programming, joins
+    measured as flown inside the compound) never flies further than nearest-cell-first, and on stars
+    it flies less in total."""
+    import patrol.plan.route as route_mod
+
+    rng = np.random.default_rng(100 + seed)
+    geom = make_shape("star", rng, size_m=600.0)
+    c = Compound("c1", "c1", "scattered", 1, geom)
+    lanes = sweep_lanes("c1", geom, 42.4, 7.0)
+    assert len(route_mod.lane_cells(lanes)) >= 3
+    optimised = compound_route(c, lanes, geom, 40.0, 0.0)
+    monkeypatch.setattr(route_mod, "MAX_ORDERED_CELLS", 0)  # nearest cell first, as before
+    greedy = compound_route(c, lanes, geom, 40.0, 0.0)
+    assert _flown_m(optimised) <= _flown_m(greedy) + 1e-6
+    # the same lanes, each flown once, whatever the order
+    lane_set = {frozenset(map(lambda p: (round(p[0], 6), round(p[1], 6)), seg)) for seg in lanes.segments}
+    flown = {
+        frozenset(((round(a.x_m, 6), round(a.y_m, 6)), (round(b.x_m, 6), round(b.y_m, 6))))
+        for a, b in zip(optimised.steps, optimised.steps[1:], strict=False)
+        if a.kind is StepKind.LANE and b.kind is StepKind.LANE
+    }
+    assert lane_set <= flown
+
+
+def test_two_opt_shortens_stars_overall():
+    import patrol.plan.route as route_mod
+
+    rng = np.random.default_rng(7)
+    shapes = [make_shape("star", rng, size_m=float(s)) for s in (400, 500, 600, 700, 800)]
+    total = {}
+    for label, limit in (("greedy", 0), ("2-opt", 24)):
+        route_mod.MAX_ORDERED_CELLS = limit
+        try:
+            total[label] = sum(
+                _flown_m(
+                    compound_route(Compound("c", "c", "scattered", 1, g), sweep_lanes("c", g, 42.4, 7.0), g, 40, 0)
+                )
+                for g in shapes
+            )
+        finally:
+            route_mod.MAX_ORDERED_CELLS = 24
+    assert total["2-opt"] < 0.97 * total["greedy"], total
+
+
+def test_joint_choice_routes_several_directions_for_awkward_shapes():
+    """For a compound cut into three or more cells the direction is chosen by the route flown, which is never
+    longer than the sweep's own choice routed; coverage stays whole."""
+    from patrol.plan.route import route_length_m, sweep_and_route
+
+    rng = np.random.default_rng(21)
+    shorter = 0
+    for _ in range(6):
+        geom = make_shape("star", rng, size_m=500.0)
+        c = Compound("c1", "c1", "scattered", 1, geom)
+        own = compound_route(c, sweep_lanes("c1", geom, 42.4, 7.0), geom, 40.0, 0.0)
+        _lanes, route = sweep_and_route(c, geom, 42.4, 7.0, 40.0, 0.0)
+        assert route_length_m(route) <= route_length_m(own) + 1e-6
+        shorter += route_length_m(route) < route_length_m(own) - 1.0
+        assert in_range_share(geom, _route_line(route), 30.0) > 0.999
+    assert shorter >= 2

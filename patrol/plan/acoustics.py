@@ -100,6 +100,33 @@ def heard_s(radius_m: float, spacing_m: float, speed_mps: float) -> float:
     return 2.0 * math.sqrt(radius_m * radius_m - half * half) / speed_mps
 
 
+MAX_SPACING_RADII = 1.98  # the widest lane spacing, in audible radii, whose sweep keeps every point in range
+
+
+def max_spacing_m(radius_m: float) -> float:
+    """The widest lane spacing the planner accepts for ``radius_m``: every point stays in range.
+
+    The sweep fills gaps so that no point is farther than ``max(0.9 r, 0.5 s)`` from a lane
+    (:func:`patrol.plan.sweep.sweep_lanes`); that stays under the radius up to 1.98 radii
+    (``benchmarks/bench_sweep.py --spacing`` measures coverage at this limit on every shape class).
+
+    >>> round(max_spacing_m(30.0), 1)
+    59.4
+    """
+    return MAX_SPACING_RADII * radius_m
+
+
+def check_spacing(spacing_m: float, radius_m: float) -> None:
+    """Refuse, naming the widest that works, a spacing that would leave points out of range."""
+    if spacing_m <= 0:
+        raise PlanningError(f"--spacing-m {spacing_m:g} must be positive")
+    if spacing_m > max_spacing_m(radius_m):
+        raise PlanningError(
+            f"--spacing-m {spacing_m:g} leaves strips out of range (audible radius {radius_m:.1f} m); "
+            f"the widest spacing that keeps every point in range is {math.floor(max_spacing_m(radius_m) * 10) / 10:g} m"
+        )
+
+
 def choose_spacing_speed(
     radius_m: float,
     prompt_s: float,
@@ -122,11 +149,9 @@ def choose_spacing_speed(
     vmax, vmin = vehicle.max_speed_mps, vehicle.min_speed_mps
     if p <= 0:
         raise PlanningError(f"prompt length {p} s must be positive")
+    if spacing_m is not None:
+        check_spacing(spacing_m, r)
     if spacing_m is not None and speed_mps is not None:
-        if spacing_m >= 2 * r:
-            raise PlanningError(
-                f"--spacing-m {spacing_m:g} leaves strips out of range (audible radius {r:.1f} m); use < {2 * r:.0f}"
-            )
         return spacing_m, speed_mps, "override"
     if speed_mps is not None:
         half_chord = p * speed_mps / 2.0
@@ -137,10 +162,6 @@ def choose_spacing_speed(
             )
         return 2.0 * math.sqrt(r * r - half_chord * half_chord), speed_mps, "speed override"
     if spacing_m is not None:
-        if spacing_m >= 2 * r:
-            raise PlanningError(
-                f"--spacing-m {spacing_m:g} leaves strips out of range (audible radius {r:.1f} m); use < {2 * r:.0f}"
-            )
         v = 2.0 * math.sqrt(r * r - (spacing_m / 2) ** 2) / p
         if v < vmin:
             raise PlanningError(

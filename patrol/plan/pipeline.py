@@ -13,9 +13,8 @@ from patrol.plan.acoustics import audibility
 from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
 from patrol.plan.coverage import heard_whole_share, in_range_share
 from patrol.plan.mission import build_mission
-from patrol.plan.route import compound_route, order_compounds, sweep_area
+from patrol.plan.route import order_compounds, sweep_and_route, sweep_area
 from patrol.plan.sorties import make_sorties, step_speed
-from patrol.plan.sweep import sweep_lanes
 from patrol.types import Audibility, CueEncoder, District, PatrolParams, Plan, Sortie, Speaker, Vehicle
 
 
@@ -113,16 +112,17 @@ def plan_patrol(
         auds[c.id] = a_c
         area = sweep_area(c, zones)
         areas[c.id] = area
-        lanes = sweep_lanes(c.id, area, a_c.spacing_m, a_c.speed_mps, keep_out=zones)
-        route = compound_route(
+        _lanes, route = sweep_and_route(
             c,
-            lanes,
-            area if not area.is_empty else c.geometry,
+            area,
+            a_c.spacing_m,
+            a_c.speed_mps,
             alt.alt_m,
             loiter_s,
             params.perimeter,
             keep_out=zones,
             overrun_m=a_c.overrun_m,
+            radius_m=a_c.radius_m,
         )
         if a_c is not aud:
             steps = tuple(dataclasses.replace(st, speed_mps=a_c.speed_mps) for st in route.steps)

@@ -98,6 +98,84 @@ class InsidePaths:
         lines = shapely.linestrings(np.stack([coords[ii], coords[jj]], axis=1))
         return _graph_path(nodes, ii, jj, shapely.covers(self.grown, lines))
 
+    def _vertex_graph(self) -> np.ndarray:
+        """Shortest inside distances between every pair of the area's vertices (computed once)."""
+        if getattr(self, "_apsp", None) is None:
+            from scipy.sparse.csgraph import shortest_path
+
+            v = np.array(self.verts) if self.verts else np.zeros((0, 2))
+            n = len(v)
+            w = np.zeros((n, n))
+            if n > 1:
+                ii, jj = np.triu_indices(n, 1)
+                lines = shapely.linestrings(np.stack([v[ii], v[jj]], axis=1))
+                ok = shapely.covers(self.grown, lines)
+                d = np.hypot(*(v[ii] - v[jj]).T)
+                w[ii[ok], jj[ok]] = d[ok]
+                w[jj[ok], ii[ok]] = d[ok]
+            self._apsp = shortest_path(w, method="D", directed=False) if n else w
+        return self._apsp
+
+    def length(self, a: XY, b: XY) -> float:
+        """Length of the join :meth:`path` would fly from ``a`` to ``b``, without building it.
+
+        Straight where that stays inside (or where no inside path exists, between parts), else the
+        shortest path inside unless it is more than ``detour`` times the straight line.
+        """
+        straight = _dist(a, b)
+        if straight < 1e-9 or self.grown.covers(LineString([a, b])):
+            return straight
+        if self.parts and self._part(a) != self._part(b):
+            return straight
+        if not self.verts:
+            return straight
+        v = np.array(self.verts)
+        seen = []
+        for p in (a, b):
+            lines = shapely.linestrings(np.stack([np.broadcast_to(p, v.shape), v], axis=1))
+            vis = shapely.covers(self.grown, lines)
+            seen.append((vis, np.hypot(*(v - np.asarray(p)).T)))
+        (va, da), (vb, db) = seen
+        if not va.any() or not vb.any():
+            return straight
+        D = self._vertex_graph()[np.ix_(va, vb)]
+        inner = float((da[va][:, None] + D + db[vb][None, :]).min())
+        return inner if inner <= self.detour * straight else straight
+
+    def matrix(self, pts: np.ndarray) -> np.ndarray:
+        """:meth:`length` between every pair of ``pts`` (``(N, 2)``), as an ``(N, N)`` array, vectorised."""
+        n = len(pts)
+        straight = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+        out = straight.copy()
+        if n < 2:
+            return out
+        ii, jj = np.triu_indices(n, 1)
+        lines = shapely.linestrings(np.stack([pts[ii], pts[jj]], axis=1))
+        covered = shapely.covers(self.grown, lines) | (straight[ii, jj] < 1e-9)
+        if covered.all() or not self.verts:
+            return out
+        if self.parts:
+            part = np.array([self._part(tuple(p)) for p in pts])
+            same = part[ii] == part[jj]
+        else:
+            same = np.ones(len(ii), bool)
+        need = ~covered & same
+        if not need.any():
+            return out
+        v = np.array(self.verts)
+        sight = shapely.linestrings(
+            np.stack([np.repeat(pts, len(v), axis=0), np.tile(v, (n, 1))], axis=1)
+        )  # every point to every vertex
+        vis = shapely.covers(self.grown, sight).reshape(n, len(v))
+        to_v = np.where(vis, np.hypot(pts[:, None, 0] - v[None, :, 0], pts[:, None, 1] - v[None, :, 1]), np.inf)
+        via = (to_v[:, :, None] + self._vertex_graph()[None, :, :]).min(axis=1)  # point -> any vertex, inside
+        a, b = ii[need], jj[need]
+        inner = (via[a] + to_v[b]).min(axis=1)
+        length = np.where(inner <= self.detour * straight[a, b], inner, straight[a, b])
+        out[a, b] = length
+        out[b, a] = length
+        return out
+
     def path(self, a: XY, b: XY) -> list[XY]:
         """Intermediate vertices of the join from ``a`` to ``b`` (empty for a straight join)."""
         via = self.inside(a, b)
@@ -150,10 +228,13 @@ def lane_cells(lanes: Lanes) -> list[list[tuple[XY, XY]]]:
     lane direction; a cell is flown back and forth without leaving it. Returned per cell, bottom
     row first, each segment as ``(low end, high end)`` along the lane direction.
     """
-    segs = list(lanes.segments)
+    return _cells_at(list(lanes.segments), lanes.angle_deg)
+
+
+def _cells_at(segs: list[tuple[XY, XY]], angle_deg: float) -> list[list[tuple[XY, XY]]]:
     if not segs:
         return []
-    ang = math.radians(lanes.angle_deg)
+    ang = math.radians(angle_deg)
     c, s = math.cos(ang), math.sin(ang)
     recs = []
     for p, q in segs:
@@ -201,35 +282,127 @@ def _fly_cell(cell: list[tuple[XY, XY]], from_top: bool, start_high: bool) -> li
     return out
 
 
-def order_lanes(lanes: Lanes, start: XY | None = None) -> list[tuple[XY, XY]]:
-    """Lane segments in flying order and direction: boustrophedon within cells, nearest cell next.
+MAX_ORDERED_CELLS = 16  # above this, cells are taken nearest first without the 2-opt search
 
-    Each cell is entered at one of its four corners (bottom or top row, either end), whichever is
-    nearest to where the vehicle is, and flown back and forth to its far row.
+
+def order_lanes(lanes: Lanes, start: XY | None = None, dist=None) -> list[tuple[XY, XY]]:
+    """Lane segments in flying order and direction: boustrophedon within cells, cells in a short order.
+
+    Each cell is entered at one of its four corners (bottom or top row, either end) and flown back
+    and forth to its far row. The nearest corner is taken each time; with three or more cells the
+    order is then improved by 2-opt with the entry corners chosen jointly (dynamic programming over
+    the four corners of each cell), measured by ``dist`` (default: straight lines;
+    :func:`compound_route` passes the length of the join it will really fly), and kept only if shorter.
     """
     cells = lane_cells(lanes)
     if not cells:
         return []
-    left = set(range(len(cells)))
-    pos = start if start is not None else cells[0][0][0]
-    out: list[tuple[XY, XY]] = []
+    opts = [_cell_options(c) for c in cells]
+    order, corners = _greedy_cells(opts, start)
+    if 3 <= len(cells) <= MAX_ORDERED_CELLS:
+        order, corners = _two_opt_cells(opts, start, dist or _dist, order, corners)
+    return [lane for i, k in zip(order, corners, strict=True) for lane in opts[i][k][3]]
+
+
+def _cell_options(cell: list[tuple[XY, XY]]) -> list[tuple[XY, XY, float, list[tuple[XY, XY]]]]:
+    """The four ways to fly a cell: ``(entry, exit, length inside the cell, lanes in order)``."""
+    out = []
+    for from_top in (False, True):
+        for start_high in (False, True):
+            flown = _fly_cell(cell, from_top, start_high)
+            inner = sum(_dist(a, b) for a, b in flown) + sum(
+                _dist(flown[k][1], flown[k + 1][0]) for k in range(len(flown) - 1)
+            )
+            out.append((flown[0][0], flown[-1][1], inner, flown))
+    return out
+
+
+def _greedy_cells(opts: list, start: XY | None) -> tuple[list[int], list[int]]:
+    """Nearest entry corner first, from ``start`` (or the first cell's first corner)."""
+    left = set(range(len(opts)))
+    pos = start if start is not None else opts[0][0][0]
+    order, corners = [], []
     while left:
         best = None
-        for k in left:
-            cell = cells[k]
-            for from_top in (False, True):
-                lo, hi = cell[-1] if from_top else cell[0]
-                for start_high, entry in ((False, lo), (True, hi)):
-                    d = _dist(pos, entry)
-                    if best is None or d < best[0] - 1e-9:
-                        best = (d, k, from_top, start_high)
+        for i in sorted(left):
+            for k in (0, 1, 2, 3):
+                d = _dist(pos, opts[i][k][0])
+                if best is None or d < best[0] - 1e-9:
+                    best = (d, i, k)
         assert best is not None
-        _, k, from_top, start_high = best
-        flown = _fly_cell(cells[k], from_top, start_high)
-        out += flown
-        pos = flown[-1][1]
-        left.discard(k)
-    return out
+        _, i, k = best
+        order.append(i)
+        corners.append(k)
+        pos = opts[i][k][1]
+        left.discard(i)
+    return order, corners
+
+
+def _two_opt_cells(
+    opts: list, start: XY | None, dist, order: list[int], corners: list[int]
+) -> tuple[list[int], list[int]]:
+    """2-opt over the cell order, the four entry corners of every cell chosen by dynamic programming.
+
+    ``dist`` is a function of two points or an object with ``matrix(points)`` (vectorised); every join
+    the search may need (any exit corner to any entry corner) is measured once, up front.
+    """
+    n = len(opts)
+    pts = [o[k] for c in opts for o in c for k in (0, 1)]  # entry, exit of every option of every cell
+    P = np.array(pts, float)
+    matrix = getattr(dist, "__self__", None)
+    if matrix is not None and hasattr(matrix, "matrix"):
+        D = matrix.matrix(P)
+    else:
+        D = np.array([[dist(tuple(a), tuple(b)) for b in P] for a in P])
+    ent = np.arange(n * 4).reshape(n, 4) * 2  # row of each option's entry point in D
+    ext = ent + 1
+    inner = np.array([[o[2] for o in c] for c in opts])
+    trans = D[ext[:, :, None, None], ent[None, None, :, :]]  # [cell a, opt k, cell b, opt l]
+    if start is not None:
+        sp = np.array(start, float)
+        first = np.array([[float(np.hypot(*(np.array(o[0]) - sp))) for o in c] for c in opts])
+        if matrix is not None and hasattr(matrix, "matrix"):
+            first = matrix.matrix(np.vstack([sp[None, :], P]))[0, 1:][ent]
+    else:
+        first = np.zeros((n, 4))
+
+    def best_corners(order: list[int]) -> tuple[float, list[int]]:
+        cost = first[order[0]] + inner[order[0]]
+        back = []
+        for prev, cur in itertools.pairwise(order):
+            tot = cost[:, None] + trans[prev, :, cur, :]  # [k prev option, l cur option]
+            arg = tot.argmin(axis=0)
+            cost = tot[arg, np.arange(4)] + inner[cur]
+            back.append(arg)
+        k = int(cost.argmin())
+        choice = [k]
+        for arg in reversed(back):
+            k = int(arg[k])
+            choice.append(k)
+        return float(cost.min()), choice[::-1]
+
+    def cost_of(order: list[int], corners: list[int]) -> float:
+        total = float(first[order[0], corners[0]])
+        for m, (i, k) in enumerate(zip(order, corners, strict=True)):
+            total += inner[i, k]
+            if m + 1 < len(order):
+                total += trans[i, k, order[m + 1], corners[m + 1]]
+        return float(total)
+
+    greedy_cost = cost_of(order, corners)
+    best, best_k = best_corners(order)
+    best_order = order
+    for _ in range(4):  # passes: each is n^2/2 reversals
+        improved = False
+        for i in range(n - 1):
+            for j in range(i + 1, n):
+                cand = best_order[:i] + best_order[i : j + 1][::-1] + best_order[j + 1 :]
+                c, ch = best_corners(cand)
+                if c < best - 1e-6:
+                    best, best_k, best_order, improved = c, ch, cand, True
+        if not improved:
+            break
+    return (best_order, best_k) if best < greedy_cost - 1e-6 else (order, corners)
 
 
 def _run_on(a: XY, b: XY, overrun_m: float, keep_out: BaseGeometry | None) -> XY:
@@ -303,8 +476,8 @@ def compound_route(
     hear a whole prompt (:func:`patrol.plan.acoustics.lane_overrun_m`); the turn to the next lane of
     the same cell is flown out there, longer joins start and end at the lane's own ends.
     """
-    ordered = order_lanes(lanes, start)
     inside = InsidePaths(area, keep_out=keep_out)
+    ordered = order_lanes(lanes, start, inside.length)
     pts: list[tuple[StepKind, XY, Hotspot | None]] = []
     if perimeter and not area.is_empty:
         inset = area.buffer(-lanes.spacing_m / 2.0, quad_segs=2)
@@ -466,3 +639,57 @@ def nearest_outside(p: XY, blocked: Sequence[BaseGeometry] | BaseGeometry, pad_m
     ring = local.buffer(pad_m, quad_segs=4).boundary
     q = ring.interpolate(ring.project(pt))
     return (q.x, q.y)
+
+
+def route_length_m(route: CompoundRoute) -> float:
+    """Length of the path a compound route flies (lanes, joins, spurs), metres."""
+    xy = [(s.x_m, s.y_m) for s in route.steps]
+    return float(sum(_dist(a, b) for a, b in itertools.pairwise(xy)))
+
+
+JOINT_ANGLES = 6  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
+
+
+def sweep_and_route(
+    compound: Compound,
+    area: BaseGeometry,
+    spacing_m: float,
+    speed_mps: float,
+    alt_m: float,
+    loiter_s: float,
+    perimeter: bool = False,
+    keep_out: BaseGeometry | None = None,
+    overrun_m: float = 0.0,
+    radius_m: float | None = None,
+) -> tuple[Lanes, CompoundRoute]:
+    """The lanes and route of one compound, with the lane direction and the cell order chosen jointly.
+
+    The sweep's own choice (the cheapest of three candidate directions by lanes and turns) stands for a
+    compound it sweeps in one or two cells. A shape that cuts it into three or more cells (stars, notched
+    outlines, several holes) pays in transits between cells, which only the route knows: then the
+    ``JOINT_ANGLES`` most promising directions (by lanes and turns) are each routed, cells ordered by
+    2-opt, and the shortest route flown is kept. Every candidate covers every point within half a spacing of a lane.
+    """
+    from patrol.plan.sweep import ranked_angles, sweep_lanes
+
+    target = area if not area.is_empty else compound.geometry
+
+    def route_for(lanes: Lanes) -> CompoundRoute:
+        return compound_route(
+            compound, lanes, target, alt_m, loiter_s, perimeter, keep_out=keep_out, overrun_m=overrun_m
+        )
+
+    lanes = sweep_lanes(compound.id, area, spacing_m, speed_mps, keep_out=keep_out, radius_m=radius_m)
+    route = route_for(lanes)
+    if area.is_empty or len(lane_cells(lanes)) < 3:
+        return lanes, route
+    best = (route_length_m(route), lanes, route)
+    for a in ranked_angles(area, spacing_m, speed_mps)[:JOINT_ANGLES]:
+        deg = math.degrees(float(a))
+        if abs((deg - lanes.angle_deg + 90.0) % 180.0 - 90.0) < 0.5:
+            continue  # the sweep's own choice, routed above
+        cand = sweep_lanes(compound.id, area, spacing_m, speed_mps, deg, keep_out=keep_out, radius_m=radius_m)
+        r = route_for(cand)
+        if (length := route_length_m(r)) < best[0] - 1e-6:
+            best = (length, cand, r)
+    return best[1], best[2]

@@ -145,6 +145,7 @@ def _lanes_at(
     spacing_m: float,
     max_gap_m: float,
     keep_out: BaseGeometry | None,
+    radius_m: float | None = None,
 ) -> list[tuple[float, float, float]]:
     er = _rotate(edges, angle)
     ys = lane_offsets(float(er[:, [1, 3]].min()), float(er[:, [1, 3]].max()), spacing_m)
@@ -155,7 +156,7 @@ def _lanes_at(
         for y, row in zip(ys, rows, strict=True)
         for a, b in merge_row(row, float(y), max_gap_m, keep_rot)
     ]
-    return segs + _fill_gaps(geom, er, segs, angle, spacing_m)
+    return segs + _fill_gaps(geom, er, segs, angle, spacing_m, radius_m=radius_m)
 
 
 def _rotate_geom(geom: BaseGeometry, angle: float) -> BaseGeometry:
@@ -173,6 +174,7 @@ def sweep_lanes(
     tries: int = 3,
     max_gap_m: float | None = None,
     keep_out: BaseGeometry | None = None,
+    radius_m: float | None = None,
 ) -> Lanes:
     """Lanes over ``geom`` (local metres) such that every point is within ``spacing_m / 2`` of one.
 
@@ -187,6 +189,8 @@ def sweep_lanes(
     angle_deg : force a lane direction (degrees counter-clockwise from east); chosen when omitted.
     max_gap_m : lanes fly straight across gaps (notches, holes) up to this long; default 2 spacings.
     keep_out : areas a lane must never cross (buffered no-fly zones), local metres.
+    radius_m : the audible ground radius; with it, no point is left farther than ``0.9 radius_m`` from a
+        lane (or half a spacing, if that is more), however wide the spacing, so every point is in range.
 
     Returns
     -------
@@ -210,7 +214,7 @@ def sweep_lanes(
     best: tuple[float, float, list[tuple[float, float, float]]] | None = None
     for angle in angles:
         gap = 2.0 * spacing_m if max_gap_m is None else max_gap_m
-        segs = _lanes_at(geom, edges, angle, spacing_m, gap, keep_out)
+        segs = _lanes_at(geom, edges, angle, spacing_m, gap, keep_out, radius_m)
         cost = _cost(sum(b - a for _, a, b in segs), len(segs), spacing_m, speed_mps, turn_s)
         if best is None or cost < best[0] - 1e-9:
             best = (cost, angle, segs)
@@ -251,16 +255,24 @@ def _fill_gaps(
     angle: float,
     spacing_m: float,
     max_rounds: int = 3,
+    radius_m: float | None = None,
 ) -> list[tuple[float, float, float]]:
-    """Extra short lanes through parts of ``geom`` further than 0.6 spacing from every lane.
+    """Extra short lanes through parts of ``geom`` further than ``tol`` from every lane.
 
-    0.6 spacing sits between half a spacing (where the heard-whole rule holds exactly) and the
-    audible radius (0.71 spacing at the optimum): spike tips get a lane, corners do not.
+    ``tol`` is 0.6 spacing, between half a spacing (where the heard-whole rule holds exactly) and the
+    audible radius (0.71 spacing at the optimum): spike tips get a lane, corners do not. With lanes
+    spaced wider than that optimum, 0.6 spacing would exceed the radius itself and leave corners out
+    of range, so ``tol`` is then at most 0.9 of ``radius_m`` (never under half a spacing, which every
+    point between two rows already meets).
     """
-    if not segs_rot or geom.area >= 0.999 * shapely.convex_hull(geom).area:
-        return []  # convex: every point is within half a spacing of a lane row inside it
-    rot_geom = _rotate_geom(geom, angle)
     tol = 0.6 * spacing_m
+    if radius_m is not None:
+        tol = min(tol, max(0.9 * radius_m, 0.5 * spacing_m * 1.001))
+    if not segs_rot:
+        return []
+    if geom.area >= 0.999 * shapely.convex_hull(geom).area and tol >= 0.6 * spacing_m - 1e-9:
+        return []  # convex, and lanes no wider than the optimum: rows reach every point
+    rot_geom = _rotate_geom(geom, angle)
     if _vertices_within(rot_geom, segs_rot, tol):
         return []
     extra: list[tuple[float, float, float]] = []

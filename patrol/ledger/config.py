@@ -47,6 +47,11 @@ class LedgerTarget:
         return self.url is None
 
     @property
+    def key(self) -> str:
+        """The ledger's identity for the spool: the absolute file, or the URL without its password."""
+        return str(self.path.absolute()) if self.path is not None else self.shown
+
+    @property
     def is_sqlite(self) -> bool:
         """The ledger is an SQLite file."""
         return self.path is not None
@@ -115,7 +120,7 @@ def ledger_url(option: str | None) -> LedgerTarget:
     table, path = _config()
     if table.get("url"):
         assert path is not None
-        return target_from(str(table["url"]), f"{path} [ledger] url", path.parent)
+        return target_from(str(table["url"]), f"{path} [ledger] url", path.absolute().parent)
     return target_from(str(DEFAULT_PATH), "default")
 
 

@@ -59,7 +59,7 @@ class Recorder:
             return None
         payload = {**payload, "run": run_info(self.kind, self.operator, self.started_s)}
         if self.ledger is None:
-            path = spool.put(self.target.shown, self.kind, payload, "ledger unusable at the start")
+            path = spool.put(self.target.key, self.kind, payload, "ledger unusable at the start")
             return f"ledger: {self.target.shown} unusable; {self.kind} record spooled to {path} (patrol ledger sync)"
         try:
             with self.ledger.write() as conn:
@@ -70,7 +70,7 @@ class Recorder:
                     time.sleep(stall)
         except (LedgerError, SQLAlchemyError, DBAPIError, sqlite3.Error, OSError) as e:
             why = str(e) if isinstance(e, LedgerError) else describe(self.target, e)
-            path = spool.put(self.target.shown, self.kind, payload, why)
+            path = spool.put(self.target.key, self.kind, payload, why)
             return f"ledger: could not record ({why}); record spooled to {path} (patrol ledger sync)"
         finally:
             self.ledger.close()
@@ -81,7 +81,7 @@ def sync(ledger: Ledger, say: Say = _stderr) -> tuple[int, int]:
     """Write the spooled records meant for ``ledger``, oldest first, each in its own transaction, removing each
     once written. Returns ``(written, left)``; a record that fails stays for the next time."""
     done = left = 0
-    for path, doc in spool.waiting(ledger.target.shown):
+    for path, doc in spool.waiting(ledger.target.key):
         try:
             with ledger.write() as conn:
                 what = record.write(conn, doc["kind"], doc["payload"], spooled=True)

@@ -26,15 +26,15 @@ def spool_dir() -> Path:
     return state / "patrol" / "ledger-spool"
 
 
-def put(ledger_shown: str, kind: str, payload: dict[str, Any], why: str) -> Path:
-    """Spool one record for ``ledger_shown``; returns its file."""
+def put(ledger_key: str, kind: str, payload: dict[str, Any], why: str) -> Path:
+    """Spool one record for the ledger ``ledger_key`` (:attr:`LedgerTarget.key`); returns its file."""
     name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{kind}-{uuid.uuid4().hex[:8]}.json"
-    doc = {"version": 1, "ledger": ledger_shown, "kind": kind, "why": why, "payload": payload}
+    doc = {"version": 1, "ledger": ledger_key, "kind": kind, "why": why, "payload": payload}
     return write_text(spool_dir() / name, json.dumps(doc, ensure_ascii=False) + "\n")
 
 
-def waiting(ledger_shown: str) -> list[tuple[Path, dict[str, Any]]]:
-    """The spooled records meant for ``ledger_shown``, oldest first (unreadable files are left alone)."""
+def waiting(ledger_key: str) -> list[tuple[Path, dict[str, Any]]]:
+    """The spooled records meant for the ledger ``ledger_key``, oldest first (unreadable files are left alone)."""
     folder = spool_dir()
     if not folder.is_dir():
         return []
@@ -44,6 +44,6 @@ def waiting(ledger_shown: str) -> list[tuple[Path, dict[str, Any]]]:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue
-        if isinstance(doc, dict) and doc.get("ledger") == ledger_shown and "payload" in doc:
+        if isinstance(doc, dict) and doc.get("ledger") == ledger_key and "payload" in doc:
             out.append((path, doc))
     return out

@@ -37,8 +37,9 @@ def add(
 @one_line_errors
 def sync(ledger: LedgerOpt = None) -> None:
     """Write the records spooled while the ledger could not be reached."""
-    from patrol.ledger.session import reader, sync
+    from patrol.ledger.session import sync
     from patrol.ledger.spool import spool_dir
+    from patrol.ledger.store import reader
 
     led = reader(ledger)
     done, left = sync(led)
@@ -50,8 +51,7 @@ def sync(ledger: LedgerOpt = None) -> None:
 @one_line_errors
 def check(ledger: LedgerOpt = None) -> None:
     """Say which ledger this is, its schema, what it holds, and (SQLite) run its integrity check."""
-    from patrol.ledger.session import reader
-    from patrol.ledger.store import inventory
+    from patrol.ledger.store import inventory, reader
 
     led = reader(ledger)
     for line in inventory(led):

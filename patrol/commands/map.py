@@ -45,8 +45,8 @@ def map_(
         typer.echo(map_command(Path(package), output, tiles))
         return
     from patrol.ledger.ledger_map import ledger_map
-    from patrol.ledger.session import reader
     from patrol.ledger.status import as_of_for, district_scope, parse_date
+    from patrol.ledger.store import reader
     from patrol.review.map_parts import _check_output, _check_tiles, _size
     from patrol.review.maps import write_html_atomic
 

@@ -25,8 +25,8 @@ def report(
 ) -> None:
     """The week's audit: coverage per day (chart), hearings per compound and day, the flights (HTML and CSV)."""
     from patrol.atomic import write_folder
-    from patrol.ledger.session import reader
     from patrol.ledger.status import district_scope, parse_policy
+    from patrol.ledger.store import reader
     from patrol.ledger.weekly import parse_week, week_data, week_files
 
     monday = parse_week(week)

@@ -29,7 +29,6 @@ def status(
     """Per compound: last heard whole, times today and this week, last audit's coverage and prompts, due or not."""
     import json
 
-    from patrol.ledger.session import reader
     from patrol.ledger.status import (
         as_of_for,
         compound_status,
@@ -39,6 +38,7 @@ def status(
         status_json,
         status_table,
     )
+    from patrol.ledger.store import reader
 
     policy = parse_policy(every)
     as_of = as_of_for(parse_date(date))

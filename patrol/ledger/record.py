@@ -278,8 +278,11 @@ def write_audit(conn: Connection, run_id: int, p: dict[str, Any]) -> str:
     ).scalar_one()
     conn.execute(insert(s.audit_flights), [{"audit_id": aid, "flight_id": f} for f in sorted(set(fids.values()))])
     mine = set(fids)
+    sharing = select(s.audit_flights.c.audit_id).where(s.audit_flights.c.flight_id.in_(list(fids.values())))
     older = conn.execute(
-        select(s.audits.c.id, s.audits.c.flights_key).where(s.audits.c.superseded_by.is_(None), s.audits.c.id != aid)
+        select(s.audits.c.id, s.audits.c.flights_key).where(
+            s.audits.c.superseded_by.is_(None), s.audits.c.id != aid, s.audits.c.id.in_(sharing)
+        )
     ).all()
     gone = [a for a, k in older if k and set(k.split(",")) <= mine]
     if gone:

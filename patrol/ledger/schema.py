@@ -194,6 +194,8 @@ hearings = Table(
 Index("ix_hearings_compound_time", hearings.c.compound_id, hearings.c.heard_utc)
 Index("ix_hearings_time", hearings.c.heard_utc)
 Index("ix_hearings_audit", hearings.c.audit_id)
+Index("ix_hearings_flight", hearings.c.flight_id)
+Index("ix_audit_flights_flight", audit_flights.c.flight_id)
 Index("ix_audit_results_compound_time", audit_results.c.compound_id, audit_results.c.at_utc)
 Index("ix_audit_results_audit", audit_results.c.audit_id)
 Index("ix_audits_package", audits.c.package_id)

@@ -113,9 +113,3 @@ def begin(
         return Recorder(target, None, operator, kind, say)
     sync(led, say)
     return Recorder(target, led, operator, kind, say)
-
-
-def reader(ledger_opt: str | None) -> Ledger:
-    """The ledger for a supervisor's command (status, map, report): it must exist; one line if it cannot be used."""
-    target = ledger_url(ledger_opt)
-    return open_ledger(target, create=False)

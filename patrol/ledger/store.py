@@ -218,3 +218,11 @@ def inventory(ledger: Ledger) -> list[str]:
         for t in (s.compounds, s.packages, s.uploads, s.overrides, s.flights, s.plays, s.audits, s.hearings):
             lines.append(f"{t.name}: {conn.execute(select(func.count()).select_from(t)).scalar_one()}")
     return lines
+
+
+def reader(ledger_opt: str | None) -> Ledger:
+    """The ledger for a supervisor's command (status, map, report, sync, check), chosen as
+    :func:`~patrol.ledger.config.ledger_url` says: it must exist; one line if it cannot be used."""
+    from patrol.ledger.config import ledger_url
+
+    return open_ledger(ledger_url(ledger_opt), create=False)

@@ -168,6 +168,8 @@ def upgrade() -> None:
     op.create_index("ix_hearings_compound_time", "hearings", ["compound_id", "heard_utc"])
     op.create_index("ix_hearings_time", "hearings", ["heard_utc"])
     op.create_index("ix_hearings_audit", "hearings", ["audit_id"])
+    op.create_index("ix_hearings_flight", "hearings", ["flight_id"])
+    op.create_index("ix_audit_flights_flight", "audit_flights", ["flight_id"])
     op.create_index("ix_audit_results_compound_time", "audit_results", ["compound_id", "at_utc"])
     op.create_index("ix_audit_results_audit", "audit_results", ["audit_id"])
     op.create_index("ix_audits_package", "audits", ["package_id"])

@@ -79,6 +79,15 @@ def test_writers_at_the_same_moment_all_land_and_a_log_counts_once(ledger_url, t
     assert sum("1 new flight(s)" in e for e in errs) == 3 and sum("1 already recorded" in e for e in errs) == 2
 
 
+def test_processes_opening_a_new_ledger_at_once_all_create_it_once(ledger_url, tmp_path):
+    logs = [write_tlog(tmp_path / f"n{k}.tlog", np.linspace(0, 100, 11), np.full(11, 5.0 * k)) for k in range(3)]
+    procs = [popen("ledger", "add", str(p), "--ledger", ledger_url) for p in logs]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errs
+    c = counts(ledger_url)
+    assert c["runs"] == 3 and c["flights"] == 3
+
+
 def test_a_killed_audit_leaves_no_partial_record(ledger_url, tmp_path):
     pkg = plan_district(tmp_path, ledger_url)
     log = write_flight(tmp_path / "f.tlog", pkg, ["S1", "S2"], time.time() - 3600)
@@ -261,3 +270,26 @@ def test_where_the_ledger_is(tmp_path, monkeypatch):
     res = cli("plan", str(district_file(tmp_path)), "-o", str(tmp_path / "p"), "--home", f"{LAT - 0.001},{LON}",
               "--speaker", "none", "--ledger", "off")  # fmt: skip
     assert res.returncode == 0 and "ledger:" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["status", "--every", "5x"], "--every '5x': not an interval; give 4h"),
+        (["status", "--every", "scattered=soon"], "--every scattered 'soon': not an interval"),
+        (["status", "--date", "2020-13-01"], "--date '2020-13-01': give a day as YYYY-MM-DD"),
+        (["report", "--week", "W99", "-o", "{tmp}/r"], "--week 'W99': not a week; give an ISO week such as 2020-W06"),
+        (["status", "--ledger", "{tmp}/none.sqlite"], "no ledger at {tmp}/none.sqlite (--ledger): nothing recorded"),
+        (["status", "--ledger", "mysql://db/x"], "patrol keeps its ledger in SQLite or PostgreSQL"),
+        (["plan", "{district}", "-o", "{tmp}/p", "--due", "--ledger", "off"], "--due needs the ledger"),
+    ],
+)
+def test_bad_supervisor_options_get_one_line(tmp_path, args, needle):
+    district = district_file(tmp_path)
+    fill = {"{tmp}": str(tmp_path), "{district}": str(district)}
+    args = [a.replace("{tmp}", fill["{tmp}"]).replace("{district}", fill["{district}"]) for a in args]
+    res = cli(*args)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode in (2, 4) and len(lines) == 1, res.stderr
+    assert needle.replace("{tmp}", str(tmp_path)) in lines[0] and "Traceback" not in res.stderr
+    assert not (tmp_path / "r").exists() and not (tmp_path / "p").exists() and not (tmp_path / "none.sqlite").exists()

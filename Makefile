@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed
 LOCK := constraints.txt
 PIP := PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/pip --disable-pip-version-check
 # Debian packages patrol needs at run time: espeak-ng for the spoken warnings (pyttsx3 drives it),
-# chromium for the map checks. Installed when missing and we are root (CI is); otherwise say what to do.
-DEBS := espeak-ng libespeak-ng1 chromium
+# chromium for the map checks, postgresql for the ledger tests (they start their own server; a city's shared
+# ledger runs on one). Installed when missing and we are root (CI is); otherwise say what to do.
+DEBS := espeak-ng libespeak-ng1 chromium postgresql
 
 .PHONY: demo test setup lint bench lock clean
 
@@ -43,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_upload.py
+	$(BIN)/python benchmarks/bench_ledger.py
 
 # Refresh the lock: newest releases that pyproject.toml allows, in a scratch venv; then run `make test`.
 lock:

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import typer
 
-from patrol.commands import audit, broadcast, check, clear, download, fly, import_osm, plan, prompts, replay, upload
+from patrol.commands import (
+    audit,
+    broadcast,
+    check,
+    clear,
+    download,
+    fly,
+    import_osm,
+    ledger,
+    plan,
+    prompts,
+    replay,
+    report,
+    status,
+    upload,
+)
 from patrol.commands import map as map_cmd
 
-app = typer.Typer(
-    name="patrol",
-    help="Plan, fly and audit drone loudspeaker patrols over residential compounds (ArduPilot).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+HELP = "Plan, fly and audit drone loudspeaker patrols over residential compounds (ArduPilot)."
+app = typer.Typer(name="patrol", help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
 @app.callback()
@@ -33,6 +43,9 @@ app.command("replay")(replay.replay)
 app.command("audit")(audit.audit)
 app.command("broadcast")(broadcast.broadcast)
 app.add_typer(import_osm.app, name="import")
+app.command("status")(status.status)
+app.command("report")(report.report)
+app.add_typer(ledger.app, name="ledger")
 
 
 def main() -> None:

@@ -23,3 +23,9 @@ class CoverageShortfallError(PatrolError):
     """An audit found compounds that heard too little of the warning (exit status 3)."""
 
     exit_code = 3
+
+
+class LedgerError(PatrolError):
+    """The ledger cannot be used: unreachable, damaged, of a newer schema, or not a patrol ledger (exit status 4)."""
+
+    exit_code = 4

@@ -3,6 +3,7 @@ and the plays `patrol broadcast` makes alongside match the plan in prompt, order
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import signal
@@ -64,7 +65,8 @@ def test_cues_play_in_order_where_planned(tmp_path, cued_package):
         link.conn.setup_logfile(str(tmp_path / "flight.tlog"), mode="wb")
         player = subprocess.Popen(
             [sys.executable, str(ROOT / "cli.py"), "broadcast", "--connect", sitl.url2, "--package", str(cued_package),
-             "--sortie", str(s["index"]), "--out", str(tmp_path / "plays"), "--no-sound", "--timeout-min", "10"],
+             "--sortie", str(s["index"]), "--out", str(tmp_path / "plays"), "--no-sound", "--timeout-min", "10",
+             "--ledger", str(tmp_path / "ledger.sqlite")],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         upload_sortie(link, up)
@@ -95,6 +97,7 @@ def test_cues_play_in_order_where_planned(tmp_path, cued_package):
         assert _metres((p["lat"], p["lon"]), where) <= 15.0
         if p["action"] != "stop":
             assert p["prompt_id"] and p["output"].endswith(".wav")
+    assert ledger_plays(tmp_path / "ledger.sqlite") == len(logs[0].read_text().splitlines())
 
 
 def test_audit_of_the_flown_cued_sortie_agrees_between_tlog_and_dataflash(tmp_path, cued_package):
@@ -114,10 +117,11 @@ def test_audit_of_the_flown_cued_sortie_agrees_between_tlog_and_dataflash(tmp_pa
     bins = sorted((tmp_path / "sitl" / "logs").glob("*.BIN"))
     assert bins, "SITL wrote no DataFlash log"
     shares = {}
+    ledger = tmp_path / "ledger.sqlite"
     for name, log in (("tlog", tmp_path / "flight.tlog"), ("bin", bins[-1])):
         res = subprocess.run(
             [sys.executable, str(ROOT / "cli.py"), "audit", str(log), "--package", str(cued_package),
-             "-o", str(tmp_path / name), "--compounds", ",".join(s["compounds"])],
+             "-o", str(tmp_path / name), "--compounds", ",".join(s["compounds"]), "--ledger", str(ledger)],
             capture_output=True, text=True,
         )  # fmt: skip
         assert res.returncode == 0, res.stdout + res.stderr
@@ -130,3 +134,26 @@ def test_audit_of_the_flown_cued_sortie_agrees_between_tlog_and_dataflash(tmp_pa
         assert abs(t["heard_whole_share"] - b["heard_whole_share"]) <= 0.02
         assert abs(t["time_over_s"] - b["time_over_s"]) <= 0.05 * t["time_over_s"] + 5
         assert {p["prompt_id"] for p in t["prompts_played"]} == {p["prompt_id"] for p in b["prompts_played"]}
+    # both logs are in the ledger; the flown compounds heard the warning (with its prompts), the others are due.
+    # SITL's GPS clock runs at its speed-up, so the hearings lie minutes ahead: ask as of the end of tomorrow
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    res = subprocess.run([sys.executable, str(ROOT / "cli.py"), "status", "--json", "--date", tomorrow, "--every", "3d",
+                          "--ledger", str(ledger)], capture_output=True, text=True)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    rows = {c["id"]: c for c in json.loads(res.stdout)["compounds"]}
+    for cid in s["compounds"]:
+        assert not rows[cid]["due"] and rows[cid]["last_heard_utc"] and rows[cid]["prompts"], rows[cid]
+    assert all(r["due"] for cid, r in rows.items() if cid not in s["compounds"])
+
+
+def ledger_plays(path) -> int:
+    """How many speaker events the ledger at ``path`` holds."""
+    from sqlalchemy import func, select
+
+    from patrol.ledger import schema
+    from patrol.ledger.config import target_from
+    from patrol.ledger.store import open_ledger
+
+    led = open_ledger(target_from(str(path), "test"), create=False)
+    with led.read() as conn:
+        return conn.execute(select(func.count()).select_from(schema.plays)).scalar_one()

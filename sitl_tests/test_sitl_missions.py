@@ -171,7 +171,8 @@ def test_patrol_fly_command_flies_a_sortie_and_records_its_tlog(sitl, sample_pac
     tlog = tmp_path / "flight.tlog"
     res = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "fly", str(sample_package), "--sortie", str(s["index"]),
-         "--connect", sitl.url, "--tlog", str(tlog), "--timeout-min", "15"],
+         "--connect", sitl.url, "--tlog", str(tlog), "--timeout-min", "15", "--vehicle", "sitl-copter",
+         "--ledger", str(tmp_path / "ledger.sqlite")],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-2000:]
@@ -179,3 +180,25 @@ def test_patrol_fly_command_flies_a_sortie_and_records_its_tlog(sitl, sample_pac
     log = read_log(tlog)
     assert log.alt_m.max() > 30.0 and log.duration_s > 60.0
     assert {"AUTO", "GUIDED"} <= {e.text for e in log.events if e.kind == "mode"}
+    # the ledger holds the flight (its log by hash, the vehicle, when) and the verified upload before it
+    assert f"ledger: recorded flight of sortie {s['index']} (landed and disarmed)" in res.stderr
+    import hashlib
+
+    from sqlalchemy import select
+
+    from patrol.ledger import schema
+    from patrol.ledger.config import target_from
+    from patrol.ledger.store import open_ledger
+
+    led = open_ledger(target_from(str(tmp_path / "ledger.sqlite"), "test"), create=False)
+    with led.read() as conn:
+        (flight,) = conn.execute(select(schema.flights)).all()
+        (up,) = conn.execute(select(schema.uploads)).all()
+    assert flight.log_sha256 == hashlib.sha256(tlog.read_bytes()).hexdigest() and flight.source == "fly"
+    assert flight.vehicle == "sitl-copter" and flight.sortie == s["index"] and flight.duration_s > 60.0
+    assert (flight.end_utc - flight.start_utc).total_seconds() >= flight.duration_s - 5
+    assert (
+        up.verified
+        and up.sortie == s["index"]
+        and up.mission_items == len(read_sortie(sample_package, s["index"]).mission) + 1
+    )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.pg_server import HOW_TO, PgServer, find_bin
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "geofences" / "sample_district.geojson"
@@ -40,3 +43,27 @@ def square_lonlat(lon0: float, lat0: float, size_deg: float) -> list:
             [lon0, lat0],
         ]
     ]
+
+
+# The ledgers the ledger tests run against, with the same test code: an SQLite file and a database on a real
+# PostgreSQL server started for the session (skipped with one line where the server cannot be found).
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgServer]:
+    bindir = find_bin()
+    if bindir is None:
+        pytest.skip(HOW_TO)
+    server = PgServer(bindir).start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty ledger: an SQLite file, or a new database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.sqlite")
+    return request.getfixturevalue("pg").new_database()

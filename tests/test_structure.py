@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "patrol"
 # The order data flows in (docs/architecture.md). The top holds what every stage shares.
-STAGES = ("top", "inputs", "speech", "plan", "package", "vehicle", "review", "commands")
+STAGES = ("top", "inputs", "speech", "plan", "package", "vehicle", "review", "ledger", "commands")
 
 
 def _module_name(path: Path) -> str:

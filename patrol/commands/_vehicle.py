@@ -23,21 +23,25 @@ def connect(url: str, signing_key: Path | None) -> Any:
     return link
 
 
-def checked_sortie(package: Path, sortie: int, force: str | None, no_checks: bool) -> Any:
-    """The sortie to upload, after the package's pre-flight check (unless the hidden bench flag skips it)."""
+def checked_sortie(package: Path, sortie: int, force: str | None, no_checks: bool) -> tuple[Any, dict | None]:
+    """The sortie to upload, after the package's pre-flight check (unless the hidden bench flag skips it), and
+    the override of a failing check (``--force`` reason and violations; None when it passed)."""
     from patrol.package.check import preflight
     from patrol.package.reader import read_sortie
 
     up = read_sortie(package, sortie)
+    override = None
     if not no_checks:
-        log = preflight(package, sortie, force)
-        if log is not None:
+        forced = preflight(package, sortie, force)
+        if forced is not None:
+            log, override = forced
             warn(f"pre-flight check overridden ({force!r}), logged to {log}")
-    return up
+    return up, override
 
 
-def upload(link: Any, up: Any, fence_params: bool, fence_action: int, check: bool) -> None:
-    """Upload and read back ``up``, with a progress bar per list; then set the fence parameters."""
+def upload(link: Any, up: Any, fence_params: bool, fence_action: int, check: bool) -> dict[str, int]:
+    """Upload and read back ``up``, with a progress bar per list; then set the fence parameters. Returns the item
+    count per list (mission, fence, rally)."""
     from patrol.vehicle.upload import check_sortie_upload, upload_sortie, vehicle_home
     from patrol.vehicle.upload import fence_params as needed_params
 
@@ -63,3 +67,4 @@ def upload(link: Any, up: Any, fence_params: bool, fence_action: int, check: boo
         for name, value in needed_params(up, fence_action).items():
             link.set_param(name, value)
             typer.echo(f"set {name} = {value:g} (confirmed)", err=True)
+    return counts

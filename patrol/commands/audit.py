@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from patrol.commands.options import ForceOpt, PackageOpt, one_line_errors, warn
+from patrol.commands.options import (
+    ForceOpt,
+    LedgerOpt,
+    OperatorOpt,
+    PackageOpt,
+    VehicleOpt,
+    one_line_errors,
+    say,
+    warn,
+)
 
 LogsArg = Annotated[list[Path], typer.Argument(help="Flight logs: .tlog and/or DataFlash .bin (a day's sorties).")]
 AuditOutOpt = Annotated[Path, typer.Option("--output", "-o", help="Folder for report.json, .csv, .html.")]
@@ -33,16 +42,22 @@ def audit(
     compounds: CompoundsOpt = "",
     assume_playing: AssumePlayingOpt = False,
     force: ForceOpt = False,
+    vehicle: VehicleOpt = None,
+    operator: OperatorOpt = None,
+    ledger: LedgerOpt = None,
 ) -> None:
     """Per-compound coverage from real flight logs: heard whole, in range, uncovered areas, prompts, breaches."""
     from patrol.atomic import write_folder
     from patrol.errors import CoverageShortfallError, InputError
+    from patrol.ledger.hooks import audit_payload
+    from patrol.ledger.session import begin
     from patrol.package.reader import read_package
     from patrol.review.audit import audit_view, report, report_files, report_table, run_audit, select_audits
     from patrol.review.flightlog import read_log
 
     if not 0.0 <= min_coverage <= 1.0:
         raise InputError(f"--min-coverage {min_coverage:g}: give a share between 0 and 1, e.g. 0.9")
+    rec = begin(ledger, operator, "audit")
     pkg = audit_view(read_package(package))
     flights = [read_log(p) for p in logs]
     for f in flights:
@@ -56,6 +71,8 @@ def audit(
     audits = select_audits(run_audit(flights, pkg, assume_playing), compounds, only_flown, str(package))
     doc = report(audits, pkg, flights, min_coverage)
     write_folder(report_files(doc, audits, pkg, flights), output, overwrite=force)
+    if rec.on:
+        say(rec.save(audit_payload(package, audits, doc, flights, output, rec.operator, vehicle)))
     typer.echo(report_table(doc, min_coverage))
     typer.echo(f"wrote {output}/ (report.json, report.csv, report.html, uncovered.geojson)")
     failing = [c["id"] for c in doc["compounds"] if not c["passes"]]

@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from patrol.commands import _vehicle
-from patrol.commands.options import ConnectOpt, SigningOpt, SortieOpt, one_line_errors, warn
+from patrol.commands.options import (
+    ConnectOpt,
+    LedgerOpt,
+    OperatorOpt,
+    SigningOpt,
+    SortieOpt,
+    one_line_errors,
+    say,
+    warn,
+)
 
 OutOpt = Annotated[
     Path | None, typer.Option("--out", help="Folder for the play log and WAV copies (default: PACKAGE/plays).")
@@ -27,17 +36,22 @@ def broadcast(
     sound: SoundOpt = None,
     timeout_min: Annotated[float, typer.Option("--timeout-min", help="Stop following after this long.")] = 120.0,
     signing_key: SigningOpt = None,
+    operator: OperatorOpt = None,
+    ledger: LedgerOpt = None,
 ) -> None:
     """Companion-computer player: follow the vehicle's speaker cues, play each prompt, log every play."""
     import datetime as dt
 
     from patrol.errors import InputError
+    from patrol.ledger.hooks import broadcast_payload
+    from patrol.ledger.session import begin
     from patrol.package.reader import read_package
     from patrol.speech.build import repair_build
     from patrol.speech.cache import PromptCache
     from patrol.speech.catalogue import read_build
     from patrol.vehicle.player import Player, follow, package_decoder
 
+    rec = begin(ledger, operator, "broadcast", field=True)
     pkg = read_package(package)
     if not pkg.broadcast:
         raise InputError(f"{package}: planned with --speaker none; re-plan with a speaker to broadcast")
@@ -66,4 +80,5 @@ def broadcast(
         )
     finally:
         link.close()
+        say(rec.save(broadcast_payload(package, sortie, log_path)))
     typer.echo(f"{len(plays)} speaker events logged to {log_path}")

@@ -13,11 +13,15 @@ from patrol.commands.options import (
     FenceActionOpt,
     FenceParamsOpt,
     ForceReasonOpt,
+    LedgerOpt,
     NoCheckOpt,
+    OperatorOpt,
     PackageArg,
     SigningOpt,
     SortieOpt,
+    VehicleOpt,
     one_line_errors,
+    say,
 )
 
 TlogOpt = Annotated[Path | None, typer.Option("--tlog", help="Telemetry log to record (default: PACKAGE/flights/...).")]
@@ -38,26 +42,37 @@ def fly(
     timeout_min: TimeoutOpt = 60.0,
     force: ForceReasonOpt = None,
     no_checks: NoCheckOpt = False,
+    vehicle: VehicleOpt = None,
+    operator: OperatorOpt = None,
+    ledger: LedgerOpt = None,
 ) -> None:
-    """Upload and verify a sortie, arm, take off in AUTO and follow it until landed and disarmed."""
+    """Upload and verify a sortie, arm, take off in AUTO and follow it until landed and disarmed.
+
+    The flight is recorded in the ledger; a ledger that cannot be reached never holds the vehicle on the ground:
+    the record is spooled and lands with the next command that reaches the ledger (docs/ledger.md)."""
     import datetime as dt
     import os
 
+    from patrol.ledger.hooks import Trail
+    from patrol.ledger.session import begin
     from patrol.vehicle.fly import Flight, default_tlog
 
-    up = _vehicle.checked_sortie(package, sortie, force, no_checks)
+    rec = begin(ledger, operator, "fly", field=True)
+    up, override = _vehicle.checked_sortie(package, sortie, force, no_checks)
     tlog = tlog or default_tlog(package, sortie, dt.datetime.now(dt.UTC))
     tlog.parent.mkdir(parents=True, exist_ok=True)
     part = tlog.with_name(tlog.name + ".part")
     link = _vehicle.connect(connect, signing_key)
+    trail = Trail(package, sortie, vehicle or f"sysid {link.target_system}", override)
     link.conn.setup_logfile(str(part), mode="wb")
-    flight = None
+    flight, outcome = None, "interrupted before take-off"
     try:
-        _vehicle.upload(link, up, fence_params, fence_action, not no_checks)
+        trail.uploaded(_vehicle.upload(link, up, fence_params, fence_action, not no_checks))
         flight = Flight(link)
         typer.echo("waiting for a 3D fix and a ready EKF, then GUIDED, arm, AUTO ...", err=True)
         last = len(up.mission)
         state = flight.fly(last, timeout_min * 60, lambda s: _progress(s, last))
+        outcome = "landed and disarmed"
         typer.echo("", err=True)
         typer.echo(
             f"sortie {sortie} flown: landed and disarmed; {len(state.reached)} items reached, "
@@ -67,13 +82,19 @@ def fly(
         if flight is not None and flight.state.armed:
             mode = "LOITER" if loiter_on_interrupt else "RTL"
             flight.set_mode(mode)
+            outcome = f"interrupted: switched to {mode}"
             typer.echo(f"\npatrol: interrupted: vehicle switched to {mode}", err=True)
+        raise
+    except Exception as e:
+        trail.failed(e)
+        outcome = f"failed: {e}"
         raise
     finally:
         link.close()
         if part.exists():
             os.replace(part, tlog)
             typer.echo(f"telemetry log: {tlog}", err=True)
+        say(rec.save(trail.fly_payload(tlog, outcome, rec.operator)))
 
 
 def _progress(s: Any, last: int) -> None:

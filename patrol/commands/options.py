@@ -96,3 +96,32 @@ def cache_report(cache: Any, n: int) -> None:
     where = f" (prompt cache {cache.root.parent})" if cache.enabled else " (--no-cache)"
     extra = f"; {cache.rebuilt} damaged cache entry(ies) rebuilt" if cache.rebuilt else ""
     typer.echo(f"prompts: {cache.hits} clip(s) from the cache, {made} made{extra}{where}", err=True)
+
+
+LedgerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ledger",
+        help="Ledger: an SQLite file, postgresql://USER@HOST/DB, or off (default: $PATROL_LEDGER, patrol.toml, "
+        "else missions/ledger.sqlite).",
+    ),
+]
+OperatorOpt = Annotated[
+    str | None, typer.Option("--operator", help="Who flies or plans (default: $PATROL_OPERATOR, else user@host).")
+]
+VehicleOpt = Annotated[
+    str | None, typer.Option("--vehicle", help="The airframe's name in the ledger (default: its MAVLink system id).")
+]
+EveryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--every",
+        help="Due policy: 4h for every compound, or per tier, e.g. scattered=12h,guarded=1d,closed=2d (the default).",
+    ),
+]
+
+
+def say(line: str | None) -> None:
+    """One line on stderr, if there is one (the ledger's word on what it recorded)."""
+    if line:
+        typer.echo(line, err=True)

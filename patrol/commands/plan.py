@@ -9,7 +9,18 @@ from typing import Annotated
 
 import typer
 
-from patrol.commands.options import ForceOpt, NoCacheOpt, OutDirOpt, cache_report, one_line_errors, warn
+from patrol.commands.options import (
+    EveryOpt,
+    ForceOpt,
+    LedgerOpt,
+    NoCacheOpt,
+    OperatorOpt,
+    OutDirOpt,
+    cache_report,
+    one_line_errors,
+    say,
+    warn,
+)
 
 
 def _opt(name: str, help: str) -> typer.models.OptionInfo:
@@ -63,6 +74,7 @@ OverrunOpt = Annotated[
 ]
 FenceMarginOpt = Annotated[float, _opt("--fence-margin-m", "Inclusion fence margin around the route, m.")]
 NoflyBufferOpt = Annotated[float, _opt("--nofly-buffer-m", "Distance kept from no-fly zones, m.")]
+DueOpt = Annotated[bool, _opt("--due", "Plan only the compounds the ledger says are due (see --every, patrol status).")]
 
 
 @one_line_errors
@@ -100,11 +112,17 @@ def plan(
     nofly_buffer_m: NoflyBufferOpt = 30.0,
     no_cache: NoCacheOpt = False,
     force: ForceOpt = False,
+    due: DueOpt = False,
+    every: EveryOpt = None,
+    operator: OperatorOpt = None,
+    ledger: LedgerOpt = None,
 ) -> None:
     """Plan patrol missions for compound polygons and write a mission package."""
     from patrol.atomic import write_folder
     from patrol.inputs.compounds import read_district
     from patrol.inputs.coords import parse_point
+    from patrol.ledger.hooks import due_district, plan_payload
+    from patrol.ledger.session import begin
     from patrol.package.writer import package_files
     from patrol.plan.pipeline import plan_patrol
     from patrol.plan.summary import summary_table
@@ -114,6 +132,9 @@ def plan(
 
     lat, lon, home_crs = parse_point(home, "--home", crs)
     district = read_district(compounds, nofly or [], buildings or [], crs=crs)
+    rec = begin(ledger, operator, "plan")
+    if due:
+        district = due_district(district, rec, every)
     check_encoding(speaker)
     cache = PromptCache(enabled=not no_cache)
     bc = None
@@ -145,6 +166,8 @@ def plan(
     result = plan_patrol(district, params, speaker_model, vehicle, bc.encoder if bc else None)
     command = "patrol " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out = write_folder(package_files(result, command, bc), output, overwrite=force)
+    if rec.on:
+        say(rec.save(plan_payload(out)))
     if bc is not None:
         cache_report(cache, len(bc.encoder.build.clips))
     typer.echo(summary_table(result))

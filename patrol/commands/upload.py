@@ -8,11 +8,15 @@ from patrol.commands.options import (
     FenceActionOpt,
     FenceParamsOpt,
     ForceReasonOpt,
+    LedgerOpt,
     NoCheckOpt,
+    OperatorOpt,
     PackageArg,
     SigningOpt,
     SortieOpt,
+    VehicleOpt,
     one_line_errors,
+    say,
 )
 
 
@@ -26,11 +30,23 @@ def upload(
     fence_action: FenceActionOpt = 1,
     force: ForceReasonOpt = None,
     no_checks: NoCheckOpt = False,
+    vehicle: VehicleOpt = None,
+    operator: OperatorOpt = None,
+    ledger: LedgerOpt = None,
 ) -> None:
     """Upload a sortie's mission, fence and rally points, read each back and compare item by item."""
-    up = _vehicle.checked_sortie(package, sortie, force, no_checks)
+    from patrol.ledger.hooks import Trail
+    from patrol.ledger.session import begin
+
+    rec = begin(ledger, operator, "upload", field=True)
+    up, override = _vehicle.checked_sortie(package, sortie, force, no_checks)
     link = _vehicle.connect(connect, signing_key)
+    trail = Trail(package, sortie, vehicle or f"sysid {link.target_system}", override)
     try:
-        _vehicle.upload(link, up, fence_params, fence_action, not no_checks)
+        trail.uploaded(_vehicle.upload(link, up, fence_params, fence_action, not no_checks))
+    except Exception as e:
+        trail.failed(e)
+        raise
     finally:
         link.close()
+        say(rec.save(trail.upload_payload()))

@@ -164,13 +164,13 @@ def report_text(checks: list[SortieCheck]) -> str:
     return "\n".join(rows)
 
 
-def preflight(package: str | Path, sortie: int, force: str | None = None) -> Path | None:
+def preflight(package: str | Path, sortie: int, force: str | None = None) -> tuple[Path, dict[str, Any]] | None:
     """The pre-flight gate of ``upload`` and ``fly`` for one sortie of a package folder.
 
     A sortie that passes returns None. One that fails raises :class:`SafetyError` naming its first
     violation, unless ``force`` gives a reason: then the override (time, sortie, violations, reason)
-    is appended to ``PACKAGE/flights/overrides.jsonl`` and that path is returned. A bare ``.plan`` (no
-    manifest beside it) has no package check; upload's own fence and altitude checks still apply.
+    is appended to ``PACKAGE/flights/overrides.jsonl`` and ``(that path, the override)`` is returned. A bare
+    ``.plan`` (no manifest beside it) has no package check; upload's own fence and altitude checks still apply.
     """
     import datetime as dt
 
@@ -195,4 +195,4 @@ def preflight(package: str | Path, sortie: int, force: str | None = None) -> Pat
     }
     with open(log, "a", encoding="utf-8") as f:
         f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-    return log
+    return log, entry

@@ -140,6 +140,7 @@ class CompoundAudit:
     xte: list[np.ndarray] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     predicted_heard_whole_share: float | None = None
+    heard_by_log: dict[str, float] = field(default_factory=dict)  # share heard whole by each log alone
 
     def __post_init__(self) -> None:
         self.in_range = np.zeros(len(self.points), bool)
@@ -238,7 +239,10 @@ def audit_log(
         a = audits[c["id"]]
         a.logs.append(log.path)
         seg_break = kbreaks[near] | np.concatenate([[True], np.diff(near) > 1])
+        before, a.heard = a.heard, np.zeros_like(a.heard)  # this log alone first, then added to the others
         _hear(a, kxy[near], kr[near], kt[near], seg_break, intervals, pkg, log, assume_playing, chunk)
+        a.heard_by_log[log.path] = float(a.heard.mean()) if len(a.heard) else 0.0
+        a.heard |= before
 
 
 def _hear(

@@ -77,6 +77,7 @@ class FlightLog:
     plays: tuple[CuePlay, ...]
     events: tuple[Event, ...]
     warnings: tuple[str, ...] = field(default=())
+    system_id: int | None = None  # the vehicle's MAVLink system id, where the log says
 
     @property
     def duration_s(self) -> float:
@@ -130,6 +131,7 @@ def _finish(
     start_utc: float | None,
     skipped_nofix: int,
     bad_bytes: int,
+    system_id: int | None = None,
 ) -> FlightLog:
     if len(rows) == 0:
         raise InputError(f"{p}: no valid position in the log (no GPS fix?); nothing to review or audit")
@@ -185,6 +187,7 @@ def _finish(
         plays,
         tuple(events),
         tuple(warnings),
+        system_id,
     )
 
 
@@ -557,7 +560,7 @@ def _read_tlog(p: Path) -> FlightLog:
         if system_time is not None:
             unix_s, boot_ms = system_time
             start_utc = unix_s - boot_ms / 1000.0 + float(boot.min())
-    return _finish(p, rows, modes, armed, batt, reached, plays, events, warnings, start_utc, skipped, bad)
+    return _finish(p, rows, modes, armed, batt, reached, plays, events, warnings, start_utc, skipped, bad, vehicle_sys)
 
 
 def _read_bin(p: Path) -> FlightLog:

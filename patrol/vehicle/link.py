@@ -186,8 +186,13 @@ class Link:
             return m
 
     def close(self) -> None:
-        """Close the underlying connection."""
+        """Close the underlying connection and the telemetry log it writes (flushed whole, so a caller can hash
+        or move it)."""
         self.conn.close()
+        for name in ("logfile", "logfile_raw"):
+            f = getattr(self.conn, name, None)
+            if f is not None and not f.closed:
+                f.close()
 
     # -- mission protocol -----------------------------------------------------------------------
     def _send_item(self, it: MissionItem, seq: int, mission_type: int) -> None:

@@ -58,10 +58,11 @@ lint: setup
 test: lint
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: setup
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_upload.py
+	$(BIN)/python benchmarks/bench_voices.py
 
 # Refresh the lock: newest releases that pyproject.toml allows, in a scratch venv; then run `make test`.
 lock:

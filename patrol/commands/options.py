@@ -108,7 +108,8 @@ def check_report(clips: Any, max_cer: float) -> list[str]:
         warn(f"not understood: {line}")
     checked = [c for c in clips if c.check is not None]
     if checked:
-        worst = max((c.check.get("worst", c.check["error_rate"]) or 1.0) for c in checked)
+        figures = [c.check.get("worst", c.check["error_rate"]) for c in checked]
+        worst = max(1.0 if f is None else f for f in figures)
         typer.echo(
             f"check: {len(checked)} clip(s) transcribed, worst error rate {worst:.2f}, {len(bad)} above {max_cer:g}",
             err=True,

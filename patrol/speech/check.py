@@ -178,9 +178,12 @@ def failures(checks: dict[tuple[str, str], dict] | list[tuple[str, str, dict | N
             continue
         worst = c.get("worst", c["error_rate"])
         if worst > max_cer:
-            where = "in quiet" if worst == c["error_rate"] else "in noise"
+            where, heard = "in quiet", c["heard"]
+            if worst != c["error_rate"]:
+                kind, f = max(c.get("noise", {}).items(), key=lambda kv: kv[1]["error_rate"])
+                where, heard = f"in {kind} noise at {f['snr_db']:g} dB", f["heard"]
             lines.append(
-                f"{pid} ({lang}): {c['metric'].upper()} {worst:.2f} {where}, above {max_cer:g}: heard {c['heard']!r}"
+                f"{pid} ({lang}): {c['metric'].upper()} {worst:.2f} {where}, above {max_cer:g}: heard {heard!r}"
             )
     return lines
 

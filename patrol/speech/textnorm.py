@@ -33,10 +33,9 @@ def _read_digits(digits: str) -> str:
 
 @functools.cache
 def _normalizer():  # type: ignore[no-untyped-def]
-    logging.getLogger("wetext-zh_normalizer").setLevel(logging.WARNING)
-    for name in ("wetext", "WETEXT"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     from tn.chinese.normalizer import Normalizer
+
+    logging.getLogger("wetext").setLevel(logging.WARNING)  # set to INFO when tn is imported: after it
 
     # Keep the operator's words: no interjections or erhua removed; punctuation handled here.
     return Normalizer(remove_interjections=False, remove_erhua=False, full_to_half=False, remove_puncts=False)

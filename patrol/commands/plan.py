@@ -10,13 +10,17 @@ from typing import Annotated
 import typer
 
 from patrol.commands.options import (
+    CheckOpt,
+    EngineOpt,
     EveryOpt,
     ForceOpt,
     LedgerOpt,
+    MaxCerOpt,
     NoCacheOpt,
     OperatorOpt,
     OutDirOpt,
     cache_report,
+    check_report,
     one_line_errors,
     say,
     warn,
@@ -110,6 +114,9 @@ def plan(
     overrun_m: OverrunOpt = None,
     fence_margin_m: FenceMarginOpt = 30.0,
     nofly_buffer_m: NoflyBufferOpt = 30.0,
+    engine: EngineOpt = None,
+    check: CheckOpt = True,
+    max_cer: MaxCerOpt = 0.15,
     no_cache: NoCacheOpt = False,
     force: ForceOpt = False,
     due: DueOpt = False,
@@ -117,7 +124,11 @@ def plan(
     operator: OperatorOpt = None,
     ledger: LedgerOpt = None,
 ) -> None:
-    """Plan patrol missions for compound polygons and write a mission package."""
+    """Plan patrol missions for compound polygons and write a mission package.
+
+    The warnings' clips in --lang are checked by the offline recogniser, in quiet and at --snr-db over
+    street noise; a clip above --max-cer is named in a warning and recorded in the package.
+    """
     from patrol.atomic import write_folder
     from patrol.inputs.compounds import read_district
     from patrol.inputs.coords import parse_point
@@ -128,6 +139,8 @@ def plan(
     from patrol.plan.summary import summary_table
     from patrol.speech.broadcast import check_encoding, prepare_broadcast
     from patrol.speech.cache import PromptCache
+    from patrol.speech.check import make_checker
+    from patrol.speech.engines import parse_engines
     from patrol.types import PatrolParams, Speaker, Vehicle
 
     lat, lon, home_crs = parse_point(home, "--home", crs)
@@ -139,8 +152,10 @@ def plan(
     cache = PromptCache(enabled=not no_cache)
     bc = None
     if speaker != "none":
-        bc = prepare_broadcast(prompts, lang, speaker, relay, servo_channel, servo_pwm, cache)
-    for w in district.warnings:
+        checker, why = make_checker(check, max_cer, snr_db, (lang,), cache.root.parent if cache.enabled else None)
+        asked = parse_engines(engine)
+        bc = prepare_broadcast(prompts, lang, speaker, relay, servo_channel, servo_pwm, cache, asked, checker)
+    for w in [*district.warnings, *(bc.notes if bc else ()), *([why] if bc and why else [])]:
         warn(w)
     params = PatrolParams(
         alt_m=alt_m,
@@ -170,5 +185,6 @@ def plan(
         say(rec.save(plan_payload(out)))
     if bc is not None:
         cache_report(cache, len(bc.encoder.build.clips))
+        check_report(bc.encoder.build.clips, max_cer)
     typer.echo(summary_table(result))
     typer.echo(f"wrote {out}/ ({len(result.sorties)} sortie(s))")

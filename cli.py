@@ -9,6 +9,7 @@ from patrol.commands import (
     broadcast,
     check,
     clear,
+    config,
     download,
     fly,
     import_osm,
@@ -46,6 +47,7 @@ app.add_typer(import_osm.app, name="import")
 app.command("status")(status.status)
 app.command("report")(report.report)
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(config.app, name="config")
 
 
 def main() -> None:

@@ -31,9 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "sample_district.json"
 DEMO_ARGS = [
     "plan",
-    "geofences/sample_district.geojson",
-    "--buildings",
-    "geofences/sample_buildings.geojson",
+    "--district",
+    "xinzhou",
+    "--vehicle",
+    "quad25",
+    "--speaker-profile",
+    "mp100",
     "--force",
 ]
 

@@ -153,6 +153,12 @@ EveryOpt = Annotated[
 ]
 
 
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Settings and profiles (default: ./patrol.toml, else ~/.config/patrol/config.toml)."),
+]
+
+
 def say(line: str | None) -> None:
     """One line on stderr, if there is one (the ledger's word on what it recorded)."""
     if line:

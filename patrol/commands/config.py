@@ -11,9 +11,9 @@ from patrol.commands.options import ConfigOpt, one_line_errors
 
 app = typer.Typer(help="Settings and profiles (patrol.toml): show them resolved, check them.", no_args_is_help=True)
 
-DistrictOpt = Annotated[str | None, typer.Option("--district", help="Resolve with this [district.NAME] profile.")]
-VehicleOpt = Annotated[str | None, typer.Option("--vehicle", help="Resolve with this [vehicle.NAME] profile.")]
-SpeakerOpt = Annotated[str | None, typer.Option("--speaker-profile", help="Resolve with this [speaker.NAME] profile.")]
+DistrictOpt = Annotated[str | None, typer.Option("--district", help="Resolve with this district profile.")]
+VehicleOpt = Annotated[str | None, typer.Option("--vehicle", help="Resolve with this vehicle profile.")]
+SpeakerOpt = Annotated[str | None, typer.Option("--speaker-profile", help="Resolve with this speaker profile.")]
 
 
 @app.command("show")

@@ -44,15 +44,13 @@ CompoundsArg = Annotated[
     ),
 ]
 DistrictOpt = Annotated[
-    str | None, _opt("--district", "[district.NAME] profile of patrol.toml: files, CRS, home, altitudes, limits.")
+    str | None, _opt("--district", "District profile of patrol.toml: files, CRS, home, altitudes, limits.")
 ]
-VehicleOpt = Annotated[
-    str | None, _opt("--vehicle", "[vehicle.NAME] profile of patrol.toml: endurance, reserve, speeds.")
-]
+VehicleOpt = Annotated[str | None, _opt("--vehicle", "Vehicle profile of patrol.toml: endurance, reserve, speeds.")]
 # Not --speaker: that option has always meant the cue encoding (script, relay, servo, none), and scripts use it.
 SpeakerProfileOpt = Annotated[
     str | None,
-    _opt("--speaker-profile", "[speaker.NAME] profile of patrol.toml: level at 1 m, cue encoding and maps, language."),
+    _opt("--speaker-profile", "Speaker profile of patrol.toml: level at 1 m, cue encoding and maps, language."),
 ]
 NoflyOpt = Annotated[list[Path] | None, _opt("--nofly", "GeoJSON/KML of no-fly zones, FILE[:CRS] (repeatable).")]
 BuildingsOpt = Annotated[

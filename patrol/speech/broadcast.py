@@ -70,7 +70,7 @@ def prepare_broadcast(
     clips, files = build_files(cat, cache, voices=voices, checker=checker)
     encoder = PromptCues(
         cat,
-        Build(Path("audio"), str(cat.path), clips),
+        Build(Path("audio"), portable(cat.path), clips),
         lang,
         speaker,
         relay_by_track=relay_by_track,

@@ -261,7 +261,7 @@ def build_prompts(
         raise PatrolError(f"{out}: already exists; pass --force to replace it")
     clips, files = build_files(cat, cache, workers, voices, checker, notes)
     write_folder(files, out, overwrite=overwrite)
-    return Build(out, str(cat.path), clips)
+    return Build(out, portable(cat.path), clips)
 
 
 def repair_build(build: Build, cache: PromptCache | None = None) -> list[str]:

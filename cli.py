@@ -9,6 +9,7 @@ from patrol.commands import (
     broadcast,
     check,
     clear,
+    config,
     download,
     fly,
     import_osm,
@@ -21,14 +22,13 @@ from patrol.commands import (
     upload,
 )
 from patrol.commands import map as map_cmd
+from patrol.commands.options import root
 
 HELP = "Plan, fly and audit drone loudspeaker patrols over residential compounds (ArduPilot)."
 app = typer.Typer(name="patrol", help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
-@app.callback()
-def _root() -> None:
-    """Plan, fly and audit drone loudspeaker patrols over residential compounds (ArduPilot)."""
+app.callback(help=HELP)(root)
 
 
 app.command("plan")(plan.plan)
@@ -46,6 +46,7 @@ app.add_typer(import_osm.app, name="import")
 app.command("status")(status.status)
 app.command("report")(report.report)
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(config.app, name="config")
 
 
 def main() -> None:

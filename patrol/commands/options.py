@@ -153,6 +153,34 @@ EveryOpt = Annotated[
 ]
 
 
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Settings and profiles (default: ./patrol.toml, else ~/.config/patrol/config.toml)."),
+]
+
+
+UiLangOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ui-lang",
+        help="Interface language: zh_CN or en (default: $PATROL_UI_LANG, else the locale: LANG=zh_CN.UTF-8 gives "
+        "Chinese).",
+    ),
+]
+
+
+def root(ui_lang: UiLangOpt = None) -> None:
+    """Plan, fly and audit drone loudspeaker patrols over residential compounds (ArduPilot)."""
+    from patrol.errors import PatrolError
+    from patrol.i18n import pick_language, set_language
+
+    if ui_lang:
+        try:
+            set_language(pick_language(ui_lang))
+        except PatrolError as e:
+            raise typer.BadParameter(str(e)) from None
+
+
 def say(line: str | None) -> None:
     """One line on stderr, if there is one (the ledger's word on what it recorded)."""
     if line:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from patrol.commands.options import (
     CheckOpt,
+    ConfigOpt,
     EngineOpt,
     EveryOpt,
     ForceOpt,
@@ -36,7 +37,20 @@ def _opt(name: str, help: str) -> typer.models.OptionInfo:
 
 
 CompoundsArg = Annotated[
-    list[Path], typer.Argument(help="GeoJSON or KML files of compound polygons and hotspots (FILE or FILE:CRS).")
+    list[Path] | None,
+    typer.Argument(
+        help="GeoJSON or KML files of compound polygons and hotspots (FILE or FILE:CRS; default: --district's).",
+        show_default=False,
+    ),
+]
+DistrictOpt = Annotated[
+    str | None, _opt("--district", "District profile of patrol.toml: files, CRS, home, altitudes, limits.")
+]
+VehicleOpt = Annotated[str | None, _opt("--vehicle", "Vehicle profile of patrol.toml: endurance, reserve, speeds.")]
+# Not --speaker: that option has always meant the cue encoding (script, relay, servo, none), and scripts use it.
+SpeakerProfileOpt = Annotated[
+    str | None,
+    _opt("--speaker-profile", "Speaker profile of patrol.toml: level at 1 m, cue encoding and maps, language."),
 ]
 NoflyOpt = Annotated[list[Path] | None, _opt("--nofly", "GeoJSON/KML of no-fly zones, FILE[:CRS] (repeatable).")]
 BuildingsOpt = Annotated[
@@ -112,10 +126,56 @@ def _broadcast(
     return bc, [*bc.notes, *([why] if why else [])]
 
 
+# Options that are not recorded in the manifest's settings: where it is written, and who and which ledger.
+_UNRECORDED = ("output", "force", "no_cache", "ledger", "operator")
+
+
+def _settings(ctx: typer.Context, values: dict[str, Any]) -> tuple[SimpleNamespace, dict[str, Any]]:
+    """The plan's options with the picked profiles filled in, and the manifest's record of where each came from."""
+    from patrol.config import PatrolConfig, load_config, resolve
+    from patrol.errors import InputError
+    from patrol.paths import portable
+
+    values = {k: v for k, v in values.items() if k in ctx.params}
+    picks = {"district": values.pop("district"), "vehicle": values.pop("vehicle")}
+    picks["speaker"] = values.pop("speaker_profile")
+    config = values.pop("config")
+    typed = ("COMMANDLINE", "ENVIRONMENT")  # by name: typer may bring its own click's ParameterSource
+    given = {k for k in values if getattr(ctx.get_parameter_source(k), "name", "") in typed}
+    cfg, path = load_config(config) if config or any(picks.values()) else (PatrolConfig(), None)
+    r = resolve(values, given, cfg, path, picks)
+    if not r.values["compounds"]:
+        raise InputError("no compounds: give the compound files (COMPOUNDS) or --district NAME of a patrol.toml")
+    record = {
+        "config": portable(path) if path else None,
+        "profiles": r.profiles,
+        "values": {
+            k: {"value": _jsonable(v), "from": r.sources[k]} for k, v in r.values.items() if k not in _UNRECORDED
+        },
+    }
+    return SimpleNamespace(**r.values), record
+
+
+def _jsonable(v: Any) -> Any:
+    """A value for the manifest: paths as portable strings (no absolute path of this machine)."""
+    from patrol.paths import portable
+
+    if isinstance(v, Path):
+        return portable(v)
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    return v
+
+
 @one_line_errors
 def plan(
-    compounds: CompoundsArg,
+    ctx: typer.Context,
     output: OutDirOpt,
+    compounds: CompoundsArg = None,
+    config: ConfigOpt = None,
+    district: DistrictOpt = None,
+    vehicle: VehicleOpt = None,
+    speaker_profile: SpeakerProfileOpt = None,
     nofly: NoflyOpt = None,
     buildings: BuildingsOpt = None,
     crs: CrsOpt = None,
@@ -157,8 +217,10 @@ def plan(
 ) -> None:
     """Plan patrol missions for compound polygons and write a mission package.
 
-    The warnings' clips in --lang are checked by the offline recogniser, in quiet and at --snr-db over
-    street noise; a clip above --max-cer is named in a warning and recorded in the package.
+    Profiles of patrol.toml (--district, --vehicle, --speaker-profile) give any option not typed on the
+    command line; the manifest records each value and where it came from. The warnings' clips in --lang are
+    checked by the offline recogniser, in quiet and at --snr-db over street noise; a clip above --max-cer is
+    named in a warning and recorded in the package.
     """
     from patrol.atomic import write_folder
     from patrol.inputs.compounds import read_district
@@ -166,45 +228,46 @@ def plan(
     from patrol.ledger.hooks import due_district, plan_payload
     from patrol.ledger.session import begin
     from patrol.package.writer import package_files
+    from patrol.paths import recorded_command
     from patrol.plan.pipeline import plan_patrol
     from patrol.plan.summary import summary_table
     from patrol.speech.cache import PromptCache
     from patrol.types import PatrolParams, Speaker, Vehicle
 
-    lat, lon, home_crs = parse_point(home, "--home", crs)
-    district = read_district(compounds, nofly or [], buildings or [], crs=crs)
+    o, settings = _settings(ctx, dict(locals()))
+    lat, lon, home_crs = parse_point(o.home, "--home", o.crs)
+    dist = read_district(o.compounds, o.nofly or [], o.buildings or [], crs=o.crs)
     rec = begin(ledger, operator, "plan")
     if due:
-        district = due_district(district, rec, every)
+        dist = due_district(dist, rec, every)
     cache = PromptCache(enabled=not no_cache)
-    servo = (servo_channel, servo_pwm)
-    bc, notes = _broadcast(speaker, lang, prompts, relay, *servo, cache, engine, check, max_cer, snr_db)
-    for w in [*district.warnings, *notes]:
+    servo = (o.servo_channel, o.servo_pwm)
+    bc, notes = _broadcast(o.speaker, o.lang, o.prompts, o.relay, *servo, cache, engine, check, max_cer, o.snr_db)
+    for w in [*dist.warnings, *notes]:
         warn(w)
     params = PatrolParams(
-        alt_m=alt_m,
-        transit_alt_m=transit_alt_m,
-        prompt_s=prompt_s if prompt_s is not None else (bc.prompt_s if bc else 6.0),
-        hotspot_repeats=hotspot_repeats,
+        alt_m=o.alt_m,
+        transit_alt_m=o.transit_alt_m,
+        prompt_s=o.prompt_s if o.prompt_s is not None else (bc.prompt_s if bc else 6.0),
+        hotspot_repeats=o.hotspot_repeats,
         loiter_s=bc.loiter_s if bc else None,
-        radius_m=radius_m,
-        speed_mps=speed_mps,
-        spacing_m=spacing_m,
-        perimeter=perimeter,
-        overrun_m=overrun_m,
-        max_alt_m=max_alt_m,
-        fence_margin_m=fence_margin_m,
-        nofly_buffer_m=nofly_buffer_m,
-        clearance_m=clearance_m,
+        radius_m=o.radius_m,
+        speed_mps=o.speed_mps,
+        spacing_m=o.spacing_m,
+        perimeter=o.perimeter,
+        overrun_m=o.overrun_m,
+        max_alt_m=o.max_alt_m,
+        fence_margin_m=o.fence_margin_m,
+        nofly_buffer_m=o.nofly_buffer_m,
+        clearance_m=o.clearance_m,
         home_lon=lon,
         home_lat=lat,
         home_crs=home_crs,
     )
-    speaker_model = Speaker(level_db_at_1m=speaker_db, ambient_db=ambient_db, snr_db=snr_db)
-    vehicle = Vehicle.with_top_speed(max_speed_mps, endurance_min, reserve_pct)
-    result = plan_patrol(district, params, speaker_model, vehicle, bc.encoder if bc else None)
-    command = "patrol " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    out = write_folder(package_files(result, command, bc), output, overwrite=force)
+    speaker_model = Speaker(level_db_at_1m=o.speaker_db, ambient_db=o.ambient_db, snr_db=o.snr_db)
+    airframe = Vehicle.with_top_speed(o.max_speed_mps, o.endurance_min, o.reserve_pct)
+    result = plan_patrol(dist, params, speaker_model, airframe, bc.encoder if bc else None)
+    out = write_folder(package_files(result, recorded_command(sys.argv[1:]), bc, settings), output, overwrite=force)
     if rec.on:
         say(rec.save(plan_payload(out)))
     if bc is not None:

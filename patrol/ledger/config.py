@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
+from patrol.config import find_config, read_toml
 from patrol.errors import InputError
 
 DEFAULT_PATH = Path("missions") / "ledger.sqlite"
@@ -58,19 +57,14 @@ class LedgerTarget:
 
 
 def _config() -> tuple[dict[str, Any], Path | None]:
-    """The ``[ledger]`` table of the first config file that exists, and that file."""
-    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    for path in (Path("patrol.toml"), xdg / "patrol" / "config.toml"):
-        if path.is_file():
-            try:
-                doc = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
-                raise InputError(f"{path}: unreadable config ({e}); fix it or remove it") from None
-            table = doc.get("ledger", {})
-            if not isinstance(table, dict):
-                raise InputError(f"{path}: [ledger] must be a table with url = ... and operator = ...")
-            return table, path
-    return {}, None
+    """The ``[ledger]`` table of the settings file (:func:`patrol.config.find_config`), and that file."""
+    path = find_config()
+    if path is None:
+        return {}, None
+    table = read_toml(path).get("ledger", {})
+    if not isinstance(table, dict):
+        raise InputError(f"{path}: [ledger] must be a table with url = ... and operator = ...")
+    return table, path
 
 
 def target_from(value: str, source: str, base: Path | None = None) -> LedgerTarget:

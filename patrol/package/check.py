@@ -21,9 +21,11 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 from shapely.geometry import LineString, Point, Polygon, shape
 
 from patrol.errors import InputError
+from patrol.i18n import N_, _
 from patrol.package.reader import fence_polygons, read_package
 from patrol.plan.airspace import Skyline, worst_clearance
 from patrol.plan.mission import nav_items
+from patrol.plan.summary import text_table
 
 
 @dataclass
@@ -74,12 +76,15 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
         notes: list[str] = []
         top = max(p[2] for p in pts)
         if top > max_alt + 1e-6:
-            v.append(f"altitude {top:.1f} m above the {max_alt:g} m ceiling")
+            v.append(
+                _("altitude {top} m above the {ceiling} m ceiling").format(top=f"{top:.1f}", ceiling=f"{max_alt:g}")
+            )
         worst = worst_clearance(pts, sky)
         if worst.leg >= 0 and worst.clearance_m < clearance - 0.5:
             v.append(
-                f"leg {worst.leg} passes {worst.clearance_m:.1f} m over a {worst.roof_m:.0f} m roof "
-                f"(needs {clearance:g} m)"
+                _("leg {leg} passes {over} m over a {roof} m roof (needs {need} m)").format(
+                    leg=worst.leg, over=f"{worst.clearance_m:.1f}", roof=f"{worst.roof_m:.0f}", need=f"{clearance:g}"
+                )
             )
         legs = [LineString([a[:2], b[:2]]) if a[:2] != b[:2] else Point(a[:2]) for a, b in itertools.pairwise(pts)]
         dmin = None
@@ -87,12 +92,14 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
             zones = shapely.union_all(nofly)
             dmin = min(float(zones.distance(g)) for g in legs)
             if dmin < buffer_m - 1.0:
-                v.append(f"comes {dmin:.0f} m from a no-fly zone (keep {buffer_m:g} m)")
+                v.append(
+                    _("comes {d} m from a no-fly zone (keep {keep} m)").format(d=f"{dmin:.0f}", keep=f"{buffer_m:g}")
+                )
         polys = fence_polygons(up.fence)
         incl = [Polygon([frame.to_local(lon, lat) for lat, lon in r]) for inc, r in polys if inc]
         excl = [Polygon([frame.to_local(lon, lat) for lat, lon in r]) for inc, r in polys if not inc]
         if not incl:
-            v.append("no inclusion fence")
+            v.append(_("no inclusion fence"))
             margin = -math.inf
         else:
             fence = shapely.union_all(incl)
@@ -103,22 +110,29 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
                 for g in legs
             )
             if margin < 0:
-                v.append(f"leaves its inclusion fence by {-margin:.0f} m")
+                v.append(_("leaves its inclusion fence by {d} m").format(d=f"{-margin:.0f}"))
             if any(z.intersects(g) for z in excl for g in legs):
-                v.append("crosses an exclusion fence")
+                v.append(_("crosses an exclusion fence"))
             covered = [z for z in nofly if fence.intersection(z).area > 1.0]
             if covered:
                 notes.append(
-                    f"the route surrounds {len(covered)} no-fly zone(s): no single inclusion polygon can leave it out; "
-                    "its exclusion polygon keeps the vehicle out"
+                    _(
+                        "the route surrounds {n} no-fly zone(s): no single inclusion polygon can leave it out; "
+                        "its exclusion polygon keeps the vehicle out"
+                    ).format(n=len(covered))
                 )
         for b in sky.near(Point(hx, hy), float(params.get("home_clearance_m", 10.0))):
-            v.append(f"home is within {params.get('home_clearance_m', 10.0):g} m of building {sky.buildings[b].id}")
+            near = f"{params.get('home_clearance_m', 10.0):g}"
+            v.append(_("home is within {d} m of building {id}").format(d=near, id=sky.buildings[b].id))
         if nofly and any(z.contains(Point(hx, hy)) for z in nofly):
-            v.append("home is inside a no-fly zone")
+            v.append(_("home is inside a no-fly zone"))
         t, usable = s.get("predicted_time_s"), s.get("usable_endurance_s")
         if t is not None and usable is not None and t > usable + 1e-6:
-            v.append(f"predicted {t / 60:.1f} min exceeds the usable {usable / 60:.1f} min")
+            v.append(
+                _("predicted {t} min exceeds the usable {usable} min").format(
+                    t=f"{t / 60:.1f}", usable=f"{usable / 60:.1f}"
+                )
+            )
         out.append(
             SortieCheck(
                 s["index"],
@@ -142,26 +156,33 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
 
 
 def report_text(checks: list[SortieCheck]) -> str:
-    """The pre-flight table, one row per sortie, then every violation on its own line."""
-    head = "sortie  max_alt_m  min_clearance_m  (roof_m)  min_nofly_m  fence_margin_m  time_min  usable_min  rtl_alt_m"
-    rows = [head, "-" * len(head)]
-    for c in checks:
+    """The pre-flight table, one row per sortie, then every violation on its own line (in the interface language)."""
 
-        def f(v: Any, fmt: str) -> str:
-            return "-" if v is None else format(v, fmt)
+    def f(v: Any, fmt: str) -> str:
+        return "-" if v is None else format(v, fmt)
 
-        rows.append(
-            f"{c.index:6d}  {c.max_alt_m:9.1f}  {f(c.min_clearance_m, '15.1f'):>15s}  "
-            f"{f(c.clearance_roof_m, '8.0f'):>8s}  "
-            f"{f(c.min_nofly_m, '11.0f'):>11s}  {c.min_fence_margin_m:14.1f}  "
-            f"{f(None if c.predicted_time_s is None else c.predicted_time_s / 60, '8.1f'):>8s}  "
-            f"{f(None if c.usable_s is None else c.usable_s / 60, '10.1f'):>10s}  {c.rtl_alt_m:9.0f}"
-            + ("  FAIL" if c.violations else "  ok")
-        )
+    heads = [N_("sortie"), N_("max_alt_m"), N_("min_clearance_m"), N_("(roof_m)"), N_("min_nofly_m")]
+    heads += [N_("fence_margin_m"), N_("time_min"), N_("usable_min"), N_("rtl_alt_m"), ""]
+    rows = [
+        [
+            str(c.index),
+            f"{c.max_alt_m:.1f}",
+            f(c.min_clearance_m, ".1f"),
+            f(c.clearance_roof_m, ".0f"),
+            f(c.min_nofly_m, ".0f"),
+            f"{c.min_fence_margin_m:.1f}",
+            f(None if c.predicted_time_s is None else c.predicted_time_s / 60, ".1f"),
+            f(None if c.usable_s is None else c.usable_s / 60, ".1f"),
+            f"{c.rtl_alt_m:.0f}",
+            _("FAIL") if c.violations else _("ok"),
+        ]
+        for c in checks
+    ]
+    lines = [text_table([_(h) if h else h for h in heads], rows, right=range(9))]
     for c in checks:
-        rows += [f"sortie {c.index}: {msg}" for msg in c.violations]
-        rows += [f"sortie {c.index} (note): {msg}" for msg in c.notes]
-    return "\n".join(rows)
+        lines += [_("sortie {n}: {msg}").format(n=c.index, msg=msg) for msg in c.violations]
+        lines += [_("sortie {n} (note): {msg}").format(n=c.index, msg=msg) for msg in c.notes]
+    return "\n".join(lines)
 
 
 def preflight(package: str | Path, sortie: int, force: str | None = None) -> tuple[Path, dict[str, Any]] | None:

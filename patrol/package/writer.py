@@ -28,6 +28,7 @@ from shapely.geometry import mapping
 
 from patrol import __version__
 from patrol.geo import LocalFrame
+from patrol.paths import portable
 from patrol.speech.broadcast import Broadcast, broadcast_manifest
 from patrol.types import MissionItem, Plan, Sortie
 
@@ -210,21 +211,26 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def manifest_json(plan: Plan, command: str = "") -> dict[str, Any]:
-    """Inputs with hashes, every parameter, the acoustic decision, per-compound and per-sortie figures."""
+def manifest_json(plan: Plan, command: str = "", settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Inputs with hashes, every parameter, the acoustic decision, per-compound and per-sortie figures.
+
+    ``settings`` (from ``patrol plan``) records every option's resolved value and the profile it came from.
+    Paths are :func:`patrol.paths.portable`: no absolute path of the planning machine.
+    """
     f = plan.district.frame
     hlon, hlat = f.to_wgs84(plan.home_x_m, plan.home_y_m)
     inputs = []
     crs_of = {i.path: i for i in plan.district.inputs}
     for src in plan.district.sources:
         p = Path(src)
-        entry: dict[str, Any] = {"path": str(src), "sha256": sha256_file(p) if p.exists() else None}
+        entry: dict[str, Any] = {"path": portable(src), "sha256": sha256_file(p) if p.exists() else None}
         if src in crs_of:
             entry.update(role=crs_of[src].role, crs=crs_of[src].crs, crs_from=crs_of[src].crs_from)
         inputs.append(entry)
     return {
         "patrol_version": __version__,
         "command": command,
+        **({"settings": settings} if settings is not None else {}),
         "inputs": inputs,
         "frame": {"proj": "tmerc", "lon0": f.lon0, "lat0": f.lat0},
         "home": {"lat": _r(hlat), "lon": _r(hlon)},
@@ -274,7 +280,9 @@ def _dump(obj: Any, indent: int = 1) -> str:
     return json.dumps(obj, indent=indent, ensure_ascii=False, default=default) + "\n"
 
 
-def package_files(plan: Plan, command: str = "", broadcast: Broadcast | None = None) -> dict[str, str | bytes]:
+def package_files(
+    plan: Plan, command: str = "", broadcast: Broadcast | None = None, settings: dict[str, Any] | None = None
+) -> dict[str, str | bytes]:
     """File name to content for every file of the package (pure; :func:`patrol.atomic.write_folder` writes them).
 
     With ``broadcast`` (the plan was made with its encoder) the prompt build goes into ``audio/`` and the
@@ -285,7 +293,7 @@ def package_files(plan: Plan, command: str = "", broadcast: Broadcast | None = N
         files[f"sortie-{s.index:02d}.plan"] = _dump(plan_json(plan, s, items))
         files[f"sortie-{s.index:02d}.waypoints"] = waypoints_text(plan, items)
     files["route.geojson"] = _dump(route_geojson(plan))
-    manifest = manifest_json(plan, command)
+    manifest = manifest_json(plan, command, settings)
     if broadcast is None:
         files["manifest.json"] = _dump(manifest)
     else:

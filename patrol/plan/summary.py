@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import unicodedata
 
+from patrol.i18n import N_, _
 from patrol.types import Plan
+
+# What the spacing and speed were limited by, and the tiers, as the planner names them (translated when shown).
+_REASONS = (
+    N_("area rate optimum"),
+    N_("vehicle maximum speed"),
+    N_("vehicle minimum speed"),
+    N_("spacing override"),
+    N_("speed override"),
+    N_("override"),
+)
+_TIERS = (N_("closed"), N_("guarded"), N_("scattered"))
 
 
 def _width(text: str) -> int:
@@ -27,12 +39,19 @@ def _pad(text: str, cols: int, right: bool) -> str:
     return fill + text if right else text + fill
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
+def text_table(headers: list[str], rows: list[list[str]], right: range | None = None) -> str:
+    """A plain-text table whose columns line up with CJK text (two columns a character); numbers right-aligned
+    (the columns ``right``, else every cell that starts with a digit)."""
     widths = [max(_width(h), *(_width(r[i]) for r in rows)) if rows else _width(h) for i, h in enumerate(headers)]
-    line = "  ".join(_pad(h, w, False) for h, w in zip(headers, widths, strict=True))
+    line = "  ".join(
+        _pad(h, w, right is not None and i in right) for i, (h, w) in enumerate(zip(headers, widths, strict=True))
+    )
     out = [line.rstrip(), "  ".join("-" * w for w in widths)]
     for r in rows:
-        cells = (_pad(c, w, c[:1].isdigit()) for c, w in zip(r, widths, strict=True))
+        cells = (
+            _pad(c, w, i in right if right is not None else c[:1].isdigit())
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
         out.append("  ".join(cells).rstrip())
     return "\n".join(out)
 
@@ -40,17 +59,25 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 def summary_table(plan: Plan) -> str:
     """The audibility decision, one row per compound in patrol order, one row per sortie."""
     a = plan.audibility
-    head = (
-        f"audible radius {a.radius_m:.1f} m (slant {a.slant_range_m:.1f} m at {plan.params.alt_m:g} m), "
-        f"lanes {a.spacing_m:.1f} m apart at {a.speed_mps:.1f} m/s ({a.limited_by}); "
-        f"worst point hears {a.worst_heard_s:.1f} s of the {plan.params.prompt_s:.1f} s a warning needs"
+    head = _(
+        "audible radius {radius} m (slant {slant} m at {alt} m), lanes {spacing} m apart at {speed} m/s ({why}); "
+        "worst point hears {heard} s of the {need} s a warning needs"
+    ).format(
+        radius=f"{a.radius_m:.1f}",
+        slant=f"{a.slant_range_m:.1f}",
+        alt=f"{plan.params.alt_m:g}",
+        spacing=f"{a.spacing_m:.1f}",
+        speed=f"{a.speed_mps:.1f}",
+        why=_(a.limited_by),
+        heard=f"{a.worst_heard_s:.1f}",
+        need=f"{plan.params.prompt_s:.1f}",
     )
     rows = [
         [
             str(s["order"]),
             s["id"],
             _clip(s["name"], 30),
-            s["tier"],
+            _(s["tier"]),
             str(s["priority"]),
             f"{s['area_m2']:.0f}",
             str(s["lanes"]),
@@ -64,22 +91,22 @@ def summary_table(plan: Plan) -> str:
         ]
         for s in plan.compound_stats
     ]
-    comp = _table(
+    comp = text_table(
         [
             "#",
-            "id",
-            "name",
-            "tier",
-            "prio",
-            "area_m2",
-            "lanes",
-            "route_m",
-            "in_range%",
-            "heard_whole%",
-            "alt_m",
-            "r_m",
-            "min",
-            "sortie",
+            _("id"),
+            _("name"),
+            _("tier"),
+            _("prio"),
+            _("area_m2"),
+            _("lanes"),
+            _("route_m"),
+            _("in_range%"),
+            _("heard_whole%"),
+            _("alt_m"),
+            _("r_m"),
+            _("min"),
+            _("sortie"),
         ],
         rows,
     )
@@ -96,5 +123,6 @@ def summary_table(plan: Plan) -> str:
         ]
         for s in plan.sorties
     ]
-    sort = _table(["sortie", "items", "length_m", "min", "usable_min", "excl", "rally", "compounds"], srows)
+    heads = [_("sortie"), _("items"), _("length_m"), _("min"), _("usable_min"), _("excl"), _("rally"), _("compounds")]
+    sort = text_table(heads, srows)
     return f"{head}\n\n{comp}\n\n{sort}"

@@ -24,6 +24,7 @@ from shapely.ops import substring, unary_union
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
 from patrol.package.reader import Package, read_package
+from patrol.paths import PROJECT, portable
 from patrol.review.flightlog import FlightLog
 from patrol.speech.catalogue import DEFAULT_CATALOGUE, Build, Catalogue, read_catalogue
 
@@ -194,12 +195,12 @@ def _find_catalogue(folder: Path, named: str | None) -> tuple[Catalogue | None, 
     candidates: list[Path] = []
     if named:
         p = Path(named)
-        candidates += [p] if p.is_absolute() else [folder / p, p]
+        candidates += [p] if p.is_absolute() else [folder / p, p, PROJECT / p]
     candidates.append(DEFAULT_CATALOGUE)
     for c in candidates:
         if c.is_file():
             try:
-                return read_catalogue(c), str(c)
+                return read_catalogue(c), portable(c)
             except InputError:
                 continue
     return None, "no catalogue found (prompt ids only)"

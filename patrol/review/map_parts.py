@@ -26,6 +26,7 @@ from offlinefolium.template import Template
 from shapely.geometry import MultiPolygon, Polygon, shape
 
 from patrol.errors import InputError
+from patrol.i18n import _
 from patrol.review.map_package import _Package
 from patrol.review.pages import render
 
@@ -109,7 +110,7 @@ class _Script(folium.MacroElement):
 
 
 def _check_one(t: str, given: str) -> str:
-    name, _, key = t.partition(":")
+    name, _sep, key = t.partition(":")
     if t.lower() in ("none", "osm", "amap", "amap-satellite"):
         return t.lower()
     if name.lower() in ("tianditu", "tianditu-satellite"):
@@ -163,7 +164,7 @@ def _tile_layers(m: folium.Map, tiles: str) -> None:
     parts = tiles.split(",")
     several = len(parts) > 1
     for k, t in enumerate(parts):
-        name, _, key = t.partition(":") if not t.startswith("http") else (t, "", "")
+        name, _sep, key = t.partition(":") if not t.startswith("http") else (t, "", "")
         common = {"max_zoom": 21, "control": several, "show": k == 0, "overlay": False}
         if name == "osm":
             folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_native_zoom=19, **common).add_to(m)
@@ -283,11 +284,12 @@ def _pct(v: Any) -> str | None:
 
 
 def _m(v: Any) -> str | None:
-    return None if v is None else f"{float(v):.0f} m"
+    return None if v is None else _("{n} m").format(n=f"{float(v):.0f}")
 
 
 def _km(metres: float) -> str:
-    return f"{metres / 1000:.1f} km" if metres >= 1000 else f"{metres:.0f} m"
+    """A distance in the interface language: ``12.3 km`` / ``12.3 公里``, under a kilometre ``850 m`` / ``850 米``."""
+    return _("{n} km").format(n=f"{metres / 1000:.1f}") if metres >= 1000 else _m(metres) or ""
 
 
 def _dur(seconds: float) -> str:
@@ -303,34 +305,35 @@ def _size(n: int) -> str:
 def _compound_popup(pkg: _Package, p: dict) -> Markup:
     cid = p.get("id")
     rows = [
-        ("id", cid),
-        ("tier", p.get("tier")),
-        ("priority", p.get("priority")),
-        ("area", None if p.get("area_m2") is None else f"{float(p['area_m2']):,.0f} m²"),
-        ("lanes", p.get("lanes")),
-        ("predicted coverage", _pct(p.get("predicted_in_range_share"))),
-        ("predicted heard whole", _pct(p.get("predicted_heard_whole_share"))),
-        ("predicted time", None if p.get("predicted_time_s") is None else _dur(p["predicted_time_s"])),
-        ("sorties", ", ".join(str(s) for s in p.get("sorties") or []) or None),
+        (_("id"), cid),
+        (_("tier"), None if p.get("tier") is None else _(str(p["tier"]))),
+        (_("priority"), p.get("priority")),
+        (_("area"), None if p.get("area_m2") is None else _("{n} m²").format(n=f"{float(p['area_m2']):,.0f}")),
+        (_("lanes"), p.get("lanes")),
+        (_("predicted coverage"), _pct(p.get("predicted_in_range_share"))),
+        (_("predicted heard whole"), _pct(p.get("predicted_heard_whole_share"))),
+        (_("predicted time"), None if p.get("predicted_time_s") is None else _dur(p["predicted_time_s"])),
+        (_("sorties"), ", ".join(str(s) for s in p.get("sorties") or []) or None),
     ]
     seen = []
     for c in pkg.layer("cue"):
         q = c["properties"]
         if q.get("compound_id") == cid and q.get("prompt_id"):
-            where = "looped while sweeping" if q.get("kind") == "enter" else f"at hotspot {q.get('hotspot_id')}"
+            hotspot = _("at hotspot {id}").format(id=q.get("hotspot_id"))
+            where = _("looped while sweeping") if q.get("kind") == "enter" else hotspot
             key = (where, q["prompt_id"])
             if key not in seen:
                 seen.append(key)
     prompts = Markup("").join(Markup("<div>{}: {}</div>").format(w, pkg.prompt_html(pid)) for w, pid in seen)
-    extra = Markup("<hr><b>Prompts played here</b>") + prompts if prompts else Markup("")
-    return _table(str(p.get("name") or cid or "compound"), rows, extra)
+    extra = Markup("<hr><b>{}</b>").format(_("Prompts played here")) + prompts if prompts else Markup("")
+    return _table(str(p.get("name") or cid or _("compound")), rows, extra)
 
 
 def _sortie_label(pkg: _Package, p: dict) -> str:
     names = [str(pkg.compound(c).get("name") or c).split(" (")[0] for c in p.get("compounds") or []]
     length = p.get("length_m")
     t = p.get("predicted_time_s")
-    bits = [f"Sortie {p.get('sortie')}"]
+    bits = [_("Sortie {n}").format(n=p.get("sortie"))]
     if names:
         bits.append(", ".join(names))
     if length is not None:
@@ -343,12 +346,12 @@ def _sortie_label(pkg: _Package, p: dict) -> str:
 def _route_popup(pkg: _Package, p: dict, share: float | None = None) -> Markup:
     names = [f"{c} {pkg.compound(c).get('name', '')}".strip() for c in p.get("compounds") or []]
     rows = [
-        ("length", None if p.get("length_m") is None else _km(float(p["length_m"]))),
-        ("predicted time", None if p.get("predicted_time_s") is None else _dur(p["predicted_time_s"])),
-        ("compounds", "; ".join(names) or None),
-        ("followed by the flight", None if share is None else f"{share:.0%}"),
+        (_("length"), None if p.get("length_m") is None else _km(float(p["length_m"]))),
+        (_("predicted time"), None if p.get("predicted_time_s") is None else _dur(p["predicted_time_s"])),
+        (_("compounds"), "; ".join(names) or None),
+        (_("followed by the flight"), None if share is None else f"{share:.0%}"),
     ]
-    return _table(f"Sortie {p.get('sortie')}", rows)
+    return _table(_("Sortie {n}").format(n=p.get("sortie")), rows)
 
 
 def _cue_marker(pkg: _Package, c: dict, planned: bool = False) -> folium.CircleMarker:
@@ -429,28 +432,30 @@ def _plan_legend(m: folium.Map, pkg: _Package) -> None:
     n_comp = len(pkg.layer("compound"))
     n_sort = len(pkg.layer("route"))
     notes = [
-        f"{n_comp} compounds · {n_sort} sorties · {_km(pkg.total_route_m())} of route",
-        f"audible radius {pkg.radius_m:.1f} m (swath: route while the speaker is on)",
-        f"prompt texts: {pkg.catalogue_note}",
+        _("{compounds} compounds · {sorties} sorties · {length} of route").format(
+            compounds=n_comp, sorties=n_sort, length=_km(pkg.total_route_m())
+        ),
+        _("audible radius {r} m (swath: route while the speaker is on)").format(r=f"{pkg.radius_m:.1f}"),
+        _("prompt texts: {where}").format(where=pkg.catalogue_note),
     ]
-    rows = [(_swatch(TIER_COLOURS[t], fill=True), f"compound, tier {t}") for t in TIER_COLOURS]
+    rows = [(_swatch(TIER_COLOURS[t], fill=True), _("compound, tier {tier}").format(tier=_(t))) for t in TIER_COLOURS]
     rows += [
-        (_swatch(SORTIE_COLOURS[0]), "sortie route (► direction of flight), one layer per sortie"),
-        (_swatch(SWATH_COLOUR, fill=True), "audible swath"),
-        (_dot(CUE_COLOURS["enter"]), "cue: enter (loop the tier's prompt)"),
-        (_dot(CUE_COLOURS["hotspot"]), "cue: hotspot (play at the loiter)"),
-        (_dot(CUE_COLOURS["leave"]), "cue: leave (stop)"),
-        (_dot("#f5b041", border="#a04000"), "hotspot (gate or square)"),
-        (_swatch(NOFLY_COLOUR, fill=True), "no-fly zone"),
-        (_swatch(FENCE_COLOUR, dashed=True), "inclusion fence (per sortie)"),
-        (_swatch(EXCLUSION_COLOUR, fill=True), "exclusion fence"),
-        (_dot("#d2b4de", border=RALLY_COLOUR), "rally point"),
+        (_swatch(SORTIE_COLOURS[0]), _("sortie route (► direction of flight), one layer per sortie")),
+        (_swatch(SWATH_COLOUR, fill=True), _("audible swath")),
+        (_dot(CUE_COLOURS["enter"]), _("cue: enter (loop the tier's prompt)")),
+        (_dot(CUE_COLOURS["hotspot"]), _("cue: hotspot (play at the loiter)")),
+        (_dot(CUE_COLOURS["leave"]), _("cue: leave (stop)")),
+        (_dot("#f5b041", border="#a04000"), _("hotspot (gate or square)")),
+        (_swatch(NOFLY_COLOUR, fill=True), _("no-fly zone")),
+        (_swatch(FENCE_COLOUR, dashed=True), _("inclusion fence (per sortie)")),
+        (_swatch(EXCLUSION_COLOUR, fill=True), _("exclusion fence")),
+        (_dot("#d2b4de", border=RALLY_COLOUR), _("rally point")),
         (
             Markup(
                 '<span class="patrol-home-icon" style="display:inline-block;width:14px;height:14px;'
                 'line-height:14px;font-size:10px">H</span>'
             ),
-            "home",
+            _("home"),
         ),
     ]
-    _legend(m, f"Patrol plan: {pkg.folder.name}", notes, rows)
+    _legend(m, _("Patrol plan: {name}").format(name=pkg.folder.name), notes, rows)

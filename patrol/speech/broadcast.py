@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patrol.errors import InputError
+from patrol.paths import portable
 from patrol.speech.build import build_files, choose_voices
 from patrol.speech.cache import PromptCache
 from patrol.speech.catalogue import DEFAULT_CATALOGUE, LANGUAGES, Build, read_catalogue
@@ -69,7 +70,7 @@ def prepare_broadcast(
     clips, files = build_files(cat, cache, voices=voices, checker=checker)
     encoder = PromptCues(
         cat,
-        Build(Path("audio"), str(cat.path), clips),
+        Build(Path("audio"), portable(cat.path), clips),
         lang,
         speaker,
         relay_by_track=relay_by_track,
@@ -84,7 +85,7 @@ def broadcast_manifest(bc: Broadcast) -> dict:
     """The ``broadcast`` section of a package manifest: what the speaker plays, how it is triggered."""
     enc = bc.encoder
     return {
-        "catalogue": str(enc.catalogue.path),
+        "catalogue": portable(enc.catalogue.path),
         "lang": enc.lang,
         "speaker": enc.encoding,
         "clips": "audio/manifest.json",

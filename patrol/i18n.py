@@ -1,0 +1,108 @@
+"""The interface's language: gettext catalogues (``patrol/locale/LANG/LC_MESSAGES/patrol.po``), chosen once.
+
+The language is ``--ui-lang`` (``zh_CN`` or ``en``), else ``$PATROL_UI_LANG``, else the locale
+(``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``zh_CN.UTF-8`` gives Chinese), else English. Strings are written in
+English in the code and marked ``_("...")``; ``pybabel extract`` (``make messages``) collects them into
+``patrol/locale/patrol.pot``, translators fill the ``.po`` files, and ``make`` compiles them to ``.mo``. A ``.po``
+newer than its ``.mo`` (or without one) is compiled in memory when loaded, so a checkout without the build
+step still speaks its language.
+
+Only what is covered is translated today (docs/language.md): the plan summary, ``patrol check``'s report and
+the plan map's legend and panels. Everything else stays English.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import os
+from pathlib import Path
+
+DOMAIN = "patrol"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LANGUAGES = ("en", "zh_CN")
+ENV = "PATROL_UI_LANG"
+
+_current: gettext.NullTranslations = gettext.NullTranslations()
+_lang = "en"
+
+
+def pick_language(option: str | None = None, environ: dict[str, str] | None = None) -> str:
+    """The interface language: ``option``, else ``$PATROL_UI_LANG``, else the locale variables, else ``en``.
+
+    >>> pick_language(None, {"LANG": "zh_CN.UTF-8"})
+    'zh_CN'
+    >>> pick_language("en", {"LANG": "zh_CN.UTF-8"})
+    'en'
+    >>> pick_language(None, {"LANG": "de_DE.UTF-8"})
+    'en'
+    """
+    env = os.environ if environ is None else environ
+    for value in (option, env.get(ENV), env.get("LC_ALL"), env.get("LC_MESSAGES"), env.get("LANG")):
+        if not value:
+            continue
+        code = value.split(".")[0].split("@")[0].replace("-", "_").lower()
+        if code.startswith("zh"):
+            return "zh_CN"
+        if code in ("c", "posix") or code.startswith("en"):
+            return "en"
+        if option is not None and value == option:
+            from patrol.errors import InputError
+
+            raise InputError(f"--ui-lang {option!r}: patrol speaks {' and '.join(LANGUAGES)}")
+        return "en"
+    return "en"
+
+
+def _load(lang: str) -> gettext.NullTranslations:
+    """The catalogue of ``lang``: its ``.mo``, or its ``.po`` compiled in memory when that is newer."""
+    folder = LOCALE_DIR / lang / "LC_MESSAGES"
+    po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    if mo.is_file() and (not po.is_file() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with open(mo, "rb") as fh:
+            return gettext.GNUTranslations(fh)
+    if not po.is_file():
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with open(po, "rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def set_language(lang: str) -> None:
+    """Speak ``lang`` (one of :data:`LANGUAGES`) from now on."""
+    global _current, _lang
+    _current = gettext.NullTranslations() if lang == "en" else _load(lang)
+    _lang = lang
+
+
+def language() -> str:
+    """The interface language in use (``en`` or ``zh_CN``)."""
+    return _lang
+
+
+def _(message: str) -> str:
+    """``message`` in the interface language (English where the catalogue has no translation)."""
+    return _current.gettext(message)
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for it)
+    """Mark ``message`` for extraction only (it is translated later, where it is shown)."""
+    return message
+
+
+def km(metres: float) -> str:
+    """A distance for the reader: ``12.3 km`` in English, ``12.3 公里`` in Chinese.
+
+    >>> km(12345.0)
+    '12.3 km'
+    """
+    return _("{n} km").format(n=f"{metres / 1000:.1f}")
+
+
+set_language(pick_language())

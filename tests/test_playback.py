@@ -36,14 +36,17 @@ def plan_abc(encoder=None, params=None):
 
 
 def shared_share(plan, compound, sortie, clip_of):
-    """Heard whole by the shared function, from the planned track and the plays of the sortie's cues."""
+    """Heard whole by the shared function, from the planned track (at its knots and play ends) and the plays
+    of the sortie's cues."""
     home = (plan.home_x_m, plan.home_y_m)
     tr = planned_track(sortie, home, plan.audibility.speed_mps, plan.vehicle)
     clip_s = {got[0]: got[1] for _, c in sortie.cues if (got := clip_of(c)) is not None}
-    plays = clip_plays(planned_events(sortie, tr.done_s, clip_of), clip_s, float(tr.t_s[-1]))
-    r = radius_table(plan.speaker, tr.alt_m, plan.params.radius_m)
+    plays = [(a, b) for a, b, _ in clip_plays(planned_events(sortie, tr.done_s, clip_of), clip_s, float(tr.t_s[-1]))]
+    t, xy, alt = tr.at_knots_and(plays)
+    r = radius_table(plan.speaker, alt, plan.params.radius_m)
     pts = sample_points(compound.geometry, 3000)
-    return hear(pts, tr.t_s, tr.xy, r, [(a, b) for a, b, _ in plays]), (pts, tr, r)
+    dense = (tr.t_s, tr.xy, radius_table(plan.speaker, tr.alt_m, plan.params.radius_m))
+    return hear(pts, t, xy, r, plays), (pts, dense, plays)
 
 
 def test_a_compound_without_lanes_gets_its_own_pass_and_is_predicted_from_playing_legs_only():
@@ -64,7 +67,7 @@ def test_a_compound_without_lanes_gets_its_own_pass_and_is_predicted_from_playin
 
     # the prediction is the shared function on the planned track with the cues' plays, to the figure
     clip_of = default_clip_of(plan.params)
-    h, (pts, tr, r) = shared_share(plan, C, sortie, clip_of)
+    h, (pts, (t, xy, r), plays) = shared_share(plan, C, sortie, clip_of)
     assert stats["C"]["predicted_heard_whole_share"] == round(float(h.heard.mean()), 4) >= 0.95
     assert stats["C"]["predicted_heard_whole_by_sortie"] == {1: stats["C"]["predicted_heard_whole_share"]}
     for cid, comp in (("A", A), ("B", B)):
@@ -78,8 +81,10 @@ def test_a_compound_without_lanes_gets_its_own_pass_and_is_predicted_from_playin
     silent = dataclasses.replace(sortie, cues=tuple(old_cues))
     quiet, _ = shared_share(plan, C, silent, clip_of)
     assert quiet.in_range.mean() == 1.0 and quiet.heard.mean() <= 0.05
-    everywhere = hear(pts, tr.t_s, tr.xy, r, None, window_s=plan.params.prompt_s)
+    everywhere = hear(pts, t, xy, r, None, window_s=plan.params.prompt_s)
     assert everywhere.heard.mean() >= 0.99
+    # the planned track at its knots and play ends gives what the densely sampled track (every 4 m) gives
+    assert hear(pts, t, xy, r, plays).heard.mean() == pytest.approx(h.heard.mean(), abs=0.002)
 
 
 def test_the_planned_track_keeps_the_sorties_time_model():
@@ -105,3 +110,30 @@ def test_transit_over_the_sorties_compounds_plays_and_over_others_stays_silent()
     assert not transit_plays(over_c, [A, B], [C])  # C in another sortie: not disturbed
     assert not transit_plays(clear, [A, B, C], [])  # over no compound
     assert LineString(over_c).intersects(C.geometry) and not LineString(clear).intersects(C.geometry)
+
+
+def test_the_audit_of_a_flight_flown_as_planned_finds_the_prediction(tmp_path):
+    """A telemetry log of the planned track at 10 Hz with the applet's reports of the planned speaker events:
+    the audit (thinned track, its own play intervals) finds what the plan predicted, compound by compound."""
+    from patrol.review.audit import PackageInfo, run_audit
+    from patrol.review.flightlog import read_log
+    from tests.test_audit import write_tlog
+
+    plan = plan_abc()
+    (sortie,) = plan.sorties
+    clip_of = default_clip_of(plan.params)
+    home = (plan.home_x_m, plan.home_y_m)
+    tr = planned_track(sortie, home, plan.audibility.speed_mps, plan.vehicle)
+    t10 = np.arange(0.0, tr.t_s[-1], 0.1)
+    xs, ys = np.interp(t10, tr.t_s, tr.xy[:, 0]), np.interp(t10, tr.t_s, tr.xy[:, 1])
+    at = {}
+    for t, action, track, repeats in planned_events(sortie, tr.done_s, clip_of):
+        at[int(np.ceil(t * 10 - 1e-9))] = f"PTRL {action} {track} {repeats}"
+    # write_tlog flies at one altitude: the patrol's (the district is flat; take-off and landing are at home)
+    log = read_log(write_tlog(tmp_path / "planned.tlog", xs, ys, alt_m=sortie.steps[1].alt_m, cues=at.items()))
+    comps = [{"id": c.id, "name": c.name, "tier": c.tier, "geometry": c.geometry} for c in (A, B, C)]
+    clip_s = {got[0]: got[1] for _, c in sortie.cues if (got := clip_of(c)) is not None}
+    pkg = PackageInfo(None, FRAME, comps, [], plan.speaker, None, plan.params.prompt_s, clip_s, {})
+    stats = {s["id"]: s for s in plan.compound_stats}
+    for a in run_audit([log], pkg):
+        assert a.heard.mean() == pytest.approx(stats[a.id]["predicted_heard_whole_share"], abs=0.01), a.id

@@ -8,6 +8,7 @@ range of the track and those in range for the whole of one play.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -166,15 +167,22 @@ def radius_table(speaker: Speaker, alt_m: np.ndarray, override_m: float | None =
     if override_m is not None:
         r = np.full(len(alt), float(override_m))
     else:
-        hs = np.arange(0.0, 301.0, 1.0)
-        rs = np.zeros_like(hs)
-        for k, h in enumerate(hs):
-            try:
-                rs[k] = audible_radius_m(speaker, float(h))[1]
-            except PlanningError:
-                rs[k] = 0.0
+        hs, rs = _radius_curve(speaker)
         r = np.interp(np.clip(alt, 0.0, 300.0), hs, rs)
     return np.where(alt > 2.0, r, 0.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _radius_curve(speaker: Speaker) -> tuple[np.ndarray, np.ndarray]:
+    """The audible ground radius every metre from 0 to 300 m above the ground."""
+    hs = np.arange(0.0, 301.0, 1.0)
+    rs = np.zeros_like(hs)
+    for k, h in enumerate(hs):
+        try:
+            rs[k] = audible_radius_m(speaker, float(h))[1]
+        except PlanningError:
+            rs[k] = 0.0
+    return hs, rs
 
 
 @dataclass(frozen=True)
@@ -249,8 +257,9 @@ def hear(
     nb = np.concatenate([[0], np.cumsum(seg_break)])
     whole = (i1 - i0 >= 2) & ~(st[i0.clip(0, m - 1)] - iv[:, 0] > MAX_GAP_S)
     whole &= ~(iv[:, 1] - st[(i1 - 1).clip(0, m - 1)] > MAX_GAP_S) & (nb[i1] == nb[(i0 + 1).clip(0, m)])
-    runs = list(zip(i0[whole].tolist(), i1[whole].tolist(), strict=True))
+    j0, j1 = i0[whole], i1[whole]
     reached = np.zeros(m, bool)
+    count_type = np.int16 if m < 32767 else np.int32
     for lo in range(0, n, chunk):
         Pc = P[lo : lo + chunk]
         d2 = np.subtract.outer(Pc[:, 0], sx)
@@ -264,9 +273,10 @@ def hear(
             heard[lo : lo + chunk] = _longest_run_s(inr, st, seg_break) >= window_s - 1e-6
             continue
         reached |= inr.any(axis=0)
-        part = heard[lo : lo + chunk]
-        for j0, j1 in runs:
-            part |= inr[:, j0:j1].all(axis=1)
+        if len(j0):  # in range at every sample of a play: the count of in-range samples over it is its length
+            count = np.zeros((len(Pc), m + 1), count_type)
+            np.cumsum(inr, axis=1, out=count[:, 1:])
+            heard[lo : lo + chunk] = ((count[:, j1] - count[:, j0]) == (j1 - j0)).any(axis=1)
     nr = np.concatenate([[0], np.cumsum(reached)])
     got = np.flatnonzero((i1 > i0) & (nr[i1] > nr[i0])).tolist() if plays is not None else []
     return Hearing(in_range, heard, got, m)

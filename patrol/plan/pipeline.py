@@ -90,8 +90,9 @@ def predicted_hearing(
     points: int = 3000,
 ) -> dict[str, tuple[float, dict[int, float]]]:
     """Per compound, the predicted share heard whole (all sorties together) and the share each sortie alone
-    gives (sorties that reach it): :func:`patrol.plan.coverage.hear`, the audit's function, on each sortie's
-    planned track with the plays its cues make (:mod:`patrol.plan.playback`). Silent legs count for nothing."""
+    gives (its own sorties, and the others it hears): :func:`patrol.plan.coverage.hear`, the audit's function,
+    on each sortie's planned track (at its knots and play ends, :meth:`PlannedTrack.at_knots_and`) with the
+    plays its cues make (:mod:`patrol.plan.playback`). Silent legs count for nothing."""
     flights = []
     for s in sorties:
         tr = planned_track(s, home, patrol_speed_mps, vehicle)
@@ -101,16 +102,23 @@ def predicted_hearing(
             if (got := clip_of(cue)) is not None:
                 clip_s[got[0]] = got[1]
         plays = [(a, b) for a, b, _ in clip_plays(events, clip_s, float(tr.t_s[-1]))]
-        flights.append((s.index, tr, radius_table(speaker, tr.alt_m, params.radius_m), plays))
+        t, xy, alt = tr.at_knots_and(plays)
+        r = radius_table(speaker, alt, params.radius_m)
+        reach = r.max(initial=0.0)
+        box = (*(xy.min(axis=0) - reach), *(xy.max(axis=0) + reach))
+        flights.append((s, t, xy, r, plays, box))
     out = {}
     for c in compounds:
         pts = sample_points(c.geometry, points)
         heard = np.zeros(len(pts), bool)
         by_sortie = {}
-        for index, tr, r, plays in flights:
-            h = hear(pts, tr.t_s, tr.xy, r, plays)
-            if h.in_range.any():
-                by_sortie[index] = round(float(h.heard.mean()), 4)
+        minx, miny, maxx, maxy = c.geometry.bounds
+        for s, t, xy, r, plays, (x0, y0, x1, y1) in flights:
+            if maxx < x0 or minx > x1 or maxy < y0 or miny > y1:
+                continue  # this sortie never comes within earshot
+            h = hear(pts, t, xy, r, plays)
+            if h.heard.any() or c.id in s.compound_ids:
+                by_sortie[s.index] = round(float(h.heard.mean()), 4)
             heard |= h.heard
         out[c.id] = (float(heard.mean()) if len(heard) else 0.0, by_sortie)
     return out

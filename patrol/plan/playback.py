@@ -12,7 +12,7 @@ across compounds of the sortie). Transit that no cue covers is silent.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,7 @@ from patrol.plan.coverage import REPEAT_GAP_S, SpeakerEvent
 from patrol.plan.sorties import leg_time_s, step_speed
 from patrol.types import Cue, CueKind, Sortie, Vehicle
 
-SAMPLE_M = 2.0  # the planned track is sampled at least every this many metres...
+SAMPLE_M = 4.0  # the planned track is sampled at least every this many metres...
 SAMPLE_S = 1.0  # ...and every this many seconds
 
 ClipOf = Callable[[Cue], "tuple[int, float, int] | None"]  # cue -> (track, clip_s, repeats), None: no sound
@@ -35,6 +35,20 @@ class PlannedTrack:
     xy: np.ndarray
     alt_m: np.ndarray
     done_s: np.ndarray  # per step: when the vehicle completes it (arrives, or ends its loiter)
+    knots_s: np.ndarray  # where the path may bend: take-off, its end, every arrival, every hover's end
+
+    def at_knots_and(self, plays: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(t_s, xy, alt_m)`` of the track at its knots and at the start and end of every play.
+
+        The track is straight between those times, and the distance from a point to a straight piece is
+        largest at one of its ends: so "within the radius at every sample of a play"
+        (:func:`patrol.plan.coverage.hear`) on these samples is exact for the continuous track (at constant
+        altitude; a climb's radius is interpolated), with a fraction of the samples.
+        """
+        t = np.unique(np.concatenate([self.knots_s, np.asarray(plays, float).reshape(-1)]))
+        t = t[(t >= self.t_s[0]) & (t <= self.t_s[-1])]
+        xy = np.column_stack([np.interp(t, self.t_s, self.xy[:, 0]), np.interp(t, self.t_s, self.xy[:, 1])])
+        return t, xy, np.interp(t, self.t_s, self.alt_m)
 
 
 def _progress(t: np.ndarray, length_m: float, speed_mps: float, accel_mps2: float, total_s: float) -> np.ndarray:
@@ -57,7 +71,7 @@ def planned_track(sortie: Sortie, home: tuple[float, float], patrol_speed_mps: f
     """The planned track of ``sortie``: climb at home, every leg stop to stop, loiters hovered."""
     ts, xs, ys, zs = [np.zeros(1)], [np.array([home[0]])], [np.array([home[1]])], [np.zeros(1)]
     t, pos, z = 0.0, home, 0.0
-    done = []
+    done, knots = [], [0.0]
 
     def hold(x: float, y: float, alt: float, dur: float) -> None:
         nonlocal t
@@ -73,6 +87,7 @@ def planned_track(sortie: Sortie, home: tuple[float, float], patrol_speed_mps: f
         ts.append(f * z1 / vehicle.climb_mps), xs.append(np.full(n, home[0])), ys.append(np.full(n, home[1]))
         zs.append(f * z1)
         t, z = z1 / vehicle.climb_mps, z1
+        knots.append(t)
     for st in sortie.steps:
         d = math.hypot(st.x_m - pos[0], st.y_m - pos[1])
         v = step_speed(st, patrol_speed_mps, vehicle)
@@ -88,14 +103,17 @@ def planned_track(sortie: Sortie, home: tuple[float, float], patrol_speed_mps: f
             zs.append(z + (f if d > 0 else tt / total) * dz)
             t += total
         pos, z = (st.x_m, st.y_m), st.alt_m
+        knots.append(t)
         if st.loiter_s > 0:
             hold(st.x_m, st.y_m, st.alt_m, st.loiter_s)
+            knots.append(t)
         done.append(t)
     return PlannedTrack(
         np.concatenate(ts),
         np.column_stack([np.concatenate(xs), np.concatenate(ys)]),
         np.concatenate(zs),
         np.array(done),
+        np.array(knots),
     )
 
 

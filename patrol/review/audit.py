@@ -109,6 +109,7 @@ class CompoundAudit:
     xte: list[np.ndarray] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     predicted_heard_whole_share: float | None = None
+    predicted_by_sortie: dict[str, float] = field(default_factory=dict)  # the plan's share from each sortie alone
     heard_by_log: dict[str, float] = field(default_factory=dict)  # share heard whole by each log alone
 
     def __post_init__(self) -> None:
@@ -241,6 +242,7 @@ def run_audit(
             float(c["geometry"].area),
             sample_points(c["geometry"], points),
             predicted_heard_whole_share=c.get("predicted_heard_whole_share"),
+            predicted_by_sortie=dict(c.get("predicted_heard_whole_by_sortie") or {}),
         )
         for c in pkg.compounds
     }
@@ -281,6 +283,7 @@ def report(audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog],
                 "in_range_share": round(float(a.in_range.sum()) / n, 4),
                 "heard_whole_share": round(float(a.heard.sum()) / n, 4),
                 "predicted_heard_whole_share": a.predicted_heard_whole_share,
+                "predicted_heard_whole_by_sortie": a.predicted_by_sortie,
                 "time_over_s": round(a.time_over_s, 1),
                 "prompts_played": a.prompts,
                 "fence_breaches": a.breaches,

@@ -260,6 +260,9 @@ class Cue:
     hotspot_kind: str | None = None
     tier: str | None = None
     prompt_id: str | None = None
+    # LEAVE only: the speaker keeps playing over the transit that follows, because it passes over compounds of
+    # the sortie (and over no other compound); the next ENTER changes the prompt
+    plays_on: bool = False
 
 
 @dataclass(frozen=True, eq=False)

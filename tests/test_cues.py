@@ -18,6 +18,7 @@ from patrol.speech.cues import ACTION_LOOP, ACTION_PLAY, ACTION_STOP, PromptCues
 from patrol.types import CueKind, PatrolParams, Vehicle
 from tests.test_cli import run
 from tests.test_plan_exports import LAT, LON, district_file  # noqa: F401 - fixture
+from tests.test_playback import HOME_LAT, HOME_LON, C, plan_abc, shared_share
 
 SCRIPT = mav.MAV_CMD_DO_SEND_SCRIPT_MESSAGE
 
@@ -41,7 +42,7 @@ def test_script_cues_loop_the_tier_prompt_play_hotspots_and_stop_on_leaving(dist
     plan = _plan(district_file, enc)
     tier_of = {c.id: c.tier for c in plan.district.compounds}
     for sortie, items in zip(plan.sorties, plan.missions, strict=True):
-        cues = [c for _, c in sortie.cues]
+        cues = [c for _, c in sortie.cues if not c.plays_on]  # a LEAVE that plays on over the transit sends nothing
         scripts = [it for it in items if it.command == SCRIPT]
         assert len(scripts) == len(cues)
         for cue, it in zip(cues, scripts, strict=True):
@@ -126,3 +127,24 @@ def test_the_companion_player_decodes_relay_and_servo_cues_back_to_tracks():
     assert dec(MissionItem(mav.MAV_CMD_DO_SET_SERVO, 2, 9, 1300)) == ("play", 3, 1)
     assert dec(MissionItem(mav.MAV_CMD_DO_SET_SERVO, 2, 9, 1000)) == ("stop", 0, 0)
     assert dec(MissionItem(SCRIPT, 2, 3, 5, 3, 3.0)) == ("play", 5, 3)
+
+
+def test_a_leave_that_plays_on_sends_no_stop_and_the_loop_plays_through_the_transit(build):
+    cat, b = build
+    enc = PromptCues(cat, b, "zh", "script")
+    prompt_s, loiter_s = timing_from_clips(enc)
+    plan = plan_abc(
+        enc, PatrolParams(prompt_s=prompt_s, loiter_s=loiter_s, home_lon=float(HOME_LON), home_lat=float(HOME_LAT))
+    )
+    (sortie,) = plan.sorties
+    items = plan.missions[0]
+    on = [c for _, c in sortie.cues if c.kind == CueKind.LEAVE and c.plays_on]
+    assert on, "A's last lane ends across A: the transit out of it plays"
+    scripts = [it for it in items if it.command == SCRIPT]
+    assert len(scripts) == len(sortie.cues) - len(on)
+    assert [round(it.param1) for it in scripts].count(ACTION_STOP) == len(sortie.cues) // 2 - len(on)
+    assert round(scripts[0].param1) == ACTION_LOOP
+    # predicted with the real clips, by the shared function
+    h, _ = shared_share(plan, C, sortie, enc.clip)
+    stats = {s["id"]: s for s in plan.compound_stats}
+    assert stats["C"]["predicted_heard_whole_share"] == round(float(h.heard.mean()), 4) >= 0.9

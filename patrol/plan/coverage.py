@@ -1,16 +1,29 @@
-"""Predicted coverage: how much of a compound is in range of the route, and how much hears a whole prompt.
+"""Coverage: how much of a compound is in range of a track, and how much hears a whole prompt.
 
-Both are geometric facts of a route, used by the planner (predicted) and later by the audit (flown).
+One computation for the planner (predicted, on the planned track and the plays its cues make) and the
+audit (flown, on the logged track and the plays the speaker reported): :func:`clip_plays` turns speaker
+events into the intervals a whole clip played, :func:`hear` finds, on a compound's grid, the points in
+range of the track and those in range for the whole of one play.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
+
+from patrol.errors import PlanningError
+from patrol.plan.acoustics import audible_radius_m
+from patrol.types import Speaker
+
+MAX_GAP_S = 2.0  # a gap in the track longer than this breaks a run: nothing can be claimed across it
+REPEAT_GAP_S = 1.0  # the applet's and the player's pause between the repeats of a played clip
 
 
 def in_range_share(area: Polygon | MultiPolygon, path: np.ndarray | BaseGeometry, radius_m: float) -> float:
@@ -111,18 +124,175 @@ def longest_heard_s(
     return np.fmax(best, np.nan_to_num(run_end - run_start, nan=0.0))
 
 
-def heard_whole_share(
-    area: Polygon | MultiPolygon,
-    p0: np.ndarray,
-    p1: np.ndarray,
-    dur_s: np.ndarray,
-    radius_m: float,
-    prompt_s: float,
-    target_points: int = 3000,
-) -> float:
-    """Share (0..1) of ``area`` in range for at least one whole ``prompt_s`` without a break."""
-    pts = sample_points(area, target_points)
-    if len(pts) == 0 or len(p0) == 0:
-        return 0.0
-    heard = longest_heard_s(pts, np.asarray(p0, float), np.asarray(p1, float), np.asarray(dur_s, float), radius_m)
-    return float(np.mean(heard >= prompt_s - 1e-6))
+SpeakerEvent = tuple[float, str, int, int]  # (t_s, action, track, repeats); action loop | resume | play | stop
+
+
+def clip_plays(
+    events: Sequence[SpeakerEvent], clip_s: Mapping[int, float], end_s: float
+) -> list[tuple[float, float, int]]:
+    """Intervals ``(start_s, end_s, track)`` when a whole clip played, from the speaker's events.
+
+    A loop (or a resumed loop) repeats its clip back to back until the next event; a play repeats it
+    ``repeats`` times with a 1 s gap (the applet's and the player's behaviour); a stop ends both.
+    Tracks without a known clip length play nothing.
+
+    >>> clip_plays([(0.0, "loop", 1, 0), (10.0, "play", 1, 3), (30.0, "stop", 0, 0)], {1: 4.0}, 60.0)
+    [(0.0, 4.0, 1), (4.0, 8.0, 1), (10.0, 14.0, 1), (15.0, 19.0, 1), (20.0, 24.0, 1)]
+    """
+    out = []
+    evs = sorted(events, key=lambda e: e[0])
+    for k, (t0, action, track, repeats) in enumerate(evs):
+        dur = clip_s.get(track)
+        if action == "stop" or dur is None or dur <= 0:
+            continue
+        until = evs[k + 1][0] if k + 1 < len(evs) else end_s
+        if action in ("loop", "resume"):
+            t = t0
+            while t + dur <= until + 1e-6:
+                out.append((t, t + dur, track))
+                t += dur
+        else:
+            for r in range(max(repeats, 1)):
+                a = t0 + r * (dur + REPEAT_GAP_S)
+                if a + dur > until + 1e-6:
+                    break
+                out.append((a, a + dur, track))
+    return out
+
+
+def radius_table(speaker: Speaker, alt_m: np.ndarray, override_m: float | None = None) -> np.ndarray:
+    """Audible ground radius (m) at each altitude above home: the model's slant range to an ear at street
+    level (0 where nothing is heard, and at 2 m or lower: on the ground), or ``override_m`` (``--radius-m``)."""
+    alt = np.asarray(alt_m, float)
+    if override_m is not None:
+        r = np.full(len(alt), float(override_m))
+    else:
+        hs, rs = _radius_curve(speaker)
+        r = np.interp(np.clip(alt, 0.0, 300.0), hs, rs)
+    return np.where(alt > 2.0, r, 0.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _radius_curve(speaker: Speaker) -> tuple[np.ndarray, np.ndarray]:
+    """The audible ground radius every metre from 0 to 300 m above the ground."""
+    hs = np.arange(0.0, 301.0, 1.0)
+    rs = np.zeros_like(hs)
+    for k, h in enumerate(hs):
+        try:
+            rs[k] = audible_radius_m(speaker, float(h))[1]
+        except PlanningError:
+            rs[k] = 0.0
+    return hs, rs
+
+
+@dataclass(frozen=True)
+class Hearing:
+    """What one track gave one compound's grid points (see :func:`hear`)."""
+
+    in_range: np.ndarray  # per point: within the radius of some sample
+    heard: np.ndarray  # per point: within the radius for every sample of one whole play
+    plays_reached: list[int]  # indices of the plays during which some sample had a point in range
+    samples: int  # track samples near enough to the points to matter (0: the track never came near)
+
+
+def hear(
+    points: np.ndarray,
+    t_s: np.ndarray,
+    xy: np.ndarray,
+    radius_m: np.ndarray,
+    plays: Sequence[tuple[float, float]] | None,
+    breaks: np.ndarray | None = None,
+    window_s: float = 0.0,
+    chunk: int = 4096,
+) -> Hearing:
+    """Which of ``points`` are in range of a track, and which heard a whole clip play: the one function
+    for heard whole, used by the planner's prediction and by the audit.
+
+    Parameters
+    ----------
+    points : ``(N, 2)`` listeners (a compound's grid, :func:`sample_points`), local metres.
+    t_s, xy, radius_m : the track: sample times (increasing), positions ``(M, 2)`` and the audible ground
+        radius at each sample (:func:`radius_table` of its altitude).
+    plays : ``(start_s, end_s)`` of every whole clip play (:func:`clip_plays`). A point heard a warning
+        whole when it was within the radius at every sample during one play, and the samples cover the
+        play: two or more, within :data:`MAX_GAP_S` of both ends, no break between them. ``None``: the
+        speaker is taken to play all the time and a point must be in range ``window_s`` without a break.
+    breaks : per sample, True where the track breaks before it (a telemetry gap); the first sample always.
+
+    Only samples whose disc can reach the points' bounding box are used; distances are float32 in
+    coordinates centred on the points, so they keep millimetres.
+
+    >>> pts = np.array([[0.0, 0.0], [0.0, 30.0]])
+    >>> t = np.arange(0.0, 21.0)
+    >>> track = np.column_stack([t - 10.0, np.zeros_like(t)])
+    >>> h = hear(pts, t, track, np.full(len(t), 20.0), [(0.0, 4.0), (8.0, 12.0)])
+    >>> h.in_range.tolist(), h.heard.tolist(), h.plays_reached
+    ([True, False], [True, False], [0, 1])
+    """
+    n = len(points)
+    in_range, heard = np.zeros(n, bool), np.zeros(n, bool)
+    t_all = np.asarray(t_s, float)
+    r_all = np.asarray(radius_m, float)
+    brk = np.zeros(len(t_all), bool) if breaks is None else np.asarray(breaks, bool).copy()
+    if len(brk):
+        brk[0] = True
+    if n == 0 or len(t_all) == 0:
+        return Hearing(in_range, heard, [], 0)
+    rr = r_all.max(initial=0.0)
+    (minx, miny), (maxx, maxy) = points.min(axis=0), points.max(axis=0)
+    x, y = xy[:, 0], xy[:, 1]
+    near = np.flatnonzero((x >= minx - rr) & (x <= maxx + rr) & (y >= miny - rr) & (y <= maxy + rr))
+    m = len(near)
+    if m == 0:
+        return Hearing(in_range, heard, [], 0)
+    st = t_all[near]
+    seg_break = brk[near] | np.concatenate([[True], np.diff(near) > 1])
+    c0 = (points.min(axis=0) + points.max(axis=0)) / 2
+    P = (points - c0).astype(np.float32)
+    sx, sy = (xy[near] - c0).astype(np.float32).T
+    r2 = (r_all[near] ** 2).astype(np.float32)
+    iv = np.array([(a, b) for a, b in (plays or ())], float).reshape(-1, 2)
+    i0 = np.searchsorted(st, iv[:, 0], "left")
+    i1 = np.searchsorted(st, iv[:, 1], "right")
+    nb = np.concatenate([[0], np.cumsum(seg_break)])
+    whole = (i1 - i0 >= 2) & ~(st[i0.clip(0, m - 1)] - iv[:, 0] > MAX_GAP_S)
+    whole &= ~(iv[:, 1] - st[(i1 - 1).clip(0, m - 1)] > MAX_GAP_S) & (nb[i1] == nb[(i0 + 1).clip(0, m)])
+    j0, j1 = i0[whole], i1[whole]
+    reached = np.zeros(m, bool)
+    count_type = np.int16 if m < 32767 else np.int32
+    for lo in range(0, n, chunk):
+        Pc = P[lo : lo + chunk]
+        d2 = np.subtract.outer(Pc[:, 0], sx)
+        d2 *= d2
+        dy = np.subtract.outer(Pc[:, 1], sy)
+        dy *= dy
+        d2 += dy
+        inr = d2 <= r2
+        in_range[lo : lo + chunk] = inr.any(axis=1)
+        if plays is None:
+            heard[lo : lo + chunk] = _longest_run_s(inr, st, seg_break) >= window_s - 1e-6
+            continue
+        reached |= inr.any(axis=0)
+        if len(j0):  # in range at every sample of a play: the count of in-range samples over it is its length
+            count = np.zeros((len(Pc), m + 1), count_type)
+            np.cumsum(inr, axis=1, out=count[:, 1:])
+            heard[lo : lo + chunk] = ((count[:, j1] - count[:, j0]) == (j1 - j0)).any(axis=1)
+    nr = np.concatenate([[0], np.cumsum(reached)])
+    got = np.flatnonzero((i1 > i0) & (nr[i1] > nr[i0])).tolist() if plays is not None else []
+    return Hearing(in_range, heard, got, m)
+
+
+def _longest_run_s(inr: np.ndarray, t: np.ndarray, breaks: np.ndarray) -> np.ndarray:
+    """Per row, the longest time (s) of consecutive True columns not crossing a break."""
+    n_pts, n = inr.shape
+    best = np.zeros(n_pts)
+    start = np.full(n_pts, np.nan)
+    for j in range(n):
+        col = inr[:, j]
+        if breaks[j]:
+            start[:] = np.nan
+        new = col & np.isnan(start)
+        start[new] = t[j]
+        best = np.where(col, np.fmax(best, t[j] - start), best)
+        start[~col] = np.nan
+    return best

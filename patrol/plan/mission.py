@@ -6,7 +6,8 @@ Layout of every sortie's mission (home is item 0 on the vehicle and is not part 
     DO_CHANGE_SPEED (transit)
     NAV_WAYPOINT ...                      transit, around no-fly zones
     [cue items: ENTER]  DO_CHANGE_SPEED (patrol)   after the first waypoint of a compound
-    NAV_WAYPOINT ... / NAV_LOITER_TIME    lanes, joins, hotspot loiters ([cue items: HOTSPOT] before)
+    NAV_WAYPOINT ... / NAV_LOITER_TIME    lanes, joins, hotspot loiters ([cue items: HOTSPOT] before), the hover
+                                          of a compound without lanes (its own pass)
     [cue items: LEAVE]  DO_CHANGE_SPEED (transit)  after the last waypoint of a compound
     NAV_WAYPOINT ...                      back towards home
     NAV_RETURN_TO_LAUNCH
@@ -45,7 +46,7 @@ def change_speed(speed_mps: float, note: str) -> MissionItem:
 def _nav(step: Step, frame: LocalFrame) -> MissionItem:
     lon, lat = frame.to_wgs84(step.x_m, step.y_m)
     where = f"{step.kind.value}" + (f" {step.compound_id}" if step.compound_id else "")
-    if step.kind is StepKind.HOTSPOT:
+    if step.kind is StepKind.HOTSPOT or step.loiter_s > 0:
         return MissionItem(
             mav.MAV_CMD_NAV_LOITER_TIME,
             FRAME_REL,
@@ -56,7 +57,7 @@ def _nav(step: Step, frame: LocalFrame) -> MissionItem:
             float(lat),
             float(lon),
             step.alt_m,
-            note=f"hotspot {step.hotspot_id}",
+            note=f"hotspot {step.hotspot_id}" if step.kind is StepKind.HOTSPOT else f"pass {step.compound_id}",
         )
     return MissionItem(
         mav.MAV_CMD_NAV_WAYPOINT, FRAME_REL, 0.0, 0.0, 0.0, 0.0, float(lat), float(lon), step.alt_m, note=where

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import shapely
@@ -11,11 +12,24 @@ import shapely
 from patrol.errors import PlanningError
 from patrol.plan.acoustics import audibility
 from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
-from patrol.plan.coverage import heard_whole_share, in_range_share
+from patrol.plan.coverage import clip_plays, hear, in_range_share, radius_table, sample_points
 from patrol.plan.mission import build_mission
+from patrol.plan.playback import ClipOf, planned_events, planned_track
 from patrol.plan.route import order_compounds, sweep_and_route, sweep_area
 from patrol.plan.sorties import make_sorties, step_speed
-from patrol.types import Audibility, CueEncoder, District, PatrolParams, Plan, Sortie, Speaker, Vehicle
+from patrol.types import (
+    Audibility,
+    Compound,
+    Cue,
+    CueEncoder,
+    CueKind,
+    District,
+    PatrolParams,
+    Plan,
+    Sortie,
+    Speaker,
+    Vehicle,
+)
 
 
 def default_home(district: District) -> tuple[float, float]:
@@ -49,6 +63,65 @@ def timed_legs(sorties: list[Sortie], home: tuple[float, float], patrol_speed_mp
                 dur.append(st.loiter_s)
             pos = q
     return np.array(p0, float).reshape(-1, 2), np.array(p1, float).reshape(-1, 2), np.array(dur, float)
+
+
+def default_clip_of(params: PatrolParams) -> ClipOf:
+    """What the speaker plays for a cue when no prompt build says it: a clip of half the heard-whole window
+    looped over each compound (the window is two clips), ``hotspot_repeats`` of it at a hotspot."""
+    clip_s = params.prompt_s / 2.0
+
+    def clip_of(cue: Cue) -> tuple[int, float, int] | None:
+        if cue.kind == CueKind.LEAVE:
+            return None
+        return (1, clip_s, 0) if cue.kind == CueKind.ENTER else (2, clip_s, params.hotspot_repeats)
+
+    return clip_of
+
+
+def predicted_hearing(
+    compounds: Sequence[Compound],
+    sorties: Sequence[Sortie],
+    home: tuple[float, float],
+    patrol_speed_mps: float,
+    vehicle: Vehicle,
+    speaker: Speaker,
+    params: PatrolParams,
+    clip_of: ClipOf,
+    points: int = 3000,
+) -> dict[str, tuple[float, dict[int, float]]]:
+    """Per compound, the predicted share heard whole (all sorties together) and the share each sortie alone
+    gives (its own sorties, and the others it hears): :func:`patrol.plan.coverage.hear`, the audit's function,
+    on each sortie's planned track (at its knots and play ends, :meth:`PlannedTrack.at_knots_and`) with the
+    plays its cues make (:mod:`patrol.plan.playback`). Silent legs count for nothing."""
+    flights = []
+    for s in sorties:
+        tr = planned_track(s, home, patrol_speed_mps, vehicle)
+        events = planned_events(s, tr.done_s, clip_of)
+        clip_s = {}
+        for cue in (c for _, c in s.cues):
+            if (got := clip_of(cue)) is not None:
+                clip_s[got[0]] = got[1]
+        plays = [(a, b) for a, b, _ in clip_plays(events, clip_s, float(tr.t_s[-1]))]
+        t, xy, alt = tr.at_knots_and(plays)
+        r = radius_table(speaker, alt, params.radius_m)
+        reach = r.max(initial=0.0)
+        box = (*(xy.min(axis=0) - reach), *(xy.max(axis=0) + reach))
+        flights.append((s, t, xy, r, plays, box))
+    out = {}
+    for c in compounds:
+        pts = sample_points(c.geometry, points)
+        heard = np.zeros(len(pts), bool)
+        by_sortie = {}
+        minx, miny, maxx, maxy = c.geometry.bounds
+        for s, t, xy, r, plays, (x0, y0, x1, y1) in flights:
+            if maxx < x0 or minx > x1 or maxy < y0 or miny > y1:
+                continue  # this sortie never comes within earshot
+            h = hear(pts, t, xy, r, plays)
+            if h.heard.any() or c.id in s.compound_ids:
+                by_sortie[s.index] = round(float(h.heard.mean()), 4)
+            heard |= h.heard
+        out[c.id] = (float(heard.mean()) if len(heard) else 0.0, by_sortie)
+    return out
 
 
 def plan_patrol(
@@ -124,6 +197,7 @@ def plan_patrol(
             overrun_m=a_c.overrun_m,
             radius_m=a_c.radius_m,
             prompt_s=params.prompt_s,
+            pass_s=float(math.ceil(params.prompt_s - 1e-9)),
         )
         if a_c is not aud:
             steps = tuple(dataclasses.replace(st, speed_mps=a_c.speed_mps) for st in route.steps)
@@ -138,7 +212,9 @@ def plan_patrol(
     if resolve is not None:  # the broadcast stage names the prompt each cue plays
         sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
     missions = tuple(build_mission(s, frame, home, aud.speed_mps, vehicle.transit_speed_mps, encoder) for s in sorties)
-    p0, p1, dur = timed_legs(sorties, home, aud.speed_mps, vehicle)
+    clip_of = getattr(encoder, "clip", None) or default_clip_of(params)
+    hearing = predicted_hearing(district.compounds, sorties, home, aud.speed_mps, vehicle, speaker, params, clip_of)
+    p0, p1, _dur = timed_legs(sorties, home, aud.speed_mps, vehicle)
     legs = shapely.linestrings(np.stack([p0, p1], axis=1)) if len(p0) else np.array([])
     leg_tree = shapely.STRtree(legs)
     sortie_of = {}
@@ -171,9 +247,8 @@ def plan_patrol(
                 "route_length_m": round(length, 1),
                 "hotspots": [h.id for h in c.hotspots],
                 "predicted_in_range_share": round(in_range_share(c.geometry, legs[near], a_c.radius_m), 4),
-                "predicted_heard_whole_share": round(
-                    heard_whole_share(c.geometry, p0[near], p1[near], dur[near], a_c.radius_m, params.prompt_s), 4
-                ),
+                "predicted_heard_whole_share": round(hearing[c.id][0], 4),
+                "predicted_heard_whole_by_sortie": hearing[c.id][1],
                 "alt_m": round(alts[c.id].alt_m, 1),
                 "roof_m": round(alts[c.id].roof_m, 1),
                 "roof_source": alts[c.id].roof_source,

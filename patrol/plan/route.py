@@ -467,6 +467,7 @@ def compound_route(
     start: XY | None = None,
     keep_out: BaseGeometry | None = None,
     overrun_m: float = 0.0,
+    pass_s: float = 0.0,
 ) -> CompoundRoute:
     """The patrol path over one compound: ordered lanes, joins inside ``area``, hotspot loiters.
 
@@ -475,7 +476,8 @@ def compound_route(
     lane spacing inside the outer boundary is flown first. Each lane runs on ``overrun_m`` past
     both of its ends (shortened where that would enter ``keep_out``) so that residents on the edge
     hear a whole prompt (:func:`patrol.plan.acoustics.lane_overrun_m`); the turn to the next lane of
-    the same cell is flown out there, longer joins start and end at the lane's own ends.
+    the same cell is flown out there, longer joins start and end at the lane's own ends. A compound without
+    lanes (all of it within a no-fly buffer, or too small to sweep) gets a pass of its own (:func:`_own_pass`).
     """
     inside = InsidePaths(area, keep_out=keep_out)
     ordered = order_lanes(lanes, start, inside.length)
@@ -506,8 +508,7 @@ def compound_route(
         pts.append((StepKind.LANE, b_out, None))
         prev_end = b
     if not pts:
-        rp = area.representative_point() if not area.is_empty else compound.geometry.representative_point()
-        pts.append((StepKind.LANE, (rp.x, rp.y), None))
+        return _own_pass(compound, area, alt_m, loiter_s, keep_out, pass_s, lanes)
     _insert_hotspots(pts, compound.hotspots)
     steps = tuple(
         Step(
@@ -522,6 +523,33 @@ def compound_route(
         for kind, xy, h in _dedupe(pts)
     )
     return CompoundRoute(compound.id, steps, lanes)
+
+
+def _own_pass(
+    compound: Compound,
+    area: BaseGeometry,
+    alt_m: float,
+    loiter_s: float,
+    keep_out: BaseGeometry | None,
+    pass_s: float,
+    lanes: Lanes,
+) -> CompoundRoute:
+    """The route of a compound with no lanes of its own: fly to the point nearest its middle that is clear of
+    ``keep_out``, and hover there ``pass_s`` seconds (two steps, so the cue that starts the speaker runs on
+    arrival and the one that stops it after the hover); then its hotspots."""
+    rp = area.representative_point() if not area.is_empty else compound.geometry.representative_point()
+    xy = (rp.x, rp.y) if keep_out is None or keep_out.is_empty else nearest_outside((rp.x, rp.y), keep_out, 2.0)
+    pts: list[tuple[StepKind, XY, Hotspot | None]] = [(StepKind.LANE, xy, None)]
+    _insert_hotspots(pts, compound.hotspots)
+    steps = [Step(StepKind.LANE, float(xy[0]), float(xy[1]), alt_m, compound.id)]
+    if pass_s > 0:
+        steps.append(Step(StepKind.LANE, float(xy[0]), float(xy[1]), alt_m, compound.id, float(pass_s)))
+    for kind, q, h in pts[1:]:
+        steps.append(
+            Step(kind, float(q[0]), float(q[1]), alt_m, compound.id, loiter_s if h is not None else 0.0,
+                 h.id if h is not None else None)
+        )  # fmt: skip
+    return CompoundRoute(compound.id, tuple(steps), lanes)
 
 
 def _dedupe(pts: list[tuple[StepKind, XY, Hotspot | None]]) -> list[tuple[StepKind, XY, Hotspot | None]]:
@@ -730,6 +758,7 @@ def sweep_and_route(
     overrun_m: float = 0.0,
     radius_m: float | None = None,
     prompt_s: float | None = None,
+    pass_s: float = 0.0,
 ) -> tuple[Lanes, CompoundRoute]:
     """The lanes and route of one compound, with the lane direction and the cell order chosen jointly.
 
@@ -747,7 +776,7 @@ def sweep_and_route(
 
     def route_for(lanes: Lanes) -> CompoundRoute:
         return compound_route(
-            compound, lanes, target, alt_m, loiter_s, perimeter, keep_out=keep_out, overrun_m=overrun_m
+            compound, lanes, target, alt_m, loiter_s, perimeter, keep_out=keep_out, overrun_m=overrun_m, pass_s=pass_s
         )
 
     def repaired(lanes: Lanes, route: CompoundRoute) -> tuple[Lanes, CompoundRoute]:

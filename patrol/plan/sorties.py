@@ -8,6 +8,7 @@ decelerate) else ``2 sqrt(L/a)``; climb at ``climb_mps``; descent at ``descent_m
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -271,6 +272,36 @@ def sortie_steps(
     return out
 
 
+def transit_plays(transit_xy: Sequence[XY], sortie_compounds: Sequence[Compound], others: Sequence[Compound]) -> bool:
+    """Whether the speaker plays over a transit between two compounds of a sortie: it does where the path
+    passes over a compound of the sortie (those residents hear it) and over no other compound (a compound
+    of another sortie or left out is not disturbed, as the speaker is silent over it on every transit)."""
+    if len(transit_xy) < 2:
+        return False
+    path = LineString(transit_xy)
+    if any(path.intersects(c.geometry) for c in others):
+        return False
+    return any(path.intersects(c.geometry) for c in sortie_compounds)
+
+
+def _plays_on(
+    cues: list[tuple[int, Cue]], steps: Sequence[Step], flown: Sequence[Compound], compounds: Sequence[Compound]
+) -> list[tuple[int, Cue]]:
+    """``cues`` with each LEAVE but the last marked ``plays_on`` where :func:`transit_plays` says so."""
+    ids = {c.id for c in flown}
+    others = [c for c in compounds if c.id not in ids]
+    enters = sorted(k for k, c in cues if c.kind == CueKind.ENTER)
+    out = []
+    for k, cue in cues:
+        nxt = next((e for e in enters if e > k), None)
+        if cue.kind == CueKind.LEAVE and nxt is not None:
+            xy = [(s.x_m, s.y_m) for s in steps[k : nxt + 1]]
+            if transit_plays(xy, flown, others):
+                cue = dataclasses.replace(cue, plays_on=True)
+        out.append((k, cue))
+    return out
+
+
 def make_sorties(
     routes: Sequence[CompoundRoute],
     compounds: Sequence[Compound],
@@ -305,6 +336,7 @@ def make_sorties(
                     cues.append((k - 1, Cue(CueKind.HOTSPOT, c.id, s.hotspot_id, kind, c.tier)))
             cues.append((last, Cue(CueKind.LEAVE, c.id, tier=c.tier)))
             k0 = last + 1
+        cues = _plays_on(cues, steps, [by_id[r[0].compound_id or ""] for r in runs], compounds)
         fence = build_fence(home, steps, nofly, params)
         safe = safe_alt_m(home, steps, params, sky)
         check_sortie(home, steps, fence, i)

@@ -26,15 +26,13 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
-from patrol.errors import PlanningError
 from patrol.geo import LocalFrame
 from patrol.package.reader import Package
-from patrol.plan.acoustics import audible_radius_m
+from patrol.plan import coverage
 from patrol.review.flightlog import FlightLog
 from patrol.types import Speaker
 
-MAX_GAP_S = 2.0  # a telemetry gap longer than this breaks a run: nothing can be claimed across it
-REPEAT_GAP_S = 1.0
+MAX_GAP_S = coverage.MAX_GAP_S  # a telemetry gap longer than this breaks a run: nothing can be claimed across it
 THIN_M = 1.5  # the audit skips track samples within this (m) of the last one it kept...
 THIN_S = 1.0  # ...unless this much time (s) passed
 
@@ -84,43 +82,14 @@ def audit_view(pkg: Package) -> PackageInfo:
 
 def radius_table(pkg: PackageInfo, alt_m: np.ndarray) -> np.ndarray:
     """Audible ground radius (m) for each recorded altitude above home (0 where nothing is heard)."""
-    if pkg.radius_override_m is not None:
-        return np.full(len(alt_m), float(pkg.radius_override_m))
-    hs = np.arange(0.0, 301.0, 1.0)
-    rs = np.zeros_like(hs)
-    for k, h in enumerate(hs):
-        try:
-            rs[k] = audible_radius_m(pkg.speaker, float(h))[1]
-        except PlanningError:
-            rs[k] = 0.0
-    return np.interp(np.clip(alt_m, 0.0, 300.0), hs, rs)
+    return coverage.radius_table(pkg.speaker, alt_m, pkg.radius_override_m)
 
 
 def play_intervals(log: FlightLog, pkg: PackageInfo, end_s: float) -> list[tuple[float, float, int]]:
-    """Intervals ``(start_s, end_s, track)`` when a whole clip was playing, from the log's cue reports.
-
-    A loop repeats its clip back to back until the next cue; a play repeats it ``repeats`` times with
-    a 1 s gap (the applet's and the player's behaviour).
-    """
-    out = []
-    plays = sorted(log.plays, key=lambda p: p.t_s)
-    for k, p in enumerate(plays):
-        dur = pkg.clip_s.get(p.track)
-        if p.action == "stop" or dur is None or dur <= 0:
-            continue
-        until = plays[k + 1].t_s if k + 1 < len(plays) else end_s
-        if p.action in ("loop", "resume"):
-            t = p.t_s
-            while t + dur <= until + 1e-6:
-                out.append((t, t + dur, p.track))
-                t += dur
-        else:
-            for r in range(max(p.repeats, 1)):
-                a = p.t_s + r * (dur + REPEAT_GAP_S)
-                if a + dur > until + 1e-6:
-                    break
-                out.append((a, a + dur, p.track))
-    return out
+    """Intervals ``(start_s, end_s, track)`` when a whole clip was playing, from the log's cue reports
+    (:func:`patrol.plan.coverage.clip_plays`, the planner's rule for its own cues)."""
+    events = [(p.t_s, p.action, p.track, p.repeats) for p in log.plays]
+    return coverage.clip_plays(events, pkg.clip_s, end_s)
 
 
 @dataclass
@@ -140,6 +109,7 @@ class CompoundAudit:
     xte: list[np.ndarray] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     predicted_heard_whole_share: float | None = None
+    predicted_by_sortie: dict[str, float] = field(default_factory=dict)  # the plan's share from each sortie alone
     heard_by_log: dict[str, float] = field(default_factory=dict)  # share heard whole by each log alone
 
     def __post_init__(self) -> None:
@@ -232,93 +202,30 @@ def audit_log(
         )
     kept = thin_track(xy, r, t, force, 0.0 if assume_playing else thin_m)
     kxy, kr, kt, kbreaks = xy[kept], r[kept], t[kept], breaks[kept]
+    plays = None if assume_playing else [(s, e) for s, e, _ in intervals]
     for c in pkg.compounds:
-        near = np.flatnonzero(near_of[c["id"]][kept])
-        if len(near) == 0:
+        sel = np.flatnonzero(near_of[c["id"]][kept])
+        if len(sel) == 0:
             continue
         a = audits[c["id"]]
+        # the samples near the compound, a break wherever the track left its neighbourhood
+        seg_break = kbreaks[sel] | np.concatenate([[True], np.diff(sel) > 1])
+        h = coverage.hear(a.points, kt[sel], kxy[sel], kr[sel], plays, seg_break, pkg.prompt_s, chunk)
         a.logs.append(log.path)
-        seg_break = kbreaks[near] | np.concatenate([[True], np.diff(near) > 1])
-        before, a.heard = a.heard, np.zeros_like(a.heard)  # this log alone first, then added to the others
-        _hear(a, kxy[near], kr[near], kt[near], seg_break, intervals, pkg, log, assume_playing, chunk)
-        a.heard_by_log[log.path] = float(a.heard.mean()) if len(a.heard) else 0.0
-        a.heard |= before
-
-
-def _hear(
-    a: CompoundAudit,
-    sxy: np.ndarray,
-    sr: np.ndarray,
-    st: np.ndarray,
-    seg_break: np.ndarray,
-    intervals: list[tuple[float, float, int]],
-    pkg: PackageInfo,
-    log: FlightLog,
-    assume_playing: bool,
-    chunk: int,
-) -> None:
-    """In range, heard whole and prompts played for one compound from the samples near it (float32 distances,
-    in coordinates centred on the compound so they keep millimetres)."""
-    m = len(st)
-    c0 = (a.points.min(axis=0) + a.points.max(axis=0)) / 2 if len(a.points) else np.zeros(2)
-    P = (a.points - c0).astype(np.float32)
-    sx, sy = (sxy - c0).astype(np.float32).T
-    r2 = (sr * sr).astype(np.float32)
-    iv = np.array([(s, e) for s, e, _ in intervals], float).reshape(-1, 2)
-    i0 = np.searchsorted(st, iv[:, 0], "left")
-    i1 = np.searchsorted(st, iv[:, 1], "right")
-    # whole plays the telemetry covers: two samples or more, within MAX_GAP_S of both ends, no break between
-    nb = np.concatenate([[0], np.cumsum(seg_break)])
-    whole = (i1 - i0 >= 2) & ~(st[i0.clip(0, m - 1)] - iv[:, 0] > MAX_GAP_S)
-    whole &= ~(iv[:, 1] - st[(i1 - 1).clip(0, m - 1)] > MAX_GAP_S) & (nb[i1] == nb[(i0 + 1).clip(0, m)])
-    runs = list(zip(i0[whole].tolist(), i1[whole].tolist(), strict=True))
-    reached = np.zeros(m, bool)  # per sample: some grid point in range
-    for lo in range(0, len(P), chunk):
-        Pc = P[lo : lo + chunk]
-        d2 = np.subtract.outer(Pc[:, 0], sx)
-        d2 *= d2
-        dy = np.subtract.outer(Pc[:, 1], sy)
-        dy *= dy
-        d2 += dy
-        inr = d2 <= r2
-        a.in_range[lo : lo + chunk] |= inr.any(axis=1)
-        if assume_playing:
-            a.heard[lo : lo + chunk] |= _longest_run_s(inr, st, seg_break) >= pkg.prompt_s - 1e-6
-            continue
-        reached |= inr.any(axis=0)
-        heard = a.heard[lo : lo + chunk]
-        for j0, j1 in runs:
-            heard |= inr[:, j0:j1].all(axis=1)
-    if assume_playing:
-        return
-    nr = np.concatenate([[0], np.cumsum(reached)])
-    for k in np.flatnonzero((i1 > i0) & (nr[i1] > nr[i0])).tolist():
-        start, _end, track = intervals[k]
-        a.prompts.append(
-            {
-                "prompt_id": pkg.track_prompt.get(track),
-                "track": track,
-                "start_s": round(start, 1),
-                "start_utc": None if log.start_utc is None else round(log.start_utc + start, 1),
-                "log": Path(log.path).name,
-            }
-        )
-
-
-def _longest_run_s(inr: np.ndarray, t: np.ndarray, breaks: np.ndarray) -> np.ndarray:
-    """Per row, the longest time (s) of consecutive True columns not crossing a break."""
-    n_pts, n = inr.shape
-    best = np.zeros(n_pts)
-    start = np.full(n_pts, np.nan)
-    for j in range(n):
-        col = inr[:, j]
-        if breaks[j]:
-            start[:] = np.nan
-        new = col & np.isnan(start)
-        start[new] = t[j]
-        best = np.where(col, np.fmax(best, t[j] - start), best)
-        start[~col] = np.nan
-    return best
+        a.in_range |= h.in_range
+        a.heard_by_log[log.path] = float(h.heard.mean()) if len(h.heard) else 0.0
+        a.heard |= h.heard
+        for k in h.plays_reached:
+            start, _end, track = intervals[k]
+            a.prompts.append(
+                {
+                    "prompt_id": pkg.track_prompt.get(track),
+                    "track": track,
+                    "start_s": round(start, 1),
+                    "start_utc": None if log.start_utc is None else round(log.start_utc + start, 1),
+                    "log": Path(log.path).name,
+                }
+            )
 
 
 def run_audit(
@@ -335,6 +242,7 @@ def run_audit(
             float(c["geometry"].area),
             sample_points(c["geometry"], points),
             predicted_heard_whole_share=c.get("predicted_heard_whole_share"),
+            predicted_by_sortie=dict(c.get("predicted_heard_whole_by_sortie") or {}),
         )
         for c in pkg.compounds
     }
@@ -375,6 +283,7 @@ def report(audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog],
                 "in_range_share": round(float(a.in_range.sum()) / n, 4),
                 "heard_whole_share": round(float(a.heard.sum()) / n, 4),
                 "predicted_heard_whole_share": a.predicted_heard_whole_share,
+                "predicted_heard_whole_by_sortie": a.predicted_by_sortie,
                 "time_over_s": round(a.time_over_s, 1),
                 "prompts_played": a.prompts,
                 "fence_breaches": a.breaches,

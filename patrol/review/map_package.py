@@ -83,7 +83,8 @@ class _Package:
         return next((f["properties"] for f in self.layer("compound") if f["properties"].get("id") == cid), {})
 
     def swath(self) -> Polygon | MultiPolygon | None:
-        """Where the broadcast is heard: each route from an enter cue to its leave cue, and each hotspot cue
+        """Where the broadcast is heard: each route from an enter cue to its leave cue (on to the next enter where
+        the leave plays on over the transit), and each hotspot cue
         outside such a stretch, buffered by the audible radius (WGS84, simplified). A sortie with no cues is
         buffered whole. None when the package has no audible radius or no route."""
         if self.radius_m <= 0:
@@ -107,7 +108,7 @@ class _Package:
                 kind = c["properties"].get("kind")
                 if kind == "enter" and start is None:
                     start = d
-                elif kind == "leave" and start is not None:
+                elif kind == "leave" and start is not None and not c["properties"].get("plays_on"):
                     pieces.append(substring(route, start, d))
                     start = None
                 elif kind == "hotspot" and start is None:

@@ -360,6 +360,8 @@ def _cue_marker(pkg: _Package, c: dict, planned: bool = False) -> folium.CircleM
     kind = str(q.get("kind", ""))
     colour = CUE_COLOURS.get(kind, "#3498db")
     what = {"enter": "enter: loop", "hotspot": "hotspot: play", "leave": "leave: stop"}.get(kind, kind)
+    if kind == "leave" and q.get("plays_on"):
+        what = "leave: plays on over the transit (over compounds of the sortie)"
     comp = pkg.compound(q.get("compound_id"))
     rows = [
         ("sortie", q.get("sortie")),

@@ -68,12 +68,20 @@ class PromptCues:
         """The clip length of ``prompt_id`` in this language."""
         return self.build.clip(prompt_id, self.lang).duration_s
 
+    def clip(self, cue: Cue) -> tuple[int, float, int] | None:
+        """``(track, clip_s, repeats)`` the speaker plays for ``cue`` (None: it plays nothing), for the
+        planner's prediction of what is heard (:mod:`patrol.plan.playback`)."""
+        if self.encoding == "none" or cue.kind == CueKind.LEAVE or cue.prompt_id is None:
+            return None
+        reps = 0 if cue.kind == CueKind.ENTER else self.repeats(cue.prompt_id)
+        return self.track(cue.prompt_id), self.duration_s(cue.prompt_id), reps
+
     def encode(self, cue: Cue) -> list[MissionItem]:
         """Mission items that make the speaker do what ``cue`` asks (empty for ``none``)."""
         if self.encoding == "none":
             return []
         if cue.kind == CueKind.LEAVE:
-            return self._stop(cue)
+            return [] if cue.plays_on else self._stop(cue)
         if cue.prompt_id is None:
             return []
         t = self.track(cue.prompt_id)

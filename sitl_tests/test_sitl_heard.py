@@ -1,0 +1,67 @@
+"""The promise flown: at 110 dB (an audible radius over 150 m) one sortie of the sample district flown in SITL with
+the shipped Lua applet; `patrol audit` on its .tlog finds every compound of the sortie heard whole, as the plan
+predicted for that sortie from the legs where its cues make the speaker play."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from patrol.package.reader import read_sortie
+from patrol.vehicle.link import connect
+from patrol.vehicle.upload import upload_sortie
+from sitl_tests.conftest import BUILDINGS, ROOT, SAMPLE, fly_sortie, package_home, start_sitl
+from sitl_tests.test_sitl_broadcast import _shortest_whole_sortie
+
+LUA = ROOT / "audio_prompts" / "lua" / "patrol_speaker.lua"
+SPEAKER_DB = 110.0
+
+
+@pytest.fixture(scope="module")
+def loud_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample district planned by the CLI with the shipped prompts, the Lua-script speaker and 110 dB."""
+    out = tmp_path_factory.mktemp("loud") / "sample"
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "plan", str(SAMPLE), "--buildings", str(BUILDINGS), "-o", str(out),
+         "--speaker-db", str(SPEAKER_DB), "--ledger", "off"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def test_every_compound_of_a_flown_sortie_hears_whole_as_predicted(tmp_path, loud_package):
+    man = json.loads((loud_package / "manifest.json").read_text())
+    assert man["audibility"]["radius_m"] > 150.0
+    s = _shortest_whole_sortie(man)
+    up = read_sortie(loud_package, s["index"])
+    sitl = start_sitl(tmp_path / "sitl", package_home(loud_package), "SCR_ENABLE 1\n", (LUA,))
+    try:
+        link = connect(sitl.url, heartbeat_timeout_s=30)
+        link.conn.setup_logfile(str(tmp_path / "flight.tlog"), mode="wb")
+        upload_sortie(link, up)
+        fly_sortie(link, up)
+        link.close()
+    finally:
+        sitl.stop()
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "audit", str(tmp_path / "flight.tlog"), "--package", str(loud_package),
+         "-o", str(tmp_path / "audit"), "--ledger", "off"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert res.returncode in (0, 3), res.stdout + res.stderr
+    audit = {c["id"]: c for c in json.loads((tmp_path / "audit" / "report.json").read_text())["compounds"]}
+    predicted = {c["id"]: c["predicted_heard_whole_by_sortie"] for c in man["compounds"]}
+    rows = []
+    for cid, by_sortie in predicted.items():
+        p = by_sortie.get(str(s["index"]), 0.0)
+        rows.append(f"{cid}: predicted {p:.4f}, audit {audit[cid]['heard_whole_share']:.4f}")
+    print(f"sortie {s['index']} at {SPEAKER_DB:g} dB\n" + "\n".join(rows))
+    for cid in s["compounds"]:
+        got, want = audit[cid]["heard_whole_share"], predicted[cid][str(s["index"])]
+        assert got >= 0.95, f"{cid}: heard whole on {got:.1%} of its area"
+        assert abs(got - want) <= 0.03, f"{cid}: predicted {want:.1%}, audit {got:.1%}"

@@ -76,6 +76,9 @@ SpacingOpt = Annotated[float | None, _opt("--spacing-m", "Lane spacing, m (overr
 MaxSpeedOpt = Annotated[float, _opt("--max-speed-mps", "Vehicle's top patrol speed, m/s.")]
 EnduranceOpt = Annotated[float, _opt("--endurance-min", "Battery endurance, minutes.")]
 ReserveOpt = Annotated[float, _opt("--reserve-pct", "Battery reserve kept unused, percent.")]
+WindOpt = Annotated[
+    float, _opt("--wind-mps", "Expected wind or gust peak, m/s, charged as a headwind on every leg (docs/planning.md).")
+]
 PerimeterOpt = Annotated[bool, _opt("--perimeter", "Fly a perimeter loop before the lanes.")]
 OverrunOpt = Annotated[
     float | None, _opt("--overrun-m", "Run lanes on past the compound edge, m (default: what edge residents need).")
@@ -141,6 +144,7 @@ def plan(
     max_speed_mps: MaxSpeedOpt = 10.0,
     endurance_min: EnduranceOpt = 25.0,
     reserve_pct: ReserveOpt = 20.0,
+    wind_mps: WindOpt = 0.0,
     perimeter: PerimeterOpt = False,
     overrun_m: OverrunOpt = None,
     fence_margin_m: FenceMarginOpt = 30.0,
@@ -201,7 +205,7 @@ def plan(
         home_crs=home_crs,
     )
     speaker_model = Speaker(level_db_at_1m=speaker_db, ambient_db=ambient_db, snr_db=snr_db)
-    vehicle = Vehicle.with_top_speed(max_speed_mps, endurance_min, reserve_pct)
+    vehicle = Vehicle.with_top_speed(max_speed_mps, endurance_min, reserve_pct, wind_mps)
     result = plan_patrol(district, params, speaker_model, vehicle, bc.encoder if bc else None)
     command = "patrol " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out = write_folder(package_files(result, command, bc), output, overwrite=force)

@@ -45,6 +45,11 @@ def summary_table(plan: Plan) -> str:
         f"lanes {a.spacing_m:.1f} m apart at {a.speed_mps:.1f} m/s ({a.limited_by}); "
         f"worst point hears {a.worst_heard_s:.1f} s of the {plan.params.prompt_s:.1f} s a warning needs"
     )
+    if plan.vehicle.wind_mps > 0:
+        head += (
+            f"\nwind {plan.vehicle.wind_mps:g} m/s charged as a headwind on every leg: "
+            "sortie times are that bound, so each keeps its reserve whatever the wind's direction"
+        )
     rows = [
         [
             str(s["order"]),

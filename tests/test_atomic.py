@@ -50,7 +50,8 @@ def kill_loop(argv: list[str], cwd: Path, out: Path, versions: dict[str, str], k
     full_s = {}
     for v in names:  # the complete versions, and how long a whole run takes
         t0 = time.monotonic()
-        subprocess.run([a.format(v=v) for a in argv], cwd=cwd, capture_output=True, check=False, timeout=600)
+        res = subprocess.run([a.format(v=v) for a in argv], cwd=cwd, capture_output=True, text=True, timeout=600)
+        assert res.returncode in (0, 3), f"the whole run of version {v} failed: {res.stderr}"  # 3: audit shortfall
         full_s[v] = time.monotonic() - t0
         versions[v] = digest(out)
     assert len(set(versions.values())) == len(names), "the versions must differ to tell them apart"
@@ -137,9 +138,9 @@ def district(tmp_path: Path) -> Path:
 def test_plan_killed_at_random_leaves_the_previous_or_a_complete_package(district, tmp_path):
     out = tmp_path / "pkg"
     argv = [sys.executable, str(ROOT / "cli.py"), "plan", str(district), "-o", str(out), "--speaker", "none"]
-    argv += ["--alt-m", "{v}", "--force"]
+    argv += ["--alt-m", "{v}", "--force", "--ledger", "off"]  # the output folder alone is under test
     seen = kill_loop(argv, ROOT, out, {"35": "", "40": ""}, kills=10, seed=15)
-    assert seen["killed"] >= 5, seen
+    assert seen["killed"] >= 3, seen
     man = json.loads((out / "manifest.json").read_text())
     assert man["parameters"]["patrol"]["alt_m"] == 35.0
 
@@ -147,12 +148,14 @@ def test_plan_killed_at_random_leaves_the_previous_or_a_complete_package(distric
 def test_audit_killed_at_random_leaves_the_previous_or_a_complete_report(district, tmp_path):
     pkg = tmp_path / "pkg"
     plan = [sys.executable, str(ROOT / "cli.py"), "plan", str(district), "-o", str(pkg), "--speaker", "none"]
+    plan += ["--ledger", "off"]
     subprocess.run(plan, cwd=ROOT, capture_output=True, check=True, timeout=600)
     xs = np.linspace(-200.0, 400.0, 300)
     log = write_tlog(tmp_path / "f.tlog", xs, np.zeros_like(xs), rate_hz=2.0, cues=[(0, "PTRL loop 1 0")])
     out = tmp_path / "audit"
     argv = [sys.executable, str(ROOT / "cli.py"), "audit", str(log), "-p", str(pkg), "-o", str(out), "--force"]
+    argv += ["--ledger", "off"]
     argv += ["--min-coverage", "{v}"]
     seen = kill_loop(argv, ROOT, out, {"0.5": "", "0.9": ""}, kills=8, seed=16)
-    assert seen["killed"] >= 4, seen
+    assert seen["killed"] >= 3, seen
     assert json.loads((out / "report.json").read_text())["compounds"]

@@ -123,6 +123,7 @@ class Vehicle:
     transit_speed_mps: float = 10.0
     endurance_min: float = 25.0
     reserve_pct: float = 20.0
+    wind_mps: float = 0.0  # steady wind (or gust peak) charged as a headwind on every leg (docs/planning.md)
 
     @property
     def usable_s(self) -> float:
@@ -130,13 +131,16 @@ class Vehicle:
         return self.endurance_min * 60.0 * (1.0 - self.reserve_pct / 100.0)
 
     @classmethod
-    def with_top_speed(cls, max_speed_mps: float, endurance_min: float, reserve_pct: float) -> Vehicle:
+    def with_top_speed(
+        cls, max_speed_mps: float, endurance_min: float, reserve_pct: float, wind_mps: float = 0.0
+    ) -> Vehicle:
         """A vehicle that patrols at up to ``max_speed_mps`` and transits at that speed (at least 1 m/s)."""
         return cls(
             max_speed_mps=max_speed_mps,
             endurance_min=endurance_min,
             reserve_pct=reserve_pct,
             transit_speed_mps=max(max_speed_mps, 1.0),
+            wind_mps=wind_mps,
         )
 
 

@@ -23,7 +23,7 @@ def one_line_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except PatrolError as exc:
-            typer.echo(f"patrol: error: {exc}", err=True)
+            typer.echo(f"patrol: error: {' '.join(str(exc).split())}", err=True)  # one line, whatever it quotes
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("patrol: interrupted", err=True)

@@ -90,6 +90,9 @@ SpacingOpt = Annotated[float | None, _opt("--spacing-m", "Lane spacing, m (overr
 MaxSpeedOpt = Annotated[float, _opt("--max-speed-mps", "Vehicle's top patrol speed, m/s.")]
 EnduranceOpt = Annotated[float, _opt("--endurance-min", "Battery endurance, minutes.")]
 ReserveOpt = Annotated[float, _opt("--reserve-pct", "Battery reserve kept unused, percent.")]
+WindOpt = Annotated[
+    float, _opt("--wind-mps", "Expected wind or gust peak, m/s, charged as a headwind on every leg (docs/planning.md).")
+]
 PerimeterOpt = Annotated[bool, _opt("--perimeter", "Fly a perimeter loop before the lanes.")]
 OverrunOpt = Annotated[
     float | None, _opt("--overrun-m", "Run lanes on past the compound edge, m (default: what edge residents need).")
@@ -201,6 +204,7 @@ def plan(
     max_speed_mps: MaxSpeedOpt = 10.0,
     endurance_min: EnduranceOpt = 25.0,
     reserve_pct: ReserveOpt = 20.0,
+    wind_mps: WindOpt = 0.0,
     perimeter: PerimeterOpt = False,
     overrun_m: OverrunOpt = None,
     fence_margin_m: FenceMarginOpt = 30.0,
@@ -265,7 +269,7 @@ def plan(
         home_crs=home_crs,
     )
     speaker_model = Speaker(level_db_at_1m=o.speaker_db, ambient_db=o.ambient_db, snr_db=o.snr_db)
-    airframe = Vehicle.with_top_speed(o.max_speed_mps, o.endurance_min, o.reserve_pct)
+    airframe = Vehicle.with_top_speed(o.max_speed_mps, o.endurance_min, o.reserve_pct, o.wind_mps)
     result = plan_patrol(dist, params, speaker_model, airframe, bc.encoder if bc else None)
     out = write_folder(package_files(result, recorded_command(sys.argv[1:]), bc, settings), output, overwrite=force)
     if rec.on:

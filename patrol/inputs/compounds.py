@@ -296,6 +296,7 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
         tier = str(props.get("tier", "scattered")).strip().lower()
         if tier not in TIERS:
             raise InputError(f"{src}: {label} has tier={tier!r}; use one of closed, guarded, scattered")
+        _height({k: props.get(k) for k in ("max_building_m", "levels")}, src, label)  # refused here, with the file
         prio = props.get("priority")
         priority = DEFAULT_PRIORITY_BY_TIER[tier] if prio in (None, "") else _int_prop(prio, src, label, "priority")
         compounds.append(

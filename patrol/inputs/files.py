@@ -62,7 +62,8 @@ def declared_crs(value: Any, source: str) -> str | None:
         return None
     name = value
     if isinstance(value, dict):
-        name = (value.get("properties") or {}).get("name", "")
+        props = value.get("properties")
+        name = props.get("name", "") if isinstance(props, dict) else ""
     text = str(name).strip()
     canon = normalise_crs(text)
     if canon is not None:
@@ -119,23 +120,60 @@ def _parse_geojson(text: str, source: str) -> tuple[list[RawFeature], str | None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise InputError(f"{source}: expected a GeoJSON FeatureCollection")
     crs = declared_crs(doc.get("crs"), source)
+    features = doc.get("features")
+    if features is None:
+        features = []
+    if not isinstance(features, list):
+        raise InputError(f"{source}: 'features' is {_kind(features)}, not a list of GeoJSON Features; fix the file")
     out: list[RawFeature] = []
-    for i, feat in enumerate(doc.get("features") or []):
-        props = dict((feat or {}).get("properties") or {})
-        if "id" not in props and feat.get("id") is not None:
-            props["id"] = feat["id"]
-        geom_doc = (feat or {}).get("geometry")
-        label = RawFeature(i, Point(), props).label()
-        if not geom_doc:
-            raise InputError(f"{source}: {label} has no geometry; remove it or draw it")
-        try:
-            geom = shape(geom_doc)
-        except Exception as exc:  # shapely raises several types for malformed coordinates
-            raise InputError(f"{source}: {label} has malformed coordinates ({exc}); fix its geometry") from None
-        out.append(RawFeature(i, geom, props))
+    for i, feat in enumerate(features):
+        out.append(_geojson_feature(feat, i, source))
     if not out:
         raise InputError(f"{source}: no features; draw at least one compound polygon")
     return out, crs
+
+
+def _kind(value: Any) -> str:
+    """How a message names a JSON value of the wrong type: ``7 (a number)``, ``a list``, ``null``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, int | float):
+        return f"{value!r} (a number)"
+    if isinstance(value, str):
+        return f"{value[:40]!r} (a string)"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _geojson_feature(feat: Any, i: int, source: str) -> RawFeature:
+    """One GeoJSON Feature object as a :class:`RawFeature`; one line naming the feature for anything else."""
+    if not isinstance(feat, dict):
+        raise InputError(f"{source}: feature #{i + 1} is {_kind(feat)}, not a GeoJSON Feature object; fix or remove it")
+    raw_props = feat.get("properties")
+    if raw_props is None:
+        raw_props = {}
+    if not isinstance(raw_props, dict):
+        label = f"feature {feat['id']!r}" if isinstance(feat.get("id"), str | int) else f"feature #{i + 1}"
+        raise InputError(
+            f"{source}: {label} has properties {_kind(raw_props)}; properties must be an object "
+            '({"id": ..., "tier": ...}) or null'
+        )
+    props = dict(raw_props)
+    if "id" not in props and feat.get("id") is not None:
+        props["id"] = feat["id"]
+    geom_doc = feat.get("geometry")
+    label = RawFeature(i, Point(), props).label()
+    if not geom_doc:
+        raise InputError(f"{source}: {label} has no geometry; remove it or draw it")
+    if not isinstance(geom_doc, dict):
+        raise InputError(f"{source}: {label} has geometry {_kind(geom_doc)}, not a GeoJSON geometry object; fix it")
+    try:
+        geom = shape(geom_doc)
+    except Exception as exc:  # shapely raises several types for malformed coordinates
+        msg = " ".join(str(exc).split())[:120]
+        raise InputError(f"{source}: {label} has malformed coordinates ({msg}); fix its geometry") from None
+    return RawFeature(i, geom, props)
 
 
 _KML_NS = "{http://www.opengis.net/kml/2.2}"

@@ -24,6 +24,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
+from patrol.package.validate import check_features, check_manifest
 from patrol.speech.catalogue import Build, read_build
 from patrol.types import Building, MissionItem, Speaker
 
@@ -52,64 +53,129 @@ class SortieUpload:
 
 
 def _num(v: Any) -> float:
-    return math.nan if v is None else float(v)
+    """A plan number (``null`` is NaN, as QGroundControl writes unused params); ValueError for anything else."""
+    if v is None:
+        return math.nan
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ValueError(f"{v!r} is not a number")
+    return float(v)
 
 
-def plan_to_upload(doc: dict[str, Any], name: str = "plan") -> SortieUpload:
+def _finite(v: Any) -> float:
+    x = _num(v)
+    if not math.isfinite(x):
+        raise ValueError(f"{v!r} is not a finite number")
+    return x
+
+
+def _table(doc: dict[str, Any], key: str, kind: type, name: str, where: str) -> Any:
+    """``doc[key]`` of type ``kind`` (empty when absent); one line naming the plan and the key otherwise."""
+    v = doc.get(key)
+    if v is None:
+        return kind()
+    if not isinstance(v, kind):
+        want = "an object" if kind is dict else "a list"
+        raise InputError(f"{name}: {where}{key} is {type(v).__name__}, not {want}; re-plan or re-save it in QGC")
+    return v
+
+
+def _item(it: Any, name: str, what: str, read: Any) -> Any:
+    """``read(it)`` for one plan entry; a damaged entry becomes one line naming it (``mission item 3``)."""
+    try:
+        if not isinstance(it, dict | list):
+            raise ValueError(f"it is {type(it).__name__}")
+        return read(it)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        why = f"no {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+        raise InputError(f"{name}: {what} is damaged ({why[:80]}); re-plan with patrol or re-save it in QGC") from None
+
+
+_POSITIONED = (mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_LOITER_TIME)
+
+
+def _mission_item(it: dict[str, Any], name: str, k: int) -> MissionItem:
+    if it.get("type") != "SimpleItem":
+        raise InputError(
+            f"{name}: mission item {k} is a {it.get('type')} (a QGC pattern); "
+            "open the plan in QGroundControl and save it, or re-plan with patrol"
+        )
+    params = it.get("params", [])
+    if not isinstance(params, list) or len(params) != 7:
+        n = len(params) if isinstance(params, list) else type(params).__name__
+        raise InputError(f"{name}: mission item {k} has {n} params, a SimpleItem has 7")
+    p = [_num(v) for v in params]
+    command, frame = it["command"], it["frame"]
+    if isinstance(command, bool) or not isinstance(command, int) or not 0 <= command <= 65535:
+        raise ValueError(f"command {command!r} is not a MAVLink command number")
+    if isinstance(frame, bool) or not isinstance(frame, int) or not 0 <= frame <= 255:
+        raise ValueError(f"frame {frame!r} is not a MAVLink frame number")
+    if command in _POSITIONED and not all(math.isfinite(v) for v in p[4:7]):
+        raise InputError(f"{name}: mission item {k} (command {command}) has no position (lat, lon, alt); re-plan it")
+    if command in _POSITIONED and not (abs(p[4]) <= 90 and abs(p[5]) <= 180):
+        raise InputError(f"{name}: mission item {k} (command {command}) lies off the globe ({p[4]:g}, {p[5]:g})")
+    if command == mav.MAV_CMD_NAV_TAKEOFF and not math.isfinite(p[6]):
+        raise InputError(f"{name}: mission item {k} (take-off) has no altitude; re-plan it")
+    return MissionItem(
+        command, frame, *p[:4], lat=p[4], lon=p[5], alt_m=p[6], autocontinue=1 if it.get("autoContinue", True) else 0
+    )
+
+
+def _lat_lon(v: Any) -> tuple[float, float]:
+    lat, lon = _finite(v[0]), _finite(v[1])
+    if not (abs(lat) <= 90 and abs(lon) <= 180):
+        raise ValueError(f"({lat:g}, {lon:g}) is not a lat, lon")
+    return lat, lon
+
+
+def _fence_polygon(poly: dict[str, Any]) -> list[MissionItem]:
+    ring = poly.get("polygon", [])
+    if not isinstance(ring, list) or len(ring) < 3:
+        raise ValueError(f"{len(ring) if isinstance(ring, list) else 'no'} vertices; a polygon needs 3")
+    cmd = (
+        mav.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION
+        if poly.get("inclusion", True)
+        else mav.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION
+    )
+    pts = [_lat_lon(v) for v in ring]
+    return [MissionItem(cmd, mav.MAV_FRAME_GLOBAL, float(len(ring)), lat=lat, lon=lon) for lat, lon in pts]
+
+
+def _fence_circle(circ: dict[str, Any]) -> MissionItem:
+    c = circ["circle"]
+    inclusion = circ.get("inclusion", True)
+    cmd = mav.MAV_CMD_NAV_FENCE_CIRCLE_INCLUSION if inclusion else mav.MAV_CMD_NAV_FENCE_CIRCLE_EXCLUSION
+    lat, lon = _lat_lon(c["center"])
+    return MissionItem(cmd, mav.MAV_FRAME_GLOBAL, _finite(c["radius"]), lat=lat, lon=lon)
+
+
+def _rally(p: list[Any]) -> MissionItem:
+    (lat, lon), alt = _lat_lon(p), _finite(p[2])
+    return MissionItem(mav.MAV_CMD_NAV_RALLY_POINT, mav.MAV_FRAME_GLOBAL_RELATIVE_ALT, lat=lat, lon=lon, alt_m=alt)
+
+
+def plan_to_upload(doc: Any, name: str = "plan") -> SortieUpload:
     """The MAVLink items of a QGroundControl plan document (SimpleItems only).
 
     Raises :class:`InputError` naming the item for anything a vehicle could not take.
     """
-    if doc.get("fileType") != "Plan":
-        raise InputError(f"{name}: not a QGroundControl plan (fileType is {doc.get('fileType')!r})")
-    m = doc.get("mission", {})
-    home = m.get("plannedHomePosition") or [0.0, 0.0, 0.0]
-    mission = []
-    for k, it in enumerate(m.get("items", []), start=1):
-        if it.get("type") != "SimpleItem":
-            raise InputError(
-                f"{name}: mission item {k} is a {it.get('type')} (a QGC pattern); "
-                "open the plan in QGroundControl and save it, or re-plan with patrol"
-            )
-        p = [_num(v) for v in it.get("params", [])]
-        if len(p) != 7:
-            raise InputError(f"{name}: mission item {k} has {len(p)} params, a SimpleItem has 7")
-        mission.append(
-            MissionItem(
-                int(it["command"]),
-                int(it["frame"]),
-                *p[:4],
-                lat=p[4],
-                lon=p[5],
-                alt_m=p[6],
-                autocontinue=1 if it.get("autoContinue", True) else 0,
-            )
-        )
-    fence = []
-    gf = doc.get("geoFence", {})
-    for k, poly in enumerate(gf.get("polygons", []), start=1):
-        ring = poly.get("polygon", [])
-        if len(ring) < 3:
-            raise InputError(f"{name}: fence polygon {k} has {len(ring)} vertices; a polygon needs 3")
-        cmd = (
-            mav.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION
-            if poly.get("inclusion", True)
-            else mav.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION
-        )
-        fence += [MissionItem(cmd, mav.MAV_FRAME_GLOBAL, float(len(ring)), lat=lat, lon=lon) for lat, lon in ring]
-    for circ in gf.get("circles", []):
-        c = circ["circle"]
-        cmd = (
-            mav.MAV_CMD_NAV_FENCE_CIRCLE_INCLUSION
-            if circ.get("inclusion", True)
-            else mav.MAV_CMD_NAV_FENCE_CIRCLE_EXCLUSION
-        )
-        fence.append(MissionItem(cmd, mav.MAV_FRAME_GLOBAL, float(c["radius"]), lat=c["center"][0], lon=c["center"][1]))
-    rally = [
-        MissionItem(mav.MAV_CMD_NAV_RALLY_POINT, mav.MAV_FRAME_GLOBAL_RELATIVE_ALT, lat=p[0], lon=p[1], alt_m=p[2])
-        for p in doc.get("rallyPoints", {}).get("points", [])
+    if not isinstance(doc, dict) or doc.get("fileType") != "Plan":
+        got = doc.get("fileType") if isinstance(doc, dict) else type(doc).__name__
+        raise InputError(f"{name}: not a QGroundControl plan (fileType is {got!r})")
+    m = _table(doc, "mission", dict, name, "")
+    home = _item(m.get("plannedHomePosition") or [0.0, 0.0, 0.0], name, "plannedHomePosition", _lat_lon)
+    mission = [
+        _item(it, name, f"mission item {k}", lambda it, k=k: _mission_item(it, name, k))
+        for k, it in enumerate(_table(m, "items", list, name, "mission."), start=1)
     ]
-    return SortieUpload(name, float(home[0]), float(home[1]), tuple(mission), tuple(fence), tuple(rally))
+    gf = _table(doc, "geoFence", dict, name, "")
+    fence: list[MissionItem] = []
+    for k, poly in enumerate(_table(gf, "polygons", list, name, "geoFence."), start=1):
+        fence += _item(poly, name, f"fence polygon {k}", _fence_polygon)
+    for k, circ in enumerate(_table(gf, "circles", list, name, "geoFence."), start=1):
+        fence.append(_item(circ, name, f"fence circle {k}", _fence_circle))
+    points = _table(_table(doc, "rallyPoints", dict, name, ""), "points", list, name, "rallyPoints.")
+    rally = [_item(p, name, f"rally point {k}", _rally) for k, p in enumerate(points, start=1)]
+    return SortieUpload(name, home[0], home[1], tuple(mission), tuple(fence), tuple(rally))
 
 
 def read_sortie(package: str | Path, sortie: int) -> SortieUpload:
@@ -314,18 +380,14 @@ def read_package(folder: str | Path) -> Package:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise InputError(f"{path}: unreadable ({e}); {fix}") from None
     route, manifest = docs["route.geojson"], docs["manifest.json"]
-    if not isinstance(route, dict) or not isinstance(route.get("features"), list):
-        raise InputError(f"{f / 'route.geojson'}: not a GeoJSON FeatureCollection; {fix}")
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("frame"), dict):
-        raise InputError(f"{f / 'manifest.json'}: not a patrol manifest; {fix}")
-    features = tuple(
-        feat
-        for feat in route["features"]
-        if isinstance(feat, dict) and feat.get("geometry") and isinstance(feat.get("properties"), dict)
-    )
+    check_manifest(manifest, f / "manifest.json", fix)
+    features = check_features(route, f / "route.geojson", fix)
+    if docs["buildings.geojson"] is not None:
+        check_features(docs["buildings.geojson"], f / "buildings.geojson", fix, height=True)
     build = None
-    clips = (manifest.get("broadcast") or {}).get("clips") or "audio/manifest.json"
-    if (f / clips).exists():
+    broadcast = manifest.get("broadcast")
+    clips = (broadcast.get("clips") if isinstance(broadcast, dict) else None) or "audio/manifest.json"
+    if isinstance(clips, str) and (f / clips).exists():
         try:
             build = read_build((f / clips).parent)
         except (InputError, KeyError, TypeError):

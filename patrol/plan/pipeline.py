@@ -144,6 +144,8 @@ def plan_patrol(
     for name, alt in (("--alt-m", params.alt_m), ("--transit-alt-m", params.transit_alt)):
         if not 0 < alt <= params.max_alt_m:
             raise PlanningError(f"{name} {alt:g} is outside 0..{params.max_alt_m:g} m (--max-alt-m); lower it")
+    if not 0 <= vehicle.wind_mps < 40:
+        raise PlanningError(f"--wind-mps {vehicle.wind_mps:g}: give the expected wind in m/s, from 0 to 40")
     if vehicle.usable_s <= 0:
         raise PlanningError(
             "--endurance-min with --reserve-pct leaves no flight time; raise endurance or lower reserve"

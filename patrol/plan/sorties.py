@@ -4,6 +4,13 @@ Time model (conservative, see docs/planning.md): every waypoint is a stop; a leg
 cruise ``v`` with acceleration ``a`` takes ``L/v + v/a`` when ``L >= v²/a`` (accelerate, cruise,
 decelerate) else ``2 sqrt(L/a)``; climb at ``climb_mps``; descent at ``descent_mps`` to 10 m, then
 ``land_speed_mps``; loiters add their time.
+
+Wind (``Vehicle.wind_mps``, ``patrol plan --wind-mps``): ArduCopter holds its commanded ground speed in wind by
+tilting into it, so the sweep and the cue timing stand, but the battery pays. The endurance model charges that
+as a conservative headwind bound: every horizontal leg (lanes, transits and the flight home) is timed at the
+commanded speed less the whole wind, as if the wind blew against the vehicle on every leg, whatever its
+direction. A sortie is closed when that bound reaches the usable endurance, so it keeps its reserve in any
+wind direction up to ``wind_mps``. Climbs, descents and loiters are charged as in still air.
 """
 
 from __future__ import annotations
@@ -63,20 +70,42 @@ def step_speed(step: Step, patrol_speed_mps: float, vehicle: Vehicle) -> float:
     return step.speed_mps if step.speed_mps is not None else patrol_speed_mps
 
 
+MIN_HEADWAY_MPS = 1.0
+"""The least ground speed the headwind bound accepts: less, and the vehicle may not make it home."""
+
+
+def headwind_speed(speed_mps: float, vehicle: Vehicle) -> float:
+    """The ground speed the endurance model charges a leg commanded at ``speed_mps``: less the whole wind.
+
+    >>> headwind_speed(10.0, Vehicle(wind_mps=8.0))
+    2.0
+    """
+    v = speed_mps - vehicle.wind_mps
+    if v < MIN_HEADWAY_MPS:
+        raise PlanningError(
+            f"--wind-mps {vehicle.wind_mps:g}: into that wind a leg flown at {speed_mps:g} m/s makes "
+            f"{v:g} m/s over the ground (less than {MIN_HEADWAY_MPS:g}); do not fly, or raise --speed-mps"
+        )
+    return v
+
+
 def path_time_s(home: XY, steps: Sequence[Step], patrol_speed_mps: float, vehicle: Vehicle) -> float:
-    """Predicted time from take-off at ``home`` through ``steps`` and back to a landing at home."""
+    """Predicted time from take-off at ``home`` through ``steps`` and back to a landing at home.
+
+    With ``vehicle.wind_mps`` every horizontal leg is charged at the headwind bound (module docstring).
+    """
     if not steps:
         return 0.0
     alt = max(s.alt_m for s in steps)
     t = steps[0].alt_m / vehicle.climb_mps
     pos = home
     for s in steps:
-        t += leg_time_s(
-            math.hypot(s.x_m - pos[0], s.y_m - pos[1]), step_speed(s, patrol_speed_mps, vehicle), vehicle.accel_mps2
-        )
+        speed = headwind_speed(step_speed(s, patrol_speed_mps, vehicle), vehicle)
+        t += leg_time_s(math.hypot(s.x_m - pos[0], s.y_m - pos[1]), speed, vehicle.accel_mps2)
         t += s.loiter_s
         pos = (s.x_m, s.y_m)
-    t += leg_time_s(math.hypot(home[0] - pos[0], home[1] - pos[1]), vehicle.transit_speed_mps, vehicle.accel_mps2)
+    back = headwind_speed(vehicle.transit_speed_mps, vehicle)
+    t += leg_time_s(math.hypot(home[0] - pos[0], home[1] - pos[1]), back, vehicle.accel_mps2)
     t += max(alt - LAND_FLARE_M, 0.0) / vehicle.descent_mps + min(alt, LAND_FLARE_M) / vehicle.land_speed_mps
     return t
 
@@ -117,6 +146,12 @@ def _chunks(route: CompoundRoute, fits) -> list[tuple[Step, ...]]:
             raise PlanningError(
                 f"compound {route.compound_id}: a single waypoint is out of reach within the endurance; "
                 "move --home closer or raise --endurance-min"
+            )
+        if len(cur) == 2 and not fits(cur):  # a fresh piece: its one leg alone is longer than a sortie
+            raise PlanningError(
+                f"compound {route.compound_id}: one leg of its sweep does not fit a sortie within the endurance "
+                "(--wind-mps is charged as a headwind on every leg); raise --endurance-min, lower --wind-mps "
+                "or move --home closer"
             )
     if cur:
         pieces.append(tuple(cur))

@@ -72,6 +72,11 @@ def summary_table(plan: Plan) -> str:
         heard=f"{a.worst_heard_s:.1f}",
         need=f"{plan.params.prompt_s:.1f}",
     )
+    if plan.vehicle.wind_mps > 0:
+        head += (
+            f"\nwind {plan.vehicle.wind_mps:g} m/s charged as a headwind on every leg: "
+            "sortie times are that bound, so each keeps its reserve whatever the wind's direction"
+        )
     rows = [
         [
             str(s["order"]),

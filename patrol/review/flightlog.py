@@ -569,7 +569,8 @@ def _read_bin(p: Path) -> FlightLog:
     try:
         log = DFReader.DFReader_binary(str(p), zero_time_base=True)
     except Exception as e:
-        raise InputError(f"{p}: not a readable DataFlash log ({type(e).__name__}: {e})") from None
+        why = " ".join(str(e).split())[:120]  # the log's own bytes may be in it: one line, printable
+        raise InputError(f"{p}: not a readable DataFlash log ({type(e).__name__}: {why!r})") from None
     rows: list[tuple[float, float, float, float, float]] = []
     modes, armed, batt, reached, plays, events = [], [], [], [], [], []
     warnings: list[str] = []
@@ -577,7 +578,7 @@ def _read_bin(p: Path) -> FlightLog:
     home_alt = None
     start_utc = None
     cmd_by_seq: dict[int, tuple[int, float, float, float]] = {}
-    dropped = 0
+    dropped = odd = 0
     while True:
         try:
             m = log.recv_match(type=["GPS", "POS", "MODE", "ARM", "EV", "BAT", "CMD", "MISE", "PTRL", "ORGN", "DSF"])
@@ -586,47 +587,52 @@ def _read_bin(p: Path) -> FlightLog:
             break
         if m is None:
             break
-        kind = m.get_type()
-        ts = float(getattr(m, "_timestamp", 0.0))
-        if kind == "POS":
-            if m.Lat == 0 and m.Lng == 0:
-                skipped += 1
-                continue
-            rel = getattr(m, "RelHomeAlt", None)
-            if rel is None:
-                home_alt = home_alt if home_alt is not None else m.Alt
-                rel = m.Alt - home_alt
-            spd = rows[-1][4] if rows else 0.0
-            rows.append((ts, m.Lat, m.Lng, float(rel), spd))
-        elif kind == "GPS":
-            if m.Status >= 3 and rows:
-                last = rows[-1]
-                rows[-1] = (last[0], last[1], last[2], last[3], float(m.Spd))
-            if start_utc is None and m.Status >= 3 and getattr(m, "GWk", 0):
-                start_utc = 315964800 + m.GWk * 604800 + m.GMS / 1000.0 - 18 - ts
-        elif kind == "MODE":
-            modes.append((ts, _mode_name(m.Mode)))
-        elif kind == "ARM":
-            armed.append((ts, bool(m.ArmState)))
-        elif kind == "EV":
-            if m.Id in (10, 11):  # ARMED, DISARMED
-                armed.append((ts, m.Id == 10))
-        elif kind == "BAT":
-            rem = getattr(m, "RemPct", None)
-            if rem is not None:
-                batt.append((ts, float(rem)))
-        elif kind == "CMD":
-            cmd_by_seq[int(m.CNum)] = (int(m.CId), float(m.Prm1), float(m.Prm2), float(m.Prm3))
-        elif kind == "MISE":
-            reached.append((ts, int(m.CNum)))
-            if int(m.CId) == 217:  # MAV_CMD_DO_SEND_SCRIPT_MESSAGE executed: a speaker cue
-                act = {1: "loop", 2: "stop", 3: "play"}.get(round(m.Prm1), "?")
-                plays.append((ts, act, round(m.Prm2), round(m.Prm3), "dataflash CMD"))
-        elif kind == "DSF":
-            dropped = max(dropped, int(getattr(m, "Dp", 0)))
-        elif kind == "PTRL":
-            act = {1: "loop", 2: "stop", 3: "play", 4: "resume"}.get(int(m.Act), "?")
-            plays.append((ts, act, int(m.Trk), int(m.Rep), "dataflash PTRL"))
+        try:
+            kind = m.get_type()
+            ts = float(getattr(m, "_timestamp", 0.0))
+            if kind == "POS":
+                if m.Lat == 0 and m.Lng == 0:
+                    skipped += 1
+                    continue
+                rel = getattr(m, "RelHomeAlt", None)
+                if rel is None:
+                    home_alt = home_alt if home_alt is not None else m.Alt
+                    rel = m.Alt - home_alt
+                spd = rows[-1][4] if rows else 0.0
+                rows.append((ts, m.Lat, m.Lng, float(rel), spd))
+            elif kind == "GPS":
+                if m.Status >= 3 and rows:
+                    last = rows[-1]
+                    rows[-1] = (last[0], last[1], last[2], last[3], float(m.Spd))
+                if start_utc is None and m.Status >= 3 and getattr(m, "GWk", 0):
+                    start_utc = 315964800 + m.GWk * 604800 + m.GMS / 1000.0 - 18 - ts
+            elif kind == "MODE":
+                modes.append((ts, _mode_name(m.Mode)))
+            elif kind == "ARM":
+                armed.append((ts, bool(m.ArmState)))
+            elif kind == "EV":
+                if m.Id in (10, 11):  # ARMED, DISARMED
+                    armed.append((ts, m.Id == 10))
+            elif kind == "BAT":
+                rem = getattr(m, "RemPct", None)
+                if rem is not None:
+                    batt.append((ts, float(rem)))
+            elif kind == "CMD":
+                cmd_by_seq[int(m.CNum)] = (int(m.CId), float(m.Prm1), float(m.Prm2), float(m.Prm3))
+            elif kind == "MISE":
+                reached.append((ts, int(m.CNum)))
+                if int(m.CId) == 217:  # MAV_CMD_DO_SEND_SCRIPT_MESSAGE executed: a speaker cue
+                    act = {1: "loop", 2: "stop", 3: "play"}.get(round(m.Prm1), "?")
+                    plays.append((ts, act, round(m.Prm2), round(m.Prm3), "dataflash CMD"))
+            elif kind == "DSF":
+                dropped = max(dropped, int(getattr(m, "Dp", 0)))
+            elif kind == "PTRL":
+                act = {1: "loop", 2: "stop", 3: "play", 4: "resume"}.get(int(m.Act), "?")
+                plays.append((ts, act, int(m.Trk), int(m.Rep), "dataflash PTRL"))
+        except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
+            odd += 1  # a record whose FMT lacks the fields ArduPilot logs, or with an impossible value
+    if odd:
+        warnings.append(f"{odd} record(s) without the fields ArduPilot logs (a damaged FMT?) skipped")
     if dropped:
         warnings.append(
             f"the autopilot's logger dropped {dropped} messages (DSF.Dp): positions and speaker cues may be "

@@ -36,6 +36,7 @@ class Faults:
     reorder: float = 0.0  # share of outgoing messages held back and sent after the next one
     silent_after_items: int | None = None  # stop answering after receiving this many items (cut link)
     capacity: int = 10_000  # a longer list is refused with MAV_MISSION_NO_SPACE
+    error_counts: int = 0  # the first this many MISSION_COUNTs answered MAV_MISSION_ERROR, as SITL did once under load
     seed: int = 1
 
 
@@ -137,6 +138,10 @@ class MissionPeerDouble:
         mt = m.mission_type
         if m.count > self.faults.capacity:
             self._send(self.conn.mav.mission_ack_encode(255, 190, mav.MAV_MISSION_NO_SPACE, mt))
+            return
+        if self.faults.error_counts > 0:
+            self.faults.error_counts -= 1
+            self._send(self.conn.mav.mission_ack_encode(255, 190, mav.MAV_MISSION_ERROR, mt))
             return
         rx = self._rx.get(mt)
         if rx is not None and rx["count"] == m.count and rx["next"] < m.count:

@@ -134,6 +134,18 @@ def test_refusal_is_reported_with_the_vehicle_reason():
         link.close()
 
 
+def test_an_error_answer_to_mission_count_starts_again_and_three_say_so():
+    with MissionPeerDouble(Faults(error_counts=1)) as peer:
+        link = _link(peer)
+        items = mission_with_home(_sortie(30))
+        link.upload(items, MISSION)
+        assert len(peer.lists[MISSION]) == len(items)  # the second MISSION_COUNT went through
+        peer.faults.error_counts = 3
+        with pytest.raises(LinkError, match=r"cancelled by the vehicle 3 times .*MAV_MISSION_ERROR at item 0"):
+            link.upload(items, MISSION)
+        link.close()
+
+
 def test_params_are_set_and_confirmed_and_lists_cleared():
     with MissionPeerDouble(Faults(drop=0.2, seed=9)) as peer:
         link = _link(peer)

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "geofences" / "sample_district.geojson"
 BUILDINGS = ROOT / "geofences" / "sample_buildings.geojson"
 SHARED = ROOT.parent / "shared" / "data"
+LON, LAT = 112.730, 38.415  # the small test district's corner
 
 
 @pytest.fixture
@@ -43,6 +44,13 @@ def square_lonlat(lon0: float, lat0: float, size_deg: float) -> list:
             [lon0, lat0],
         ]
     ]
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    """Three guarded 0.0015-degree squares (about 130 m) side by side, 0.003 degrees apart, as GeoJSON."""
+    feats = [poly_feature(square_lonlat(LON + i * 0.003, LAT, 0.0015), id=f"C{i}", tier="guarded") for i in range(3)]
+    return write_fc(tmp_path / "small.geojson", feats)
 
 
 # The ledgers the ledger tests run against, with the same test code: an SQLite file and a database on a real

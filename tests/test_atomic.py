@@ -22,10 +22,8 @@ import numpy as np
 import pytest
 
 from patrol.atomic import clean_stale, exchange, write_folder
-from tests.conftest import ROOT, poly_feature, square_lonlat, write_fc
+from tests.conftest import ROOT
 from tests.test_audit import write_tlog
-
-LON, LAT = 112.730, 38.415
 
 
 def digest(folder: Path) -> str | None:
@@ -129,15 +127,9 @@ def test_exchange_swaps_two_folders(tmp_path):
     assert (tmp_path / "x" / "f").read_text() == "y" and (tmp_path / "y" / "f").read_text() == "x"
 
 
-@pytest.fixture
-def district(tmp_path: Path) -> Path:
-    feats = [poly_feature(square_lonlat(LON + i * 0.003, LAT, 0.0015), id=f"C{i}", tier="guarded") for i in range(3)]
-    return write_fc(tmp_path / "d.geojson", feats)
-
-
-def test_plan_killed_at_random_leaves_the_previous_or_a_complete_package(district, tmp_path):
+def test_plan_killed_at_random_leaves_the_previous_or_a_complete_package(small, tmp_path):
     out = tmp_path / "pkg"
-    argv = [sys.executable, str(ROOT / "cli.py"), "plan", str(district), "-o", str(out), "--speaker", "none"]
+    argv = [sys.executable, str(ROOT / "cli.py"), "plan", str(small), "-o", str(out), "--speaker", "none"]
     argv += ["--alt-m", "{v}", "--force", "--ledger", "off"]  # the output folder alone is under test
     seen = kill_loop(argv, ROOT, out, {"35": "", "40": ""}, kills=10, seed=15)
     assert seen["killed"] >= 3, seen
@@ -145,9 +137,9 @@ def test_plan_killed_at_random_leaves_the_previous_or_a_complete_package(distric
     assert man["parameters"]["patrol"]["alt_m"] == 35.0
 
 
-def test_audit_killed_at_random_leaves_the_previous_or_a_complete_report(district, tmp_path):
+def test_audit_killed_at_random_leaves_the_previous_or_a_complete_report(small, tmp_path):
     pkg = tmp_path / "pkg"
-    plan = [sys.executable, str(ROOT / "cli.py"), "plan", str(district), "-o", str(pkg), "--speaker", "none"]
+    plan = [sys.executable, str(ROOT / "cli.py"), "plan", str(small), "-o", str(pkg), "--speaker", "none"]
     plan += ["--ledger", "off"]
     subprocess.run(plan, cwd=ROOT, capture_output=True, check=True, timeout=600)
     xs = np.linspace(-200.0, 400.0, 300)

@@ -9,19 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUILDINGS, ROOT, SAMPLE, poly_feature, square_lonlat, write_fc
-
-LON, LAT = 112.730, 38.415
+from tests.conftest import BUILDINGS, LAT, LON, ROOT, SAMPLE
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=cwd, capture_output=True, text=True)
-
-
-@pytest.fixture
-def small(tmp_path: Path) -> Path:
-    feats = [poly_feature(square_lonlat(LON + i * 0.003, LAT, 0.0015), id=f"C{i}", tier="guarded") for i in range(3)]
-    return write_fc(tmp_path / "small.geojson", feats)
 
 
 def test_plan_writes_a_package_and_prints_a_summary(small, tmp_path):

@@ -15,7 +15,7 @@ from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, p
 from patrol.plan.coverage import clip_plays, hear, in_range_share, radius_table, sample_points
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
-from patrol.plan.route import order_compounds, sweep_and_route, sweep_area
+from patrol.plan.route import order_compounds, route_legs, sweep_and_route, sweep_area
 from patrol.plan.sorties import make_sorties, step_speed
 from patrol.types import (
     Audibility,
@@ -47,22 +47,11 @@ def replace_alt(params: PatrolParams, alt_m: float) -> PatrolParams:
 
 
 def timed_legs(sorties: list[Sortie], home: tuple[float, float], patrol_speed_mps: float, vehicle: Vehicle):
-    """Legs of every sortie as arrays ``p0, p1, duration_s`` at cruise speed (loiters as hovers)."""
-    p0, p1, dur = [], [], []
-    for s in sorties:
-        pos = home
-        for st in s.steps:
-            q = (st.x_m, st.y_m)
-            d = math.hypot(q[0] - pos[0], q[1] - pos[1])
-            p0.append(pos)
-            p1.append(q)
-            dur.append(d / step_speed(st, patrol_speed_mps, vehicle))
-            if st.loiter_s > 0:
-                p0.append(q)
-                p1.append(q)
-                dur.append(st.loiter_s)
-            pos = q
-    return np.array(p0, float).reshape(-1, 2), np.array(p1, float).reshape(-1, 2), np.array(dur, float)
+    """Legs of every sortie as arrays ``p0, p1, duration_s`` at cruise speed (loiters as hovers), each from home."""
+    legs = [route_legs(s.steps, lambda st: step_speed(st, patrol_speed_mps, vehicle), home) for s in sorties]
+    if not legs:
+        return np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0)
+    return tuple(np.concatenate(part) for part in zip(*legs, strict=True))
 
 
 def default_clip_of(params: PatrolParams) -> ClipOf:

@@ -13,7 +13,7 @@ import dataclasses
 import heapq
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import shapely
@@ -681,21 +681,28 @@ REPAIR_POINTS = 800  # ground points a route is checked at for whole prompts (ab
 REPAIR_SPURS = 6  # most out-and-back spurs added to one compound's route
 
 
-def route_legs(steps: Sequence[Step], speed_mps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The timed legs ``(p0, p1, dur_s)`` a route flies: each move at its speed, a hover for each loiter."""
+def route_legs(
+    steps: Sequence[Step], speed_of: Callable[[Step], float], start: XY | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The timed legs ``(p0, p1, dur_s)`` flown from ``start`` (else the first step) through ``steps``.
+
+    Each move to a step takes its length over ``speed_of(step)``; a loiter is a hover leg (``p0 == p1``)
+    of its time. The planner's prediction of the whole district and the heard-whole repair of one route
+    both time their legs here.
+    """
     p0, p1, dur = [], [], []
-    for a, b in itertools.pairwise(steps):
-        pa, pb = (a.x_m, a.y_m), (b.x_m, b.y_m)
-        p0.append(pa)
-        p1.append(pb)
-        dur.append(_dist(pa, pb) / (b.speed_mps or speed_mps))
-        if b.loiter_s > 0:
-            p0.append(pb)
-            p1.append(pb)
-            dur.append(b.loiter_s)
-    if not p0:
-        return np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0)
-    return np.array(p0, float), np.array(p1, float), np.array(dur, float)
+    pos = start if start is not None else ((steps[0].x_m, steps[0].y_m) if steps else (0.0, 0.0))
+    for st in steps:
+        q = (st.x_m, st.y_m)
+        p0.append(pos)
+        p1.append(q)
+        dur.append(_dist(pos, q) / speed_of(st))
+        if st.loiter_s > 0:
+            p0.append(q)
+            p1.append(q)
+            dur.append(st.loiter_s)
+        pos = q
+    return np.array(p0, float).reshape(-1, 2), np.array(p1, float).reshape(-1, 2), np.array(dur, float)
 
 
 def heard_repair(
@@ -724,7 +731,7 @@ def heard_repair(
     steps = list(route.steps)
     skip = np.zeros(len(pts), bool)
     for _ in range(REPAIR_SPURS):
-        p0, p1, dur = route_legs(steps, speed_mps)
+        p0, p1, dur = route_legs(steps, lambda st: st.speed_mps or speed_mps)
         heard = longest_heard_s(pts, p0, p1, dur, radius_m)
         short = (heard < prompt_s - 1e-6) & ~skip
         if not short.any():

@@ -105,13 +105,13 @@ def test_a_garbled_clip_fails_the_check_and_the_command_exits_non_zero(shipped, 
 
 def test_a_recorded_clip_passes_through_unchanged_apart_from_loudness(shipped, tmp_path):
     """A person's recording is not re-spoken: the shipped clip is the recording times one gain."""
-    src, _ = read_wav(shipped.folder / "register-gate.zh.wav")
+    src, _ = read_wav(shipped.folder / "report-arrivals.zh.wav")
     quiet = 0.5 * src  # recorded 6 dB under the target loudness
     rec = tmp_path / "rec.wav"
     rec.write_bytes(wav_bytes(quiet, RATE_HZ))
     (tmp_path / "cat.toml").write_text(
-        'version = 1\n[[prompt]]\nid = "register-gate"\ncategory = "registration"\n'
-        'text.zh = "进出小区请测量体温并登记。"\nclip.zh = "rec.wav"\n',
+        'version = 1\n[[prompt]]\nid = "report-arrivals"\ncategory = "registration"\n'
+        'text.zh = "外地返回人员请主动向社区报告。"\nclip.zh = "rec.wav"\n',
         encoding="utf-8",
     )
     build = build_prompts(read_catalogue(tmp_path / "cat.toml"), tmp_path / "out", checker=_checker(snr_db=None))
@@ -136,11 +136,11 @@ def test_a_recorded_clip_passes_through_unchanged_apart_from_loudness(shipped, t
     gain = float(np.dot(got[clear], seg[clear]) / np.dot(seg[clear], seg[clear]))
     assert clear.mean() > 0.8
     assert np.abs(got - gain * seg)[clear].max() < 1.5 / 32768  # 16-bit rounding, nothing else
-    # ... and it is checked against its text like any clip. The figure is the recogniser's, and its int8
-    # kernels follow the CPU: this audio was heard with 1 of 12 characters wrong on one machine and 2 on
-    # another, so the test asks for "understood" (at most 3 wrong), not for one machine's figure.
+    # ... and it is checked against its text like any clip. The source is the shipped clip with the most
+    # margin (report-arrivals; register-gate, the re-drawn one, was heard at 0.083 on one machine and 0.167
+    # on another: faster-whisper's int8 kernels follow the CPU)
     assert clip.check["metric"] == "cer" and clip.check["heard"]
-    assert clip.check["error_rate"] <= 0.25
+    assert clip.check["error_rate"] <= MAX_CER
 
 
 def test_a_second_check_of_the_same_clips_runs_no_recogniser(shipped):

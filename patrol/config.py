@@ -229,10 +229,11 @@ def load_config(explicit: str | Path | None = None) -> tuple[PatrolConfig, Path 
     path = find_config(explicit)
     if path is None:
         return PatrolConfig(), None
-    problems = schema_problems(read_toml(path), path)
+    doc = read_toml(path)
+    problems = schema_problems(doc, path)
     if problems:
         raise InputError("; ".join(problems) + f" (patrol config check --config {path} lists them)")
-    return PatrolConfig.model_validate(read_toml(path)), path
+    return PatrolConfig.model_validate(doc), path
 
 
 @dataclass(frozen=True)
@@ -294,10 +295,14 @@ def resolve(
         if not name:
             continue
         table: dict[str, _Table] = getattr(cfg, kind)
+        if path is None:
+            raise InputError(
+                f"--{'speaker-profile' if kind == 'speaker' else kind} {name}: no {CONFIG_NAME} in this folder"
+                " (nor ~/.config/patrol/config.toml); give --config FILE (docs/profiles.md)"
+            )
         if name not in table:
-            where = path or CONFIG_NAME
             have = ", ".join(sorted(table)) or "none"
-            raise InputError(f"{where}: no [{kind}.{name}] profile (profiles of that kind there: {have})")
+            raise InputError(f"{path}: no [{kind}.{name}] profile (profiles of that kind there: {have})")
         chosen[kind] = name
         base = (path or Path(CONFIG_NAME)).parent
         for key, v in profile_values(table[name], base).items():

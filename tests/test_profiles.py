@@ -97,6 +97,17 @@ def test_unknown_profile_is_one_line(office):
     assert not (office / "pkg").exists()
 
 
+def test_a_profile_with_no_config_file_anywhere_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # no user config.toml either
+    res = run("plan", "--vehicle", "m300", "-o", "pkg", "--ledger", "off", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "patrol: error: --vehicle m300: no patrol.toml in this folder (nor ~/.config/patrol/config.toml);"
+        " give --config FILE (docs/profiles.md)"
+    ]
+    assert not (tmp_path / "pkg").exists()
+
+
 def test_no_compounds_and_no_district_is_one_line(office):
     res = run("plan", "-o", "pkg", cwd=office)
     assert res.returncode == 2 and "give the compound files (COMPOUNDS) or --district NAME" in res.stderr

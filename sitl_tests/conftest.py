@@ -97,3 +97,26 @@ def fly_sortie(link: Link, up, timeout_s: float = 900.0):
     modes: list[str] = []
     _, state = fly_uploaded(link, len(up.mission), timeout_s, report=lambda s: modes.append(s.mode))
     return state, modes
+
+
+LUA = ROOT / "audio_prompts" / "lua" / "patrol_speaker.lua"
+
+
+def fly_with_applet(workdir: Path, package: Path, index: int) -> Path:
+    """Sortie ``index`` of ``package`` uploaded and flown to the end in a SITL running the shipped Lua applet
+    (SCR_ENABLE 1); the flight's .tlog, ``workdir / "flight.tlog"`` (SITL's own logs under ``workdir / "sitl"``)."""
+    from patrol.package.reader import read_sortie
+    from patrol.vehicle.upload import upload_sortie
+
+    up = read_sortie(package, index)
+    tlog = workdir / "flight.tlog"
+    sitl = start_sitl(workdir / "sitl", package_home(package), "SCR_ENABLE 1\n", (LUA,))
+    try:
+        link = connect(sitl.url, heartbeat_timeout_s=30)
+        link.conn.setup_logfile(str(tlog), mode="wb")
+        upload_sortie(link, up)
+        fly_sortie(link, up)
+        link.close()
+    finally:
+        sitl.stop()
+    return tlog

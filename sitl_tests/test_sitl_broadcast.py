@@ -17,9 +17,8 @@ from patrol.package.reader import read_sortie
 from patrol.vehicle.link import connect
 from patrol.vehicle.player import parse_report
 from patrol.vehicle.upload import upload_sortie
-from sitl_tests.conftest import ROOT, fly_sortie, package_home, start_sitl
+from sitl_tests.conftest import LUA, ROOT, fly_sortie, fly_with_applet, package_home, start_sitl
 
-LUA = ROOT / "audio_prompts" / "lua" / "patrol_speaker.lua"
 ACTION = {1: "loop", 2: "stop", 3: "play"}
 
 
@@ -115,16 +114,7 @@ def test_audit_of_the_flown_cued_sortie_agrees_between_tlog_and_dataflash(tmp_pa
     """The cued sortie flown again; `patrol audit` on its .tlog and on its .bin finds its compounds heard."""
     man = json.loads((cued_package / "manifest.json").read_text())
     s = _shortest_whole_sortie(man)
-    up = read_sortie(cued_package, s["index"])
-    sitl = start_sitl(tmp_path / "sitl", package_home(cued_package), "SCR_ENABLE 1\n", (LUA,))
-    try:
-        link = connect(sitl.url, heartbeat_timeout_s=30)
-        link.conn.setup_logfile(str(tmp_path / "flight.tlog"), mode="wb")
-        upload_sortie(link, up)
-        fly_sortie(link, up)
-        link.close()
-    finally:
-        sitl.stop()
+    fly_with_applet(tmp_path, cued_package, s["index"])
     bins = sorted((tmp_path / "sitl" / "logs").glob("*.BIN"))
     assert bins, "SITL wrote no DataFlash log"
     shares = {}

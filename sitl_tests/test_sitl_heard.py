@@ -11,13 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from patrol.package.reader import read_sortie
-from patrol.vehicle.link import connect
-from patrol.vehicle.upload import upload_sortie
-from sitl_tests.conftest import BUILDINGS, ROOT, SAMPLE, fly_sortie, package_home, start_sitl
+from sitl_tests.conftest import BUILDINGS, ROOT, SAMPLE, fly_with_applet
 from sitl_tests.test_sitl_broadcast import _shortest_whole_sortie
 
-LUA = ROOT / "audio_prompts" / "lua" / "patrol_speaker.lua"
 SPEAKER_DB = 110.0
 
 
@@ -38,16 +34,7 @@ def test_every_compound_of_a_flown_sortie_hears_whole_as_predicted(tmp_path, lou
     man = json.loads((loud_package / "manifest.json").read_text())
     assert man["audibility"]["radius_m"] > 150.0
     s = _shortest_whole_sortie(man)
-    up = read_sortie(loud_package, s["index"])
-    sitl = start_sitl(tmp_path / "sitl", package_home(loud_package), "SCR_ENABLE 1\n", (LUA,))
-    try:
-        link = connect(sitl.url, heartbeat_timeout_s=30)
-        link.conn.setup_logfile(str(tmp_path / "flight.tlog"), mode="wb")
-        upload_sortie(link, up)
-        fly_sortie(link, up)
-        link.close()
-    finally:
-        sitl.stop()
+    fly_with_applet(tmp_path, loud_package, s["index"])
     res = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "audit", str(tmp_path / "flight.tlog"), "--package", str(loud_package),
          "-o", str(tmp_path / "audit"), "--ledger", "off"],

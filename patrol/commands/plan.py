@@ -162,7 +162,8 @@ def _settings(ctx: typer.Context, values: dict[str, Any]) -> tuple[SimpleNamespa
             k: {"value": _jsonable(v), "from": r.sources[k]} for k, v in r.values.items() if k not in _UNRECORDED
         },
     }
-    return SimpleNamespace(**r.values), record
+    fleet = fleet_params(r.values["vehicles"], r.values["swap_min"], r.values["separation_m"], r.values["start"])
+    return SimpleNamespace(**r.values, fleet=fleet), record
 
 
 def _jsonable(v: Any) -> Any:
@@ -249,7 +250,6 @@ def plan(
     from patrol.types import PatrolParams, Speaker, Vehicle
 
     o, settings = _settings(ctx, dict(locals()))
-    fleet = fleet_params(o.vehicles, o.swap_min, o.separation_m, o.start)
     lat, lon, home_crs = parse_point(o.home, "--home", o.crs)
     dist = read_district(o.compounds, o.nofly or [], o.buildings or [], crs=o.crs)
     rec = begin(ledger, operator, "plan")
@@ -281,7 +281,7 @@ def plan(
     )
     speaker_model = Speaker(level_db_at_1m=o.speaker_db, ambient_db=o.ambient_db, snr_db=o.snr_db)
     airframe = Vehicle.with_top_speed(o.max_speed_mps, o.endurance_min, o.reserve_pct, o.wind_mps)
-    result = plan_patrol(dist, params, speaker_model, airframe, bc.encoder if bc else None, fleet)
+    result = plan_patrol(dist, params, speaker_model, airframe, bc.encoder if bc else None, o.fleet)
     out = write_folder(package_files(result, recorded_command(sys.argv[1:]), bc, settings), output, overwrite=force)
     if rec.on:
         say(rec.save(plan_payload(out)))

@@ -343,3 +343,43 @@ class Plan:
     sorties: tuple[Sortie, ...]
     missions: tuple[tuple[MissionItem, ...], ...]
     compound_stats: tuple[dict[str, Any], ...]
+    fleet: FleetSchedule | None = None  # several vehicles at once (patrol.plan.fleet); None: one vehicle
+
+
+@dataclass(frozen=True)
+class FleetParams:
+    """How several identical vehicles share a patrol (``patrol plan --vehicles N``; docs/fleet.md)."""
+
+    vehicles: int = 1
+    swap_s: float = 300.0  # battery swap and checks between two sorties of one vehicle
+    separation_m: float = 50.0  # least horizontal distance between two vehicles not layered apart
+    layer_m: float = 15.0  # vertical distance that separates two vehicles' transit layers
+    start_clock_s: float | None = None  # wall-clock start of the patrol, seconds after midnight (--start)
+    max_hold_s: float = 900.0  # the most deconfliction may hold one sortie back before the plan is refused
+    step_s: float = 1.0  # time step of the pairwise track check
+
+
+@dataclass(frozen=True)
+class FleetSlot:
+    """One sortie of the fleet schedule: who flies it, when (seconds from the patrol start), at which layer."""
+
+    sortie: int
+    vehicle: str
+    transit_alt_m: float
+    start_s: float
+    end_s: float
+    hold_s: float = 0.0  # how long deconfliction held it back from its list-schedule start
+
+
+@dataclass(frozen=True)
+class FleetSchedule:
+    """The fleet plan: slots, each vehicle's transit layer, makespan against the ideal, and the separation proof."""
+
+    params: FleetParams
+    vehicles: tuple[str, ...]
+    layers_m: tuple[float, ...]  # per vehicle: its transit altitude layer
+    slots: tuple[FleetSlot, ...]
+    makespan_s: float
+    ideal_s: float
+    min_separation_m: float | None  # least horizontal distance of two vehicles not layered apart (None: never)
+    heard_at_s: tuple[tuple[str, float], ...]  # per compound: when its last sortie leaves it

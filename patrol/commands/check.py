@@ -18,10 +18,16 @@ def check(
     """Pre-flight safety report: altitude, clearance over roofs, no-fly distance, fence margin, endurance."""
     from patrol.errors import SafetyError
     from patrol.i18n import _
-    from patrol.package.check import check_package, report_text
+    from patrol.package.check import check_package, fleet_check, report_text
 
     checks = check_package(package, [sortie] if sortie else None)
     typer.echo(report_text(checks))
+    conflict, least = fleet_check(package)
+    if conflict is None and (package / "schedule.csv").exists():
+        far = _("never within a layer") if least is None else f"{least:.0f} m"
+        typer.echo(
+            _("fleet: separation kept; least horizontal distance of two vehicles not layered apart {d}").format(d=far)
+        )
     bad = [c for c in checks if c.violations]
     if bad:
         raise SafetyError(

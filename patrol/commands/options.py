@@ -185,3 +185,42 @@ def say(line: str | None) -> None:
     """One line on stderr, if there is one (the ledger's word on what it recorded)."""
     if line:
         typer.echo(line, err=True)
+
+
+VehiclesOpt = Annotated[
+    int,
+    typer.Option("--vehicles", help="Identical vehicles (the --vehicle profile) sharing the sorties (docs/fleet.md)."),
+]
+SwapOpt = Annotated[float, typer.Option("--swap-min", help="Fleet: battery swap between a vehicle's sorties, minutes.")]
+SeparationOpt = Annotated[
+    float,
+    typer.Option("--separation-m", help="Fleet: least horizontal distance between vehicles not layered apart, m."),
+]
+StartOpt = Annotated[
+    str | None,
+    typer.Option("--start", help="Fleet: wall-clock start HH:MM of the patrol (default: times from +00:00)."),
+]
+MAX_VEHICLES = 20
+
+
+def fleet_params(vehicles: int, swap_min: float, separation_m: float, start: str | None) -> Any:
+    """The :class:`patrol.types.FleetParams` of ``--vehicles`` and its options (None for one vehicle), or a
+    one-line :class:`patrol.errors.InputError` naming the bad option."""
+    import re
+
+    from patrol.errors import InputError
+    from patrol.types import FleetParams
+
+    if not 1 <= vehicles <= MAX_VEHICLES:
+        raise InputError(f"--vehicles {vehicles}: give a number of vehicles from 1 to {MAX_VEHICLES}")
+    if not (swap_min >= 0 and separation_m > 0):
+        raise InputError(f"--swap-min {swap_min:g} / --separation-m {separation_m:g}: give swap >= 0, separation > 0")
+    clock = None
+    if start is not None:
+        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", start.strip())
+        if m is None:
+            raise InputError(f"--start {start!r}: give the start time as HH:MM, e.g. 09:30")
+        clock = int(m.group(1)) * 3600.0 + int(m.group(2)) * 60.0
+    if vehicles == 1:
+        return None
+    return FleetParams(vehicles=vehicles, swap_s=swap_min * 60.0, separation_m=separation_m, start_clock_s=clock)

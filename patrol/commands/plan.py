@@ -20,8 +20,13 @@ from patrol.commands.options import (
     NoCacheOpt,
     OperatorOpt,
     OutDirOpt,
+    SeparationOpt,
+    StartOpt,
+    SwapOpt,
+    VehiclesOpt,
     cache_report,
     check_report,
+    fleet_params,
     one_line_errors,
     say,
     warn,
@@ -131,6 +136,7 @@ def _broadcast(
 
 # Options that are not recorded in the manifest's settings: where it is written, and who and which ledger.
 _UNRECORDED = ("output", "force", "no_cache", "ledger", "operator")
+_UNRECORDED += ("vehicles", "swap_min", "separation_m", "start")  # the manifest's fleet section records them
 
 
 def _settings(ctx: typer.Context, values: dict[str, Any]) -> tuple[SimpleNamespace, dict[str, Any]]:
@@ -156,7 +162,8 @@ def _settings(ctx: typer.Context, values: dict[str, Any]) -> tuple[SimpleNamespa
             k: {"value": _jsonable(v), "from": r.sources[k]} for k, v in r.values.items() if k not in _UNRECORDED
         },
     }
-    return SimpleNamespace(**r.values), record
+    fleet = fleet_params(r.values["vehicles"], r.values["swap_min"], r.values["separation_m"], r.values["start"])
+    return SimpleNamespace(**r.values, fleet=fleet), record
 
 
 def _jsonable(v: Any) -> Any:
@@ -218,6 +225,10 @@ def plan(
     every: EveryOpt = None,
     operator: OperatorOpt = None,
     ledger: LedgerOpt = None,
+    vehicles: VehiclesOpt = 1,
+    swap_min: SwapOpt = 5.0,
+    separation_m: SeparationOpt = 50.0,
+    start: StartOpt = None,
 ) -> None:
     """Plan patrol missions for compound polygons and write a mission package.
 
@@ -270,7 +281,7 @@ def plan(
     )
     speaker_model = Speaker(level_db_at_1m=o.speaker_db, ambient_db=o.ambient_db, snr_db=o.snr_db)
     airframe = Vehicle.with_top_speed(o.max_speed_mps, o.endurance_min, o.reserve_pct, o.wind_mps)
-    result = plan_patrol(dist, params, speaker_model, airframe, bc.encoder if bc else None)
+    result = plan_patrol(dist, params, speaker_model, airframe, bc.encoder if bc else None, o.fleet)
     out = write_folder(package_files(result, recorded_command(sys.argv[1:]), bc, settings), output, overwrite=force)
     if rec.on:
         say(rec.save(plan_payload(out)))

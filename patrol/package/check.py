@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclasses_fields
 from pathlib import Path
 from typing import Any
 
@@ -148,11 +149,72 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
                 notes,
             )
         )
+    conflict, _least = fleet_check(package)
+    if conflict is not None:
+        for c in out:
+            if f"(sortie {c.index})" in conflict:
+                c.violations.append(conflict)
     if sorties:
         missing = set(sorties) - {c.index for c in out}
         if missing:
             raise InputError(f"{pkg}: no sortie {', '.join(map(str, sorted(missing)))}")
     return out
+
+
+def fleet_check(package: str | Path) -> tuple[str | None, float | None]:
+    """The fleet schedule of a package checked from what would be uploaded: each slot's ``.plan`` flown with the
+    planner's time model (:func:`patrol.plan.playback.planned_track`) from its start, the tracks compared pairwise
+    (:func:`patrol.plan.fleet.first_conflict`). Returns the first conflict as a line (None: separation kept) and
+    the least horizontal distance of two vehicles not layered apart (None: no fleet, or never that close)."""
+    from types import SimpleNamespace
+
+    from patrol.plan.fleet import Track, clock, first_conflict, rel_track
+    from patrol.types import Step, StepKind, Vehicle
+
+    pkg = read_package(package)
+    fleet = pkg.manifest.get("fleet")
+    if not fleet:
+        return None, None
+    frame = pkg.frame
+    known = {f.name for f in dataclasses_fields(Vehicle)}
+    vehicle = Vehicle(**{k: v for k, v in pkg.manifest["parameters"]["vehicle"].items() if k in known})
+    names = [v["id"] for v in fleet["vehicles"]]
+    tracks = []
+    for sl in fleet["slots"]:
+        up = pkg.sortie(int(sl["sortie"]))
+        home = tuple(float(v) for v in frame.to_local(up.home_lon, up.home_lat))
+        speed, steps = vehicle.transit_speed_mps, []
+        for it in up.mission:
+            if it.command == mav.MAV_CMD_DO_CHANGE_SPEED and it.param2 > 0:
+                speed = float(it.param2)
+            elif it.command in (mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_LOITER_TIME):
+                x, y = (float(v) for v in frame.to_local(it.lon, it.lat))
+                loiter = float(it.param1) if it.command == mav.MAV_CMD_NAV_LOITER_TIME else 0.0
+                steps.append(Step(StepKind.LANE, x, y, float(it.alt_m), loiter_s=loiter, speed_mps=speed))
+        rel = rel_track(SimpleNamespace(steps=steps), home, speed, vehicle, float(fleet.get("step_s", 1.0)))  # type: ignore[arg-type]
+        tracks.append(
+            Track(int(sl["sortie"]), names.index(sl["vehicle"]), rel[:, 0] + float(sl["start_s"]), rel[:, 1:])
+        )
+    c, least = first_conflict(tracks, float(fleet["separation_m"]), float(fleet["layer_m"]))
+    if c is None:
+        return None, None if math.isinf(least) else least
+    lon, lat = frame.to_wgs84(c.x_m, c.y_m)
+    start = fleet.get("start")
+    t0 = None if not start else int(start[:2]) * 3600 + int(start[3:5]) * 60
+    line = _(
+        "vehicles {a} (sortie {sa}) and {b} (sortie {sb}) come {d} m apart at {t} near {lat},{lon} (separation {sep} m)"
+    ).format(
+        a=names[c.a.vehicle],
+        sa=c.a.sortie,
+        b=names[c.b.vehicle],
+        sb=c.b.sortie,
+        d=f"{c.horizontal_m:.0f}",
+        t=clock(c.t_s, t0),
+        lat=f"{float(lat):.6f}",
+        lon=f"{float(lon):.6f}",
+        sep=f"{fleet['separation_m']:g}",
+    )
+    return line, c.horizontal_m
 
 
 def report_text(checks: list[SortieCheck]) -> str:

@@ -269,6 +269,58 @@ def manifest_json(plan: Plan, command: str = "", settings: dict[str, Any] | None
     }
 
 
+SCHEDULE_COLUMNS = ("vehicle", "sortie", "start", "end", "start_s", "end_s", "transit_alt_m", "hold_s", "compounds")
+
+
+def fleet_json(plan: Plan) -> dict[str, Any]:
+    """The fleet schedule of the manifest: who flies which sortie when, each vehicle's layer, the proof's figures."""
+    from patrol.plan.fleet import clock
+
+    f = plan.fleet
+    assert f is not None
+    by_index = {s.index: s for s in plan.sorties}
+    start = f.params.start_clock_s
+    return {
+        "vehicles": [{"id": v, "transit_alt_m": round(a, 1)} for v, a in zip(f.vehicles, f.layers_m, strict=True)],
+        "swap_s": f.params.swap_s,
+        "separation_m": f.params.separation_m,
+        "layer_m": f.params.layer_m,
+        "step_s": f.params.step_s,
+        "start": clock(0.0, start) if start is not None else None,
+        "makespan_s": f.makespan_s,
+        "ideal_s": f.ideal_s,
+        "min_separation_m": f.min_separation_m,
+        "slots": [
+            {
+                "sortie": sl.sortie,
+                "vehicle": sl.vehicle,
+                "start_s": sl.start_s,
+                "end_s": sl.end_s,
+                "start": clock(sl.start_s, start),
+                "end": clock(sl.end_s, start),
+                "transit_alt_m": round(sl.transit_alt_m, 1),
+                "hold_s": sl.hold_s,
+                "compounds": list(by_index[sl.sortie].compound_ids),
+            }
+            for sl in f.slots
+        ],
+        "heard_at": [{"compound": c, "t_s": t, "time": clock(t, start)} for c, t in f.heard_at_s],
+    }
+
+
+def schedule_csv(fleet: dict[str, Any]) -> str:
+    """``schedule.csv``: one row per slot of the manifest's fleet schedule, in start order."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(SCHEDULE_COLUMNS)
+    for sl in fleet["slots"]:
+        w.writerow([*(sl[k] for k in SCHEDULE_COLUMNS[:-1]), " ".join(sl["compounds"])])
+    return buf.getvalue()
+
+
 def _dump(obj: Any, indent: int = 1) -> str:
     def default(o: Any) -> Any:
         if isinstance(o, np.generic):
@@ -294,6 +346,9 @@ def package_files(
         files[f"sortie-{s.index:02d}.waypoints"] = waypoints_text(plan, items)
     files["route.geojson"] = _dump(route_geojson(plan))
     manifest = manifest_json(plan, command, settings)
+    if plan.fleet is not None:
+        manifest["fleet"] = fleet_json(plan)
+        files["schedule.csv"] = schedule_csv(manifest["fleet"])
     if broadcast is None:
         files["manifest.json"] = _dump(manifest)
     else:

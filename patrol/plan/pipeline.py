@@ -13,21 +13,27 @@ from patrol.errors import PlanningError
 from patrol.plan.acoustics import audibility
 from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
 from patrol.plan.coverage import clip_plays, hear, in_range_share, radius_table, sample_points
+from patrol.plan.fleet import layered, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
 from patrol.plan.route import order_compounds, route_legs, sweep_and_route, sweep_area
-from patrol.plan.sorties import make_sorties, step_speed
+from patrol.plan.sorties import check_sortie, make_sorties, path_time_s, safe_alt_m, sortie_steps, step_speed
 from patrol.types import (
     Audibility,
     Compound,
+    CompoundRoute,
     Cue,
     CueEncoder,
     CueKind,
     District,
+    FleetParams,
+    FleetSchedule,
     PatrolParams,
     Plan,
     Sortie,
     Speaker,
+    Step,
+    StepKind,
     Vehicle,
 )
 
@@ -113,19 +119,80 @@ def predicted_hearing(
     return out
 
 
+def _runs(steps: Sequence[Step]) -> list[tuple[Step, ...]]:
+    """A sortie's compound step runs (what :func:`patrol.plan.sorties.split_sorties` grouped), transit left out."""
+    runs: list[list[Step]] = []
+    for st in steps:
+        if st.kind is StepKind.TRANSIT:
+            if runs and runs[-1]:
+                runs.append([])
+            continue
+        if not runs:
+            runs.append([])
+        runs[-1].append(st)
+    return [tuple(r) for r in runs if r]
+
+
+def fleet_sorties(
+    ordered: Sequence[CompoundRoute],
+    district: District,
+    home: tuple[float, float],
+    params: PatrolParams,
+    vehicle: Vehicle,
+    speed_mps: float,
+    sky: Skyline | None,
+    work_alt_m: float,
+    fleet: FleetParams,
+) -> tuple[list[Sortie], FleetSchedule]:
+    """Sorties split for the highest transit layer (so every vehicle's fits its endurance), each flown at its
+    vehicle's layer, scheduled and deconflicted (:mod:`patrol.plan.fleet`)."""
+    layers = transit_layers(fleet.vehicles, work_alt_m, params.transit_alt, params.max_alt_m, fleet.layer_m)
+    top = max(layers)
+    base = make_sorties(
+        ordered, district.compounds, district.nofly, home, replace_transit(params, top), vehicle, speed_mps, sky
+    )
+    zones = (
+        shapely.union_all([shapely.buffer(z.geometry, params.nofly_buffer_m) for z in district.nofly])
+        if district.nofly
+        else None
+    )
+
+    def variant(i: int, layer_m: float) -> Sortie:
+        s = base[i - 1]
+        if layer_m >= top:
+            return s
+        p = replace_transit(params, layer_m)
+        steps = sortie_steps(_runs(s.steps), home, zones, p, sky)
+        if [x.kind for x in steps] != [x.kind for x in s.steps]:
+            return s  # the layer changes the route's shape: fly it at the top layer
+        check_sortie(home, steps, s.fence, i)
+        return layered(s, steps, safe_alt_m(home, steps, p, sky), path_time_s(home, steps, speed_mps, vehicle))
+
+    ids = [s.index for s in base]
+    return schedule_fleet(variant, ids, district.compounds, layers, home, speed_mps, vehicle, fleet, district.frame)
+
+
+def replace_transit(params: PatrolParams, transit_alt_m: float) -> PatrolParams:
+    """``params`` with another transit altitude (a fleet vehicle's layer)."""
+    return dataclasses.replace(params, transit_alt_m=transit_alt_m)
+
+
 def plan_patrol(
     district: District,
     params: PatrolParams | None = None,
     speaker: Speaker | None = None,
     vehicle: Vehicle | None = None,
     encoder: CueEncoder | None = None,
+    fleet: FleetParams | None = None,
 ) -> Plan:
     """Plan a patrol of every compound in ``district``.
 
     Promises: every sortie's waypoints lie inside its inclusion fence and outside every no-fly zone
     (buffered by ``nofly_buffer_m``) and at or below ``max_alt_m``, otherwise a
     :class:`~patrol.errors.SafetyError` is raised and nothing is returned; sorties fit the usable
-    endurance; lanes are spaced so the worst point hears ``prompt_s`` whole.
+    endurance; lanes are spaced so the worst point hears ``prompt_s`` whole. With ``fleet`` of more than
+    one vehicle the sorties are shared and timed so the predicted tracks keep separation
+    (:func:`patrol.plan.fleet.schedule_fleet`; ``Plan.fleet``), else a :class:`PlanningError` names the conflict.
     """
     params = params or PatrolParams()
     speaker = speaker or Speaker()
@@ -196,9 +263,16 @@ def plan_patrol(
         routes.append(route)
     ordered = order_compounds(routes, district.compounds, home)
     sky_or_none = sky if sky.buildings else None
-    sorties = make_sorties(
-        ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps, sky_or_none
-    )
+    schedule = None
+    if fleet is not None and fleet.vehicles > 1:
+        work_alt = max((a.alt_m for a in alts.values()), default=params.alt_m)
+        sorties, schedule = fleet_sorties(
+            ordered, district, home, params, vehicle, aud.speed_mps, sky_or_none, work_alt, fleet
+        )
+    else:
+        sorties = make_sorties(
+            ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps, sky_or_none
+        )
     resolve = getattr(encoder, "resolve", None)
     if resolve is not None:  # the broadcast stage names the prompt each cue plays
         sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
@@ -263,4 +337,5 @@ def plan_patrol(
         sorties=tuple(sorties),
         missions=missions,
         compound_stats=tuple(stats),
+        fleet=schedule,
     )

@@ -130,4 +130,24 @@ def summary_table(plan: Plan) -> str:
     ]
     heads = [_("sortie"), _("items"), _("length_m"), _("min"), _("usable_min"), _("excl"), _("rally"), _("compounds")]
     sort = text_table(heads, srows)
-    return f"{head}\n\n{comp}\n\n{sort}"
+    return f"{head}\n\n{comp}\n\n{sort}" + (f"\n\n{fleet_table(plan)}" if plan.fleet is not None else "")
+
+
+def fleet_table(plan: Plan) -> str:
+    """The fleet schedule: one row per slot in start order, then makespan beside the ideal and the separation."""
+    from patrol.plan.fleet import clock
+
+    f = plan.fleet
+    assert f is not None
+    t0 = f.params.start_clock_s
+    rows = [
+        [sl.vehicle, str(sl.sortie), clock(sl.start_s, t0), clock(sl.end_s, t0), f"{sl.transit_alt_m:.0f}"]
+        for sl in f.slots
+    ]
+    table = text_table(["vehicle", "sortie", "start", "end", "transit_alt_m"], rows)
+    sep = "never within a layer" if f.min_separation_m is None else f"{f.min_separation_m:.0f} m"
+    return (
+        f"{table}\nfleet of {len(f.vehicles)}: whole district heard by {clock(f.makespan_s, t0)} "
+        f"(makespan {f.makespan_s / 60:.1f} min, ideal {f.ideal_s / 60:.1f} min); least horizontal distance of "
+        f"two vehicles within {f.params.layer_m:g} m vertically {sep} (separation {f.params.separation_m:g} m)"
+    )

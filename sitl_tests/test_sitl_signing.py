@@ -20,7 +20,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 from patrol.package.reader import read_sortie
 from patrol.vehicle.keys import install_key, remove_key
 from patrol.vehicle.link import connect
-from patrol.vehicle.signing import SIGNED_FLAG, new_key_file, read_key
+from patrol.vehicle.signing import SIGNED_FLAG, SigningError, new_key_file, read_key
 from patrol.vehicle.upload import upload_sortie
 from sitl_tests.conftest import ROOT, package_home, start_sitl
 from sitl_tests.sitl import Sitl
@@ -152,6 +152,19 @@ def _wait_param(link, name: str, value: float, timeout_s: float = 5) -> bool:
             return True
         time.sleep(0.3)
     return False
+
+
+def test_a_key_is_rotated_over_the_signed_link(signing_sitl, tmp_path):
+    sitl, old = signing_sitl
+    new = new_key_file(tmp_path / "new.key")[0]
+    install_key(sitl.url2, new, current_key=old)
+    link = connect(sitl.url2, signing_key=new, heartbeat_timeout_s=30)
+    try:
+        assert link.get_param(PARAM) > 0
+    finally:
+        link.close()
+    with pytest.raises(SigningError, match="signed with another key"):
+        connect(sitl.url2, signing_key=old, heartbeat_timeout_s=30).close()
 
 
 def test_remove_turns_signing_off_and_unsigned_upload_works_again(signing_sitl, sample_package):

@@ -178,3 +178,23 @@ def test_remove_turns_signing_off_and_unsigned_upload_works_again(signing_sitl, 
         assert counts["mission"] > 1
     finally:
         link.close()
+
+
+def test_right_key_flies_the_shortest_sortie_on_serial1(signing_sitl, sample_package):
+    import json
+
+    from sitl_tests.conftest import fly_sortie
+
+    sitl, key = signing_sitl
+    sorties = json.loads((sample_package / "manifest.json").read_text())["sorties"]
+    s = min(sorties, key=lambda x: x["predicted_time_s"])
+    up = read_sortie(sample_package, s["index"])
+    link = connect(sitl.url2, signing_key=key, heartbeat_timeout_s=30)
+    try:
+        upload_sortie(link, up)
+        state, modes = fly_sortie(link, up)
+    finally:
+        link.close()
+    assert "AUTO" in modes and not state.armed and state.rel_alt_m < 1.0
+    assert max(alt for *_, alt in state.track) > 30.0
+    assert link.conn.mav.signing.goodsig_count > 100 and link.conn.mav.signing.badsig_count == 0

@@ -99,6 +99,15 @@ def test_no_key_or_a_wrong_key_stops_with_one_line_about_signing(signing_sitl, s
         link.close()
 
 
+def test_no_key_stays_refused_after_signed_sessions(signing_sitl):
+    """ArduPilot sends the parameters it changes itself (STAT_RUNTIME) to every port: not an answer to us."""
+    sitl, key = signing_sitl
+    for _ in range(3):
+        connect(sitl.url2, signing_key=key, heartbeat_timeout_s=30).close()
+        with pytest.raises(SigningError, match="ignores our unsigned commands"):
+            connect(sitl.url2, heartbeat_timeout_s=30)
+
+
 def test_a_replayed_signed_packet_from_an_earlier_session_is_ignored(signing_sitl, sample_package):
     sitl, key = signing_sitl
     usb = connect(sitl.url, heartbeat_timeout_s=30)

@@ -642,9 +642,14 @@ def connect(
 
 def _answers_unsigned(link: Link, tries: int = 2) -> bool:
     """True if a vehicle that signs its packets still answers our unsigned request (ArduPilot does on its USB
-    port, SERIAL0, and nowhere else): one parameter read, ``tries`` times ``link.timeout_s`` at most."""
+    port, SERIAL0, and nowhere else): a read of parameter index 0, ``tries`` times ``link.timeout_s`` at most."""
     for _ in range(tries):
-        link.conn.mav.param_request_read_send(link.target_system, link.target_component, b"SYSID_THISMAV", -1)
-        if link.recv(("PARAM_VALUE",), link.timeout_s) is not None:
-            return True
+        # the first parameter by index: every firmware has one, whatever its names (SYSID_THISMAV is MAV_SYSID now)
+        link.conn.mav.param_request_read_send(link.target_system, link.target_component, b"", 0)
+        deadline = time.monotonic() + link.timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            m = link.recv(("PARAM_VALUE",), left)
+            # only the answer counts: ArduPilot also sends each parameter it changes itself (STAT_RUNTIME), index 65535
+            if m is not None and m.param_index == 0:
+                return True
     return False

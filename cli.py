@@ -13,6 +13,7 @@ from patrol.commands import (
     download,
     fly,
     import_osm,
+    keys,
     ledger,
     plan,
     prompts,
@@ -26,10 +27,7 @@ from patrol.commands.options import root
 
 HELP = "Plan, fly and audit drone loudspeaker patrols over residential compounds (ArduPilot)."
 app = typer.Typer(name="patrol", help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-
-
 app.callback(help=HELP)(root)
-
 
 app.command("plan")(plan.plan)
 app.add_typer(prompts.app, name="prompts")
@@ -47,6 +45,7 @@ app.command("status")(status.status)
 app.command("report")(report.report)
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(config.app, name="config")
+app.add_typer(keys.app, name="keys")
 
 
 def main() -> None:

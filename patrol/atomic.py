@@ -111,12 +111,18 @@ def _prefix(out: Path) -> str:
     return f".{out.name}.{os.getpid()}."
 
 
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary sibling renamed into place; returns the path."""
+def write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` through a temporary sibling renamed into place; returns the path.
+
+    With ``mode`` the file has that mode from before its first byte is written (a secret is never readable
+    by others, not even half-written); else the temporary file's 0600.
+    """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=_prefix(out), suffix=".tmp", dir=out.parent)
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, out)

@@ -41,6 +41,14 @@ def portable(path: str | Path, cwd: str | Path | None = None) -> str:
     return p.name
 
 
+def state_dir() -> Path:
+    """Where patrol keeps what must outlive a run on this machine (the signing clock): ``$PATROL_STATE_DIR``, else
+    ``$XDG_STATE_HOME/patrol``, else ``~/.local/state/patrol``."""
+    if os.environ.get("PATROL_STATE_DIR"):
+        return Path(os.environ["PATROL_STATE_DIR"])
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "patrol"
+
+
 def portable_arg(arg: str) -> str:
     """A command-line word with any absolute path in it made :func:`portable` (``FILE:CRS``, ``--opt=FILE`` too).
 

@@ -186,6 +186,8 @@ def test_connection_strings_and_signing_keys(tmp_path):
     with pytest.raises(InputError, match="use tcp:HOST:PORT"):
         device_and_baud("bluetooth")
     (tmp_path / "k").write_text("a" * 64)
+    (tmp_path / "k").chmod(0o600)
     assert parse_signing_key(tmp_path / "k") == bytes.fromhex("a" * 64)
     (tmp_path / "p").write_text("patrol passphrase\n")
+    (tmp_path / "p").chmod(0o600)
     assert len(parse_signing_key(tmp_path / "p")) == 32

@@ -11,7 +11,6 @@ and ignored or answered again. Every failure raises :class:`LinkError` with the 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import time
@@ -27,6 +26,7 @@ from patrol.errors import InputError, PatrolError
 from patrol.package.reader import MISSION, TYPE_NAMES
 from patrol.types import MissionItem
 from patrol.vehicle.readback import compare_items
+from patrol.vehicle.signing import SIGNED_FLAG, Refusals, SigningClock, SigningError, read_key, unsigned_ignored
 
 Progress = Callable[[int, int], None]
 
@@ -46,24 +46,10 @@ class _CancelledError(Exception):
 def parse_signing_key(path: str | Path) -> bytes:
     """A 32-byte MAVLink2 signing key from a file: 32 raw bytes, 64 hex digits, or a passphrase.
 
-    A passphrase is hashed with SHA-256, as MAVProxy's ``signing setup`` does.
+    A passphrase is hashed with SHA-256, as MAVProxy's ``signing setup`` does. A key file its group or
+    others may read is refused, as ssh refuses an open private key (:func:`patrol.vehicle.signing.read_key`).
     """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise LinkError(f"{p}: cannot read signing key ({e.strerror})") from None
-    if len(raw) == 32:
-        return raw
-    text = raw.decode("utf-8", "replace").strip()
-    try:
-        if len(text) == 64:
-            return bytes.fromhex(text)
-    except ValueError:
-        pass
-    if not text:
-        raise LinkError(f"{p}: signing key file is empty; write a passphrase or 64 hex digits in it")
-    return hashlib.sha256(text.encode()).digest()
+    return read_key(path)
 
 
 def device_and_baud(url: str) -> tuple[str, int]:
@@ -150,6 +136,7 @@ class Link:
     retries: int = 5
     window: int = 8  # download requests kept in flight, and upload items ahead of ArduPilot's requests
     autopilot: int = mav.MAV_AUTOPILOT_GENERIC  # from the vehicle's heartbeat
+    clock: SigningClock | None = None  # the signing clock saved on close (signed links only)
 
     MAX_WINDOW = 32
 
@@ -187,7 +174,9 @@ class Link:
 
     def close(self) -> None:
         """Close the underlying connection and the telemetry log it writes (flushed whole, so a caller can hash
-        or move it)."""
+        or move it); a signed link keeps the last signing timestamp it used (or saw) for the next session."""
+        if self.clock is not None:
+            self.clock.save(self.conn.mav.signing.timestamp)
         self.conn.close()
         for name in ("logfile", "logfile_raw"):
             f = getattr(self.conn, name, None)
@@ -604,23 +593,63 @@ def connect(
         )
     except OSError as e:
         raise LinkError(f"connection {url}: {e.strerror or e}; is the vehicle or SITL running?") from None
+    key = clock = None
     if signing_key is not None:
-        conn.setup_signing(parse_signing_key(signing_key), sign_outgoing=True)
+        try:
+            key = read_key(signing_key)
+            clock = SigningClock.load(key)
+            conn.setup_signing(key, sign_outgoing=True, initial_timestamp=clock.start(), link_id=clock.link_id)
+        except BaseException:
+            conn.close()
+            raise
+    refusals = Refusals(key)
     deadline = time.monotonic() + heartbeat_timeout_s
     booting = False
+    beat_at = 0.0
     while time.monotonic() < deadline:
-        m = conn.recv_match(type="HEARTBEAT", blocking=True, timeout=0.5)
+        if (key is not None or device.startswith("udpout")) and time.monotonic() - beat_at > 0.5:
+            # a signed heartbeat moves a vehicle's signing clock up to ours (one just rebooted without GPS
+            # time may be far behind, and its packets would be refused as replays until then)
+            conn.mav.heartbeat_send(mav.MAV_TYPE_GCS, mav.MAV_AUTOPILOT_INVALID, 0, 0, 0)
+            beat_at = time.monotonic()
+        m = conn.recv_match(type=["HEARTBEAT", "BAD_DATA"], blocking=True, timeout=0.5)
         if m is None:
-            if device.startswith("udpout"):
-                conn.mav.heartbeat_send(mav.MAV_TYPE_GCS, mav.MAV_AUTOPILOT_INVALID, 0, 0, 0)
+            continue
+        if m.get_type() == "BAD_DATA":
+            if "signature" in str(m.reason):
+                refusals.note(m.data)
+                verdict = refusals.verdict(url)
+                if verdict is not None:
+                    conn.close()
+                    raise SigningError(verdict)
             continue
         if m.type == mav.MAV_TYPE_GCS or m.autopilot == mav.MAV_AUTOPILOT_INVALID:
             continue
         if m.system_status in (mav.MAV_STATE_UNINIT, mav.MAV_STATE_BOOT):
             booting = True  # storage is not ready: a mission sent now is refused with NO_SPACE
             continue
-        return Link(conn, m.get_srcSystem(), m.get_srcComponent(), timeout_s, retries, autopilot=m.autopilot)
+        link = Link(conn, m.get_srcSystem(), m.get_srcComponent(), timeout_s, retries, autopilot=m.autopilot)
+        link.clock = clock
+        if key is None and m._header.incompat_flags & SIGNED_FLAG and not _answers_unsigned(link):
+            link.close()
+            raise SigningError(unsigned_ignored(url))
+        return link
     conn.close()
     if booting:
         raise LinkError(f"connection {url}: the vehicle is still booting after {heartbeat_timeout_s:g} s; try again")
     raise LinkError(f"connection {url}: no vehicle heartbeat in {heartbeat_timeout_s:g} s; check the address and link")
+
+
+def _answers_unsigned(link: Link, tries: int = 2) -> bool:
+    """True if a vehicle that signs its packets still answers our unsigned request (ArduPilot does on its USB
+    port, SERIAL0, and nowhere else): a read of parameter index 0, ``tries`` times ``link.timeout_s`` at most."""
+    for _ in range(tries):
+        # the first parameter by index: every firmware has one, whatever its names (SYSID_THISMAV is MAV_SYSID now)
+        link.conn.mav.param_request_read_send(link.target_system, link.target_component, b"", 0)
+        deadline = time.monotonic() + link.timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            m = link.recv(("PARAM_VALUE",), left)
+            # only the answer counts: ArduPilot also sends each parameter it changes itself (STAT_RUNTIME), index 65535
+            if m is not None and m.param_index == 0:
+                return True
+    return False

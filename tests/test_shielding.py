@@ -6,6 +6,7 @@ import itertools
 import math
 
 import numpy as np
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
@@ -115,3 +116,30 @@ def test_path_difference_grows_with_buildings(fps, sx, sy, alt, ex, ey) -> None:
     assert deltas[0] == 0.0
     assert all(b >= a - 1e-9 for a, b in itertools.pairwise(deltas))
     assert all(float(maekawa_db(d)) <= MAX_SCREENING_DB for d in deltas)
+
+
+def test_the_share_that_counts_is_the_open_ground(tmp_path) -> None:
+    """A compound with a block in it: the manifest keeps both figures, and the open ground is its area
+    minus the footprint; the grid points inside the block are left out of the share that counts."""
+    from patrol.inputs.compounds import read_district
+    from patrol.plan.coverage import open_ground, sample_points
+    from patrol.plan.pipeline import plan_patrol
+    from patrol.types import PatrolParams, Vehicle
+    from tests.conftest import poly_feature, square_lonlat, write_fc
+
+    lat, lon, d = 38.41, 112.72, 0.002
+    comp = write_fc(tmp_path / "c.geojson", [poly_feature(square_lonlat(lon, lat, d), id="C0", tier="guarded")])
+    bld = poly_feature(square_lonlat(lon + 0.3 * d, lat + 0.3 * d, 0.4 * d), id="B0", height="18")
+    dist = read_district(comp, building_paths=write_fc(tmp_path / "b.geojson", [bld]))
+    plan = plan_patrol(dist, PatrolParams(home_lat=lat - 0.5 * d, home_lon=lon), vehicle=Vehicle(endurance_min=60))
+    st = plan.compound_stats[0]
+    c, b = dist.compounds[0], dist.buildings[0]
+    assert math.isclose(st["open_ground_m2"], c.geometry.difference(b.geometry).area, rel_tol=1e-3)
+    assert st["open_ground_m2"] < st["area_m2"]
+    assert 0.0 <= st["predicted_heard_whole_share"] <= 1.0
+    assert 0.0 <= st["predicted_heard_whole_share_whole_area"] <= 1.0
+    pts = sample_points(c.geometry, 3000)
+    ground = open_ground(pts, [b.geometry])
+    inside = ~ground
+    assert inside.any() and ground.any()
+    assert all(b.geometry.contains(shapely.Point(p)) for p in pts[inside][:50])

@@ -264,13 +264,16 @@ def _ground(a: CompoundAudit) -> np.ndarray:
 
 
 def uncovered_geojson(a: CompoundAudit, pkg: PackageInfo, geom: Polygon | MultiPolygon) -> dict[str, Any] | None:
-    """The parts of a compound that did not hear a whole warning, as one WGS84 GeoJSON feature."""
+    """The open ground of a compound that did not hear a whole warning, as one WGS84 GeoJSON feature."""
     miss = a.points[~a.heard & _ground(a)]
     if len(miss) == 0:
         return None
     step = math.sqrt(a.area_m2 / max(len(a.points), 1))
     cells = shapely.box(miss[:, 0] - step / 2, miss[:, 1] - step / 2, miss[:, 0] + step / 2, miss[:, 1] + step / 2)
-    area = shapely.union_all(cells).intersection(geom).simplify(step / 4)
+    area = shapely.union_all(cells).intersection(geom)
+    if pkg.footprints:  # open ground only: people are not heard inside blocks
+        area = area.difference(shapely.union_all(list(pkg.footprints)))
+    area = area.simplify(step / 4)
     if area.is_empty:
         return None
     return {

@@ -7,13 +7,14 @@ import struct
 
 import numpy as np
 import pytest
+import shapely
 from pymavlink.dialects.v20 import ardupilotmega as mav
 from shapely.geometry import LineString, box
 
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
 from patrol.package.reader import read_package
-from patrol.review.audit import PackageInfo, play_intervals, run_audit
+from patrol.review.audit import PackageInfo, play_intervals, report, run_audit, uncovered_geojson
 from patrol.review.flightlog import read_log
 from patrol.types import Speaker
 from tests.conftest import SHARED
@@ -379,3 +380,27 @@ def test_thinning_the_track_keeps_boundaries_and_changes_shares_little(tmp_path)
     kept = thin_track(np.column_stack(pkg.frame.to_local(log.lon, log.lat)), np.full(len(force), 23.0), log.t_s, force)
     assert {0, 17, 18, 2000, len(force) - 1} <= set(kept.tolist()) and len(kept) < len(force) / 2.5
     assert np.diff(log.t_s[kept]).max() <= 1.0 + 0.1 + 1e-9
+
+
+def test_the_heard_share_that_counts_is_the_open_ground(tmp_path):
+    """A block in the rectangle: the pass 20 m wide hears the band |y| <= ~17 m; a block on the far strip
+    is left out of the share that counts, and of uncovered.geojson, while the whole-area figure keeps it."""
+    import dataclasses
+
+    log = read_log(_straight(tmp_path))
+    rect, block = box(-200, -30, 200, 30), box(-50, 20, 50, 30)
+    plain = pkg_for(rect, 20.0, clip_s=2.0)
+    pkg = dataclasses.replace(plain, footprints=(block,))
+    (a,) = run_audit([log], pkg)
+    (b,) = run_audit([log], plain)
+    assert np.array_equal(a.heard, b.heard)  # no shielding yet: the same points hear
+    inside = np.array([block.contains(shapely.Point(p)) for p in a.points])
+    assert inside.any() and np.array_equal(a.ground, ~inside)
+    doc = report([a], pkg, [log], 0.9)
+    row = doc["compounds"][0]
+    assert row["heard_whole_share"] == round(float(a.heard[~inside].mean()), 4)
+    assert row["heard_whole_share_whole_area"] == round(float(a.heard.mean()), 4)
+    assert row["heard_whole_share"] > row["heard_whole_share_whole_area"]  # the block's strip never heard
+    miss = shapely.geometry.shape(uncovered_geojson(a, pkg, rect)["geometry"])
+    blk = pkg.frame.geom_to_wgs84(block)
+    assert not miss.is_empty and miss.intersection(blk).area < 0.01 * blk.area  # the block is not 'uncovered'

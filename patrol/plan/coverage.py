@@ -72,6 +72,37 @@ def sample_points(area: Polygon | MultiPolygon, target: int = 3000) -> np.ndarra
     return pts
 
 
+def open_ground(points: np.ndarray, footprints: Sequence[BaseGeometry] | shapely.STRtree) -> np.ndarray:
+    """Per point of ``points`` ``(N, 2)``: True where it is open ground (inside no building footprint).
+
+    The heard-whole share that counts is taken over these points: people stand in courtyards and lanes,
+    not inside blocks. ``footprints`` are local-metre geometries or an STRtree of them; none: all open.
+
+    >>> from shapely.geometry import box
+    >>> open_ground(np.array([[1.0, 1.0], [5.0, 5.0]]), [box(0, 0, 2, 2)]).tolist()
+    [False, True]
+    """
+    pts = np.asarray(points, float).reshape(-1, 2)
+    keep = np.ones(len(pts), bool)
+    tree = footprints if isinstance(footprints, shapely.STRtree) else None
+    if tree is None:
+        if len(footprints) == 0 or len(pts) == 0:
+            return keep
+        tree = shapely.STRtree(list(footprints))
+    if len(pts) == 0 or len(tree.geometries) == 0:
+        return keep
+    idx = tree.query(shapely.points(pts), predicate="within")
+    keep[idx[0]] = False
+    return keep
+
+
+def share(mask: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Share (0..1) of ``mask`` that is True over the points ``where`` is True (all points when ``None``);
+    0 over no points."""
+    m = np.asarray(mask, bool) if where is None else np.asarray(mask, bool)[np.asarray(where, bool)]
+    return float(m.mean()) if len(m) else 0.0
+
+
 def longest_heard_s(
     points: np.ndarray, p0: np.ndarray, p1: np.ndarray, dur_s: np.ndarray, radius_m: float
 ) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -12,7 +13,7 @@ import shapely
 from patrol.errors import PlanningError
 from patrol.plan.acoustics import audibility
 from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
-from patrol.plan.coverage import clip_plays, hear, in_range_share, radius_table, sample_points
+from patrol.plan.coverage import clip_plays, hear, in_range_share, open_ground, radius_table, sample_points, share
 from patrol.plan.fleet import layered, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
@@ -83,11 +84,14 @@ def predicted_hearing(
     params: PatrolParams,
     clip_of: ClipOf,
     points: int = 3000,
-) -> dict[str, tuple[float, dict[int, float]]]:
+    footprints: Sequence[Any] = (),
+) -> dict[str, tuple[float, dict[int, float], float]]:
     """Per compound, the predicted share heard whole (all sorties together) and the share each sortie alone
-    gives (its own sorties, and the others it hears): :func:`patrol.plan.coverage.hear`, the audit's function,
-    on each sortie's planned track (at its knots and play ends, :meth:`PlannedTrack.at_knots_and`) with the
-    plays its cues make (:mod:`patrol.plan.playback`). Silent legs count for nothing."""
+    gives (its own sorties, and the others it hears), over its open ground (grid points outside every
+    building footprint, :func:`patrol.plan.coverage.open_ground`), and third the share over the whole area:
+    :func:`patrol.plan.coverage.hear`, the audit's function, on each sortie's planned track (at its knots and
+    play ends, :meth:`PlannedTrack.at_knots_and`) with the plays its cues make (:mod:`patrol.plan.playback`).
+    Silent legs count for nothing."""
     flights = []
     for s in sorties:
         tr = planned_track(s, home, patrol_speed_mps, vehicle)
@@ -103,8 +107,10 @@ def predicted_hearing(
         box = (*(xy.min(axis=0) - reach), *(xy.max(axis=0) + reach))
         flights.append((s, t, xy, r, plays, box))
     out = {}
+    tree = shapely.STRtree(list(footprints)) if len(footprints) else None
     for c in compounds:
         pts = sample_points(c.geometry, points)
+        ground = open_ground(pts, tree) if tree is not None else np.ones(len(pts), bool)
         heard = np.zeros(len(pts), bool)
         by_sortie = {}
         minx, miny, maxx, maxy = c.geometry.bounds
@@ -113,9 +119,9 @@ def predicted_hearing(
                 continue  # this sortie never comes within earshot
             h = hear(pts, t, xy, r, plays)
             if h.heard.any() or c.id in s.compound_ids:
-                by_sortie[s.index] = round(float(h.heard.mean()), 4)
+                by_sortie[s.index] = round(share(h.heard, ground), 4)
             heard |= h.heard
-        out[c.id] = (float(heard.mean()) if len(heard) else 0.0, by_sortie)
+        out[c.id] = (share(heard, ground), by_sortie, share(heard))
     return out
 
 
@@ -278,7 +284,17 @@ def plan_patrol(
         sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
     missions = tuple(build_mission(s, frame, home, aud.speed_mps, vehicle.transit_speed_mps, encoder) for s in sorties)
     clip_of = getattr(encoder, "clip", None) or default_clip_of(params)
-    hearing = predicted_hearing(district.compounds, sorties, home, aud.speed_mps, vehicle, speaker, params, clip_of)
+    hearing = predicted_hearing(
+        district.compounds,
+        sorties,
+        home,
+        aud.speed_mps,
+        vehicle,
+        speaker,
+        params,
+        clip_of,
+        footprints=[b.geometry for b in district.buildings],
+    )
     p0, p1, _dur = timed_legs(sorties, home, aud.speed_mps, vehicle)
     legs = shapely.linestrings(np.stack([p0, p1], axis=1)) if len(p0) else np.array([])
     leg_tree = shapely.STRtree(legs)
@@ -287,6 +303,7 @@ def plan_patrol(
         for cid in s.compound_ids:
             sortie_of.setdefault(cid, []).append(s.index)
     route_by_id = {r.compound_id: r for r in ordered}
+    footprints = shapely.union_all([b.geometry for b in district.buildings]) if district.buildings else None
     stats = []
     for order_idx, r in enumerate(ordered, start=1):
         c = next(x for x in district.compounds if x.id == r.compound_id)
@@ -314,6 +331,10 @@ def plan_patrol(
                 "predicted_in_range_share": round(in_range_share(c.geometry, legs[near], a_c.radius_m), 4),
                 "predicted_heard_whole_share": round(hearing[c.id][0], 4),
                 "predicted_heard_whole_by_sortie": hearing[c.id][1],
+                "predicted_heard_whole_share_whole_area": round(hearing[c.id][2], 4),
+                "open_ground_m2": round(float(c.geometry.difference(footprints).area), 1)
+                if footprints is not None
+                else round(c.area_m2, 1),
                 "alt_m": round(alts[c.id].alt_m, 1),
                 "roof_m": round(alts[c.id].roof_m, 1),
                 "roof_source": alts[c.id].roof_source,

@@ -50,6 +50,7 @@ class PackageInfo:
     prompt_s: float
     clip_s: dict[int, float]  # track -> clip duration
     track_prompt: dict[int, str]  # track -> prompt id
+    footprints: tuple[Any, ...] = ()  # building footprints, local metres: heard whole counts on the open ground
 
 
 def audit_view(pkg: Package) -> PackageInfo:
@@ -77,6 +78,7 @@ def audit_view(pkg: Package) -> PackageInfo:
         float(patrol["prompt_s"]),
         clip_s,
         track_prompt,
+        tuple(b.geometry for b in pkg.buildings(frame)),
     )
 
 
@@ -108,6 +110,7 @@ class CompoundAudit:
     breaches: int = 0
     xte: list[np.ndarray] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
+    ground: np.ndarray | None = None  # per grid point: open ground (outside every footprint); None: all
     predicted_heard_whole_share: float | None = None
     predicted_by_sortie: dict[str, float] = field(default_factory=dict)  # the plan's share from each sortie alone
     heard_by_log: dict[str, float] = field(default_factory=dict)  # share heard whole by each log alone
@@ -213,7 +216,7 @@ def audit_log(
         h = coverage.hear(a.points, kt[sel], kxy[sel], kr[sel], plays, seg_break, pkg.prompt_s, chunk)
         a.logs.append(log.path)
         a.in_range |= h.in_range
-        a.heard_by_log[log.path] = float(h.heard.mean()) if len(h.heard) else 0.0
+        a.heard_by_log[log.path] = coverage.share(h.heard, _ground(a))
         a.heard |= h.heard
         for k in h.plays_reached:
             start, _end, track = intervals[k]
@@ -246,19 +249,31 @@ def run_audit(
         )
         for c in pkg.compounds
     }
+    if pkg.footprints:
+        tree = shapely.STRtree(list(pkg.footprints))
+        for a in audits.values():
+            a.ground = coverage.open_ground(a.points, tree)
     for log in logs:
         audit_log(log, pkg, audits, assume_playing, thin_m=thin_m)
     return list(audits.values())
 
 
+def _ground(a: CompoundAudit) -> np.ndarray:
+    """The open-ground mask of a compound's grid (all points where the package has no buildings)."""
+    return a.ground if a.ground is not None else np.ones(len(a.points), bool)
+
+
 def uncovered_geojson(a: CompoundAudit, pkg: PackageInfo, geom: Polygon | MultiPolygon) -> dict[str, Any] | None:
-    """The parts of a compound that did not hear a whole warning, as one WGS84 GeoJSON feature."""
-    miss = a.points[~a.heard]
+    """The open ground of a compound that did not hear a whole warning, as one WGS84 GeoJSON feature."""
+    miss = a.points[~a.heard & _ground(a)]
     if len(miss) == 0:
         return None
     step = math.sqrt(a.area_m2 / max(len(a.points), 1))
     cells = shapely.box(miss[:, 0] - step / 2, miss[:, 1] - step / 2, miss[:, 0] + step / 2, miss[:, 1] + step / 2)
-    area = shapely.union_all(cells).intersection(geom).simplify(step / 4)
+    area = shapely.union_all(cells).intersection(geom)
+    if pkg.footprints:  # open ground only: people are not heard inside blocks
+        area = area.difference(shapely.union_all(list(pkg.footprints)))
+    area = area.simplify(step / 4)
     if area.is_empty:
         return None
     return {
@@ -281,7 +296,8 @@ def report(audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog],
                 "tier": a.tier,
                 "area_m2": round(a.area_m2, 1),
                 "in_range_share": round(float(a.in_range.sum()) / n, 4),
-                "heard_whole_share": round(float(a.heard.sum()) / n, 4),
+                "heard_whole_share": round(coverage.share(a.heard, _ground(a)), 4) if len(a.heard) else 0.0,
+                "heard_whole_share_whole_area": round(float(a.heard.sum()) / n, 4),
                 "predicted_heard_whole_share": a.predicted_heard_whole_share,
                 "predicted_heard_whole_by_sortie": a.predicted_by_sortie,
                 "time_over_s": round(a.time_over_s, 1),
@@ -293,7 +309,7 @@ def report(audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog],
                     "max": round(float(xte.max()), 2) if len(xte) else None,
                 },
                 "flown": bool(a.logs),
-                "passes": round(float(a.heard.sum()) / n, 4) >= min_coverage,
+                "passes": (round(coverage.share(a.heard, _ground(a)), 4) if len(a.heard) else 0.0) >= min_coverage,
             }
         )
     return {

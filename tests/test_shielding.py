@@ -1,0 +1,145 @@
+"""Buildings and rotor noise in the acoustic model (patrol/plan/shielding.py): analytic checks."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+
+from patrol.plan.acoustics import audible_radius_m
+from patrol.plan.coverage import radius_table
+from patrol.plan.shielding import (
+    MAX_SCREENING_DB,
+    SPEED_OF_SOUND_MPS,
+    heard_from,
+    maekawa_db,
+    path_difference_m,
+    rotor_penalty_db,
+)
+from patrol.types import Building, Speaker
+
+
+def _grid(half_m: float = 120.0, step_m: float = 2.5) -> np.ndarray:
+    xs = np.arange(-half_m, half_m + 1e-9, step_m)
+    gx, gy = np.meshgrid(xs, xs)
+    return np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def test_no_buildings_no_rotor_is_the_disc_exactly() -> None:
+    pts = _grid()
+    for speaker in (Speaker(), Speaker(level_db_at_1m=110.0), Speaker(ambient_db=45.0, snr_db=6.0)):
+        for alt in (20.0, 30.0, 45.0):
+            r = audible_radius_m(speaker, alt)[1]
+            got = heard_from(speaker, (3.0, -2.0, alt), pts)
+            disc = (pts[:, 0] - 3.0) ** 2 + (pts[:, 1] + 2.0) ** 2 <= r * r
+            assert np.array_equal(got, disc)
+            # the coverage stage's radius table (what hear() uses) gives the same radius at whole metres
+            assert math.isclose(float(radius_table(speaker, np.array([alt]))[0]), r, rel_tol=1e-9)
+
+
+def test_one_long_barrier_follows_maekawa() -> None:
+    """A wall 10 m high and 2 km long between source and ear: the level drops by Maekawa's curve."""
+    ear_h, src_h, wall_h = 1.5, 30.0, 10.0
+    for a, b in ((5.0, 40.0), (2.0, 60.0), (8.0, 50.0), (3.0, 15.0)):  # ear->wall, wall->source (m): all shadowed
+        wall = Building("w", box(a, -1000.0, a + 0.01, 1000.0), wall_h, "height")
+        delta = path_difference_m((a + b, 0.0, src_h), (0.0, 0.0, ear_h), [wall])
+        expect = math.hypot(a, wall_h - ear_h) + math.hypot(b, src_h - wall_h) - math.hypot(a + b, src_h - ear_h)
+        assert math.isclose(delta, expect, rel_tol=1e-3, abs_tol=1e-4)
+        n = 2.0 * expect * 1000.0 / SPEED_OF_SOUND_MPS
+        assert math.isclose(float(maekawa_db(delta)), min(10 * math.log10(3 + 20 * n), 20.0), abs_tol=0.05)
+    # the curve itself: 4.8 dB at grazing incidence, +3 dB per doubling of N at large N, the 20 dB cap
+    lam = SPEED_OF_SOUND_MPS / 1000.0
+    assert math.isclose(float(maekawa_db(1e-9)), 10 * math.log10(3), abs_tol=1e-3)
+    assert math.isclose(float(maekawa_db(lam)) - float(maekawa_db(lam / 2)), 10 * math.log10(43 / 23), abs_tol=1e-9)
+    assert float(maekawa_db(50.0)) == MAX_SCREENING_DB
+    # a wall that does not reach the line of sight costs nothing
+    low = Building("l", box(10.0, -1000.0, 10.01, 1000.0), 1.0, "height")
+    assert path_difference_m((50.0, 0.0, src_h), (0.0, 0.0, ear_h), [low]) == 0.0
+
+
+def test_courtyard_shadow_is_heard_less() -> None:
+    """A 4-storey block beside a courtyard hides the ground behind it from a speaker on the far side."""
+    block = Building("b", box(0.0, -30.0, 12.0, 30.0), 12.0, "height")
+    sp = Speaker()
+    src = (-25.0, 0.0, 30.0)
+    pts = np.array([[-10.0, 0.0], [16.0, 0.0], [14.0, 0.0]])
+    open_ = heard_from(sp, src, pts)
+    shaded = heard_from(sp, src, pts, [block])
+    assert open_.all()
+    assert shaded[0] and not shaded[1] and not shaded[2]
+
+
+def test_rotor_noise_shrinks_the_disc_by_its_penalty() -> None:
+    sp = Speaker()
+    pts = _grid()
+    pen = rotor_penalty_db(sp, 86.0)
+    quieter = Speaker(level_db_at_1m=sp.level_db_at_1m - pen)
+    r = audible_radius_m(quieter, 40.0)[1]
+    got = heard_from(sp, (0.0, 0.0, 40.0), pts, rotor_db=86.0)
+    assert np.array_equal(got, (pts**2).sum(axis=1) <= r * r)
+    assert got.sum() < heard_from(sp, (0.0, 0.0, 40.0), pts).sum()
+    assert not heard_from(sp, (0.0, 0.0, 40.0), pts, rotor_db=95.0).any()  # speaker not 10 dB over its rotor
+
+
+boxes = st.lists(
+    st.tuples(st.floats(-60, 60), st.floats(-60, 60), st.floats(2, 30), st.floats(2, 30), st.floats(3, 35)),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(boxes, st.floats(-40, 40), st.floats(-40, 40), st.floats(20, 60), st.sampled_from([None, 80.0]))
+def test_adding_a_building_never_adds_a_listener(fps, sx, sy, alt, rotor) -> None:
+    sp = Speaker()
+    pts = _grid(80.0, 4.0)
+    blds = [Building(f"b{k}", box(x, y, x + w, y + d), h, "height") for k, (x, y, w, d, h) in enumerate(fps)]
+    src = (sx, sy, alt)
+    prev = heard_from(sp, src, pts, rotor_db=rotor)
+    for k in range(1, len(blds) + 1):
+        now = heard_from(sp, src, pts, blds[:k], rotor_db=rotor)
+        assert not (now & ~prev).any()
+        prev = now
+
+
+@settings(max_examples=60, deadline=None)
+@given(boxes, st.floats(-40, 40), st.floats(-40, 40), st.floats(20, 60), st.floats(-70, 70), st.floats(-70, 70))
+def test_path_difference_grows_with_buildings(fps, sx, sy, alt, ex, ey) -> None:
+    blds = [Building(f"b{k}", box(x, y, x + w, y + d), h, "height") for k, (x, y, w, d, h) in enumerate(fps)]
+    src, ear = (sx, sy, alt), (ex, ey, 1.5)
+    deltas = [path_difference_m(src, ear, blds[:k]) for k in range(len(blds) + 1)]
+    assert deltas[0] == 0.0
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(deltas))
+    assert all(float(maekawa_db(d)) <= MAX_SCREENING_DB for d in deltas)
+
+
+def test_the_share_that_counts_is_the_open_ground(tmp_path) -> None:
+    """A compound with a block in it: the manifest keeps both figures, and the open ground is its area
+    minus the footprint; the grid points inside the block are left out of the share that counts."""
+    from patrol.inputs.compounds import read_district
+    from patrol.plan.coverage import open_ground, sample_points
+    from patrol.plan.pipeline import plan_patrol
+    from patrol.types import PatrolParams, Vehicle
+    from tests.conftest import poly_feature, square_lonlat, write_fc
+
+    lat, lon, d = 38.41, 112.72, 0.002
+    comp = write_fc(tmp_path / "c.geojson", [poly_feature(square_lonlat(lon, lat, d), id="C0", tier="guarded")])
+    bld = poly_feature(square_lonlat(lon + 0.3 * d, lat + 0.3 * d, 0.4 * d), id="B0", height="18")
+    dist = read_district(comp, building_paths=write_fc(tmp_path / "b.geojson", [bld]))
+    plan = plan_patrol(dist, PatrolParams(home_lat=lat - 0.5 * d, home_lon=lon), vehicle=Vehicle(endurance_min=60))
+    st = plan.compound_stats[0]
+    c, b = dist.compounds[0], dist.buildings[0]
+    assert math.isclose(st["open_ground_m2"], c.geometry.difference(b.geometry).area, rel_tol=1e-3)
+    assert st["open_ground_m2"] < st["area_m2"]
+    assert 0.0 <= st["predicted_heard_whole_share"] <= 1.0
+    assert 0.0 <= st["predicted_heard_whole_share_whole_area"] <= 1.0
+    pts = sample_points(c.geometry, 3000)
+    ground = open_ground(pts, [b.geometry])
+    inside = ~ground
+    assert inside.any() and ground.any()
+    assert all(b.geometry.contains(shapely.Point(p)) for p in pts[inside][:50])

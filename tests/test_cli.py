@@ -70,3 +70,18 @@ def test_sample_district_plans(tmp_path):
     assert 12 <= len(man["compounds"]) <= 20
     assert all(c["predicted_in_range_share"] >= 0.99 for c in man["compounds"])
     assert all(c["predicted_heard_whole_share"] >= 0.995 for c in man["compounds"])
+
+
+def test_the_readme_plan_example_plans(tmp_path):
+    """The README's "Plan a patrol" command, as a new user copies it, writes a package (its --home once sat
+    beside a building and was refused)."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("    patrol plan geofences/")
+    block = text[start : text.index("\n\n", start)]
+    args = block.replace("\\\n", " ").split()[2:]
+    out = tmp_path / "today"
+    args[args.index("-o") + 1] = str(out)
+    res = run("plan", *args)
+    assert res.returncode == 0, res.stderr
+    man = json.loads((out / "manifest.json").read_text())
+    assert len(man["sorties"]) >= 1 and (out / "sortie-01.plan").exists()

@@ -37,6 +37,8 @@ class Faults:
     silent_after_items: int | None = None  # stop answering after receiving this many items (cut link)
     capacity: int = 10_000  # a longer list is refused with MAV_MISSION_NO_SPACE
     error_counts: int = 0  # the first this many MISSION_COUNTs answered MAV_MISSION_ERROR, as SITL did once under load
+    stale_param_echo: bool = False  # a late PARAM_VALUE with the old value arrives before each PARAM_SET's answer
+    readonly_params: frozenset[str] = frozenset()  # PARAM_SET of these is answered with the unchanged value
     seed: int = 1
 
 
@@ -200,7 +202,13 @@ class MissionPeerDouble:
 
     def _on_param_set(self, m: Any) -> None:
         name = m.param_id
-        self.params[name] = m.param_value
+        if self.faults.stale_param_echo and name in self.params:
+            old = self.params[name]
+            self._send(self.conn.mav.param_value_encode(name.encode(), old, mav.MAV_PARAM_TYPE_REAL32, 0, 0))
+        if name not in self.faults.readonly_params:
+            self.params[name] = m.param_value
+        else:
+            m.param_value = self.params[name]
         self._send(self.conn.mav.param_value_encode(name.encode(), m.param_value, mav.MAV_PARAM_TYPE_REAL32, 0, 0))
 
     def _on_param_request_read(self, m: Any) -> None:

@@ -157,6 +157,15 @@ def test_params_are_set_and_confirmed_and_lists_cleared():
         link.close()
 
 
+def test_a_late_echo_of_the_old_value_is_not_taken_for_a_refusal():
+    with MissionPeerDouble(Faults(stale_param_echo=True, readonly_params=frozenset({"FENCE_ENABLE"}))) as peer:
+        link = _link(peer)
+        assert link.set_param("FENCE_ALT_MAX", 120.0) == 120.0 and peer.params["FENCE_ALT_MAX"] == 120.0
+        with pytest.raises(LinkError, match=r"parameter FENCE_ENABLE: set 1, vehicle kept 0"):
+            link.set_param("FENCE_ENABLE", 1.0)
+        link.close()
+
+
 def test_compare_reports_the_first_changed_field():
     a = _mission(5)
     b = list(a)

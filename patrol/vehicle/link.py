@@ -539,18 +539,26 @@ class Link:
         raise LinkError(f"parameter {name}: no PARAM_VALUE after {self.retries} retries (is it a parameter here?)")
 
     def set_param(self, name: str, value: float) -> float:
-        """Set ``name`` to ``value`` and return the value the vehicle confirms (PARAM_VALUE echo)."""
+        """Set ``name`` to ``value`` and return the value the vehicle confirms (PARAM_VALUE echo).
+
+        An echo with another value may be a late answer to an earlier request, so it is not taken as a
+        refusal at once: only when no echo with the new value follows within the attempt's timeout does this
+        raise "vehicle kept". No echo at all is retried.
+        """
         for _ in range(self.retries + 1):
             self.conn.mav.param_set_send(
                 self.target_system, self.target_component, name.encode(), float(value), mav.MAV_PARAM_TYPE_REAL32
             )
+            kept: float | None = None
             deadline = time.monotonic() + self.timeout_s
             while time.monotonic() < deadline:
                 m = self.recv(("PARAM_VALUE",), deadline - time.monotonic())
                 if m is not None and m.param_id == name:
-                    if not math.isclose(m.param_value, value, rel_tol=1e-6, abs_tol=1e-6):
-                        raise LinkError(f"parameter {name}: set {value:g}, vehicle kept {m.param_value:g}")
-                    return float(m.param_value)
+                    if math.isclose(m.param_value, value, rel_tol=1e-6, abs_tol=1e-6):
+                        return float(m.param_value)
+                    kept = float(m.param_value)
+            if kept is not None:
+                raise LinkError(f"parameter {name}: set {value:g}, vehicle kept {kept:g}")
         raise LinkError(f"parameter {name}: no confirmation after {self.retries} retries")
 
     def command(self, command: int, *params: float, timeout_s: float | None = None) -> int:

@@ -1,0 +1,56 @@
+"""``patrol fly PACKAGE --fleet fleet.toml``: every vehicle of the fleet schedule on its own link, at once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import typer
+
+
+def fly_fleet(
+    package: Path,
+    fleet_file: Path,
+    timeout_min: float,
+    fence_action: int,
+    no_checks: bool,
+    max_sorties: int | None,
+    time_scale: float,
+) -> None:
+    """Check every scheduled sortie, then fly them all (a thread per vehicle); a line per event, a line per vehicle
+    at the end. Exit status 0 when every vehicle flew all its sorties, 3 if any failed, 130 on Ctrl-C (all RTL)."""
+    import datetime as dt
+    import json
+
+    from patrol.package.check import preflight
+    from patrol.package.reader import read_sortie
+    from patrol.vehicle.fleet import LEAD_S, FleetInterrupted, FleetRun, fleet_schedule, fly_fleet, read_fleet
+
+    man = json.loads((package / "manifest.json").read_text(encoding="utf-8")) if package.is_dir() else {}
+    vehicles, slots = fleet_schedule(man, package)
+    links = read_fleet(fleet_file, vehicles)
+    if max_sorties is not None:
+        slots = [s for s in slots if [x for x in slots if x["vehicle"] == s["vehicle"]].index(s) < max_sorties]
+    for s in slots if not no_checks else ():
+        preflight(package, s["sortie"])
+    uploads = {s["sortie"]: read_sortie(package, s["sortie"]) for s in slots}
+    lock = threading.Lock()
+
+    def log(line: str) -> None:
+        with lock:
+            typer.echo(f"{dt.datetime.now().strftime('%H:%M:%S')} {line}", err=True)
+
+    log(f"fleet of {len(links)}: {len(slots)} sorties, the schedule's +00:00:00 in {LEAD_S / time_scale:.0f} s")
+    run = FleetRun(package, links, slots, uploads, log, time_scale=time_scale, timeout_s=timeout_min * 60)
+    run.fence_action, run.check = fence_action, not no_checks
+    try:
+        results = fly_fleet(run)
+    except FleetInterrupted as e:
+        for r in e.results:
+            typer.echo(r.line())
+        typer.echo("patrol: interrupted: every vehicle in the air was switched to RTL", err=True)
+        raise typer.Exit(130) from None
+    for r in results:
+        typer.echo(r.line())
+    if not all(r.ok for r in results):
+        raise typer.Exit(3)

@@ -97,3 +97,34 @@ def test_an_unreachable_vehicle_fails_alone_and_the_summary_and_exit_code_say_so
     assert [ln.split(":")[0] for ln in summary] == ["V1", "V2"]
     assert all("0/1 sorties flown" in ln and "FAILED" in ln for ln in summary), res.stdout
     assert "V1 sortie" in res.stderr and "V2 sortie" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_ctrl_c_before_take_off_stops_every_vehicle_with_a_summary_and_exit_130(fleet_pkg, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    f = tmp_path / "fleet.toml"
+    f.write_text(
+        f'[V1]\nconnect = "tcp:127.0.0.1:{_closed_port()}"\n[V2]\nconnect = "tcp:127.0.0.1:{_closed_port()}"\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "fly", str(fleet_pkg), "--fleet", str(f), "--ledger", "off"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    seen = ""
+    while "fleet of 2" not in seen and time.monotonic() < deadline:  # the threads wait for the 2-min lead
+        seen += proc.stderr.readline()
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, seen + err
+    summary = [ln for ln in out.splitlines() if ln.startswith("V")]
+    assert [ln.split(":")[0] for ln in summary] == ["V1", "V2"] and all("0/7 sorties flown" in ln for ln in summary)
+    # V1's first slot starts at +00:00:00: it was connecting (and refused) when Ctrl-C came; V2 still waited
+    assert "interrupted at sortie 1: before take-off" in summary[1], out
+    assert "RTL" in err and "Traceback" not in err

@@ -152,17 +152,20 @@ def fly_fleet(run: FleetRun) -> list[VehicleResult]:
     """
     t0 = time.monotonic() + LEAD_S / run.time_scale
     results = {v: VehicleResult(v, [s["sortie"] for s in run.slots if s["vehicle"] == v]) for v in run.links}
-    threads = [
-        threading.Thread(target=_vehicle_day, args=(run, results[v], t0), name=f"fleet-{v}", daemon=True)
-        for v in run.links
-    ]
-    for t in threads:
-        t.start()
-    interrupted = False
-    while any(t.is_alive() for t in threads):
+    finished: list[str] = []  # not Thread.join: a Ctrl-C inside join can leave a live thread looking dead
+
+    def day(res: VehicleResult) -> None:
         try:
-            for t in threads:
-                t.join(0.2)
+            _vehicle_day(run, res, t0)
+        finally:
+            finished.append(res.vehicle)
+
+    for v in run.links:
+        threading.Thread(target=day, args=(results[v],), name=f"fleet-{v}", daemon=True).start()
+    interrupted = False
+    while len(finished) < len(results):
+        try:
+            time.sleep(0.2)
         except KeyboardInterrupt:
             interrupted = True
             run.log("interrupted: every vehicle in the air is told to RTL")

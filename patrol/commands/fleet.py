@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -16,16 +17,21 @@ def fly_fleet(
     no_checks: bool,
     max_sorties: int | None,
     time_scale: float,
+    ledger: str | None = None,
+    operator: str | None = None,
 ) -> None:
     """Check every scheduled sortie, then fly them all (a thread per vehicle); a line per event, a line per vehicle
-    at the end. Exit status 0 when every vehicle flew all its sorties, 3 if any failed, 130 on Ctrl-C (all RTL)."""
+    at the end. Exit status 0 when every vehicle flew all its sorties, 3 if any failed, 130 on Ctrl-C (all RTL).
+    Every sortie tried is recorded in the ledger as ``patrol fly`` records one (spooled when it is unreachable)."""
     import datetime as dt
     import json
 
+    from patrol.ledger.session import begin
     from patrol.package.check import preflight
     from patrol.package.reader import read_sortie
     from patrol.vehicle.fleet import LEAD_S, FleetInterrupted, FleetRun, fleet_schedule, fly_fleet, read_fleet
 
+    rec = begin(ledger, operator, "fly", field=True)
     man = json.loads((package / "manifest.json").read_text(encoding="utf-8")) if package.is_dir() else {}
     vehicles, slots = fleet_schedule(man, package)
     links = read_fleet(fleet_file, vehicles)
@@ -43,14 +49,32 @@ def fly_fleet(
     log(f"fleet of {len(links)}: {len(slots)} sorties, the schedule's +00:00:00 in {LEAD_S / time_scale:.0f} s")
     run = FleetRun(package, links, slots, uploads, log, time_scale=time_scale, timeout_s=timeout_min * 60)
     run.fence_action, run.check = fence_action, not no_checks
+    run.separation_m, run.layer_m = float(man["fleet"]["separation_m"]), float(man["fleet"]["layer_m"])
     try:
         results = fly_fleet(run)
     except FleetInterrupted as e:
+        _record(rec, package, e.results)
         for r in e.results:
             typer.echo(r.line())
         typer.echo("patrol: interrupted: every vehicle in the air was switched to RTL", err=True)
         raise typer.Exit(130) from None
+    _record(rec, package, results)
     for r in results:
         typer.echo(r.line())
     if not all(r.ok for r in results):
         raise typer.Exit(3)
+
+
+def _record(rec: Any, package: Path, results: list[Any]) -> None:
+    """One ledger record per sortie tried, with its vehicle, verified upload, telemetry log and outcome."""
+    from patrol.commands.options import say
+    from patrol.ledger.hooks import Trail
+
+    for r in results:
+        for sr in r.records:
+            trail = Trail(package, sr.sortie, r.vehicle, None, started_s=sr.started_s)
+            if sr.counts is not None:
+                trail.uploaded(sr.counts)
+            elif sr.outcome.startswith("failed"):
+                trail.detail = sr.outcome
+            say(rec.save(trail.fly_payload(sr.tlog, sr.outcome, rec.operator)))

@@ -70,7 +70,9 @@ def fly(
     if fleet is not None:
         from patrol.commands.fleet import fly_fleet
 
-        return fly_fleet(package, fleet, timeout_min, fence_action, no_checks, max_sorties, time_scale)
+        return fly_fleet(
+            package, fleet, timeout_min, fence_action, no_checks, max_sorties, time_scale, ledger, operator
+        )
     if connect is None:
         raise typer.BadParameter("give --connect URL (one vehicle) or --fleet fleet.toml (a fleet)")
     import datetime as dt

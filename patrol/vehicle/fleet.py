@@ -18,6 +18,7 @@ When ``stop`` is set, every vehicle in the air is switched to RTL and the thread
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import threading
 import time
@@ -29,9 +30,21 @@ from typing import Any
 import tomllib
 
 from patrol.errors import InputError, PatrolError
-from patrol.vehicle.fly import Flight
+from patrol.vehicle.deconflict import (
+    HomePad,
+    Seen,
+    apart,
+    conflicts,
+    distance_m,
+    exit_point,
+    guard_radius_m,
+    pad_need,
+)
+from patrol.vehicle.fly import Flight, FlightState
 from patrol.vehicle.link import connect, device_and_baud
 
+_TAKEOFF = 22  # MAV_CMD_NAV_TAKEOFF
+_CHANGE_SPEED = 178  # MAV_CMD_DO_CHANGE_SPEED
 LEAD_S = 120.0  # the schedule's +00:00:00 is this long after the command starts: connect, upload, wait for a fix
 
 
@@ -45,6 +58,17 @@ class VehicleLink:
 
 
 @dataclass
+class SortieRecord:
+    """What the ledger keeps of one fleet sortie: when it began, the verified upload, the log and how it ended."""
+
+    sortie: int
+    started_s: float
+    counts: dict[str, int] | None = None
+    tlog: Path | None = None
+    outcome: str = "interrupted before take-off"
+
+
+@dataclass
 class VehicleResult:
     """What became of one vehicle's sorties."""
 
@@ -54,6 +78,7 @@ class VehicleResult:
     failed: str | None = None
     interrupted: str | None = None
     tlogs: list[Path] = field(default_factory=list)
+    records: list[SortieRecord] = field(default_factory=list)  # one per sortie tried, for the ledger
 
     @property
     def ok(self) -> bool:
@@ -142,6 +167,12 @@ class FleetRun:
     timeout_s: float = 3600.0
     fence_action: int = 1
     check: bool = True
+    separation_m: float = 50.0
+    layer_m: float = 15.0
+    pad: HomePad = field(default_factory=HomePad)
+    seen: dict[str, Seen] = field(default_factory=dict)  # every vehicle as last seen, for the monitor
+    held: dict[frozenset[str], set[str]] = field(default_factory=dict)  # a pair too close -> who has stopped
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def fly_fleet(run: FleetRun) -> list[VehicleResult]:
@@ -204,6 +235,134 @@ def _vehicle_day(run: FleetRun, res: VehicleResult, t0: float) -> None:
             return
 
 
+class _Guard:
+    """One vehicle's part in the live deconfliction (module :mod:`patrol.vehicle.deconflict`), run on every
+    telemetry report of its thread: it shares where the vehicle is, takes and gives back the home pad, and
+    holds the vehicle (BRAKE) while the pad is not its or another vehicle is too close; it resumes the mode
+    the vehicle was in (AUTO, or the vehicle's own RTL) when the way is clear."""
+
+    def __init__(self, run: FleetRun, vid: str, flight: Flight, up: Any, say: Callable[[str], None]) -> None:
+        self.run, self.vid, self.flight, self.say = run, vid, flight, say
+        self.home = (up.home_lat, up.home_lon)
+        takeoff = [it for it in up.mission if it.command == _TAKEOFF]
+        self.takeoff_alt_m = takeoff[0].alt_m if takeoff else 10.0
+        speeds = [it.param2 for it in up.mission if it.command == _CHANGE_SPEED and it.param2 > 0]
+        self.guard_m = guard_radius_m(run.separation_m, max(speeds, default=10.0))
+        self.last_seq = len(up.mission) - 1  # the RTL item
+        self.climbing = True
+        self.exited = False  # sent out of the cylinder to let an earlier vehicle land
+        self.holding: str | None = None  # why the vehicle is held
+        self.resume_mode = "AUTO"
+        self.order = list(run.links)
+
+    def share(self, s: FlightState) -> None:
+        """Publish the vehicle's position for the others' monitor."""
+        with self.run.lock:
+            self.run.seen[self.vid] = Seen(s.lat, s.lon, s.rel_alt_m, s.armed and s.rel_alt_m > 1.0)
+
+    def take_off_when_clear(self) -> None:
+        """Wait on the ground until this vehicle has the pad to itself (nobody else airborne over home)."""
+        told = False
+        while not self.run.pad.request(self.vid, "exclusive"):
+            if not told:
+                self.say(f"{self.vid}: waiting on the ground: {self.run.pad.blocker(self.vid)} is over home")
+                told = True
+            if self.run.stop.is_set():
+                raise _StopError("before take-off")
+            self.flight.pump(0.2 / self.run.time_scale)
+            self.share(self.flight.state)
+
+    def landed(self) -> None:
+        """The vehicle is down: it gives the pad back and stops counting for the monitor."""
+        self.run.pad.request(self.vid, None)
+        with self.run.lock:
+            self.run.seen.pop(self.vid, None)
+            for pair in [p for p in self.run.held if self.vid in p]:
+                del self.run.held[pair]
+
+    def step(self, s: FlightState) -> None:
+        """Decide, from the vehicle's latest state, whether it flies on, holds or leaves the cylinder."""
+        self.share(s)
+        if math.isnan(s.lat):
+            return
+        if self.climbing and s.rel_alt_m >= self.takeoff_alt_m - 2.0:
+            self.climbing = False
+        returning = s.current_seq >= self.last_seq or s.mode in ("RTL", "LAND")
+        dist = distance_m(s.lat, s.lon, *self.home)
+        need = pad_need(
+            armed=s.armed, climbing=self.climbing, returning=returning, dist_home_m=dist, guard_m=self.guard_m
+        )
+        if self.exited and s.armed:
+            need = "exclusive"
+        why = None
+        if not self.run.pad.request(self.vid, need):
+            first = self.run.pad.deadlocked_with(self.vid)
+            if first is not None and not self.exited:
+                self._leave_cylinder(s, first)
+                return
+            why = f"waiting for the home pad ({self.run.pad.blocker(self.vid)} is over home)"
+        elif self.exited:
+            self.exited = False
+            self.say(f"{self.vid}: the home pad is free: back to {self.resume_mode}")
+            self.flight.set_mode(self.resume_mode)
+            self.holding = None
+            return
+        too_close = self._monitor(s)
+        why = why or too_close
+        if why and not self.holding and not self.exited:
+            if s.mode not in ("BRAKE", "GUIDED", "LOITER"):
+                self.resume_mode = s.mode
+            self.flight.set_mode("BRAKE")
+            self.holding = why
+            self.say(f"{self.vid}: HOLD (BRAKE) at {dist:.0f} m from home, alt {s.rel_alt_m:.0f} m: {why}")
+        elif not why and self.holding and not self.exited:
+            self.flight.set_mode(self.resume_mode)
+            self.say(f"{self.vid}: clear: back to {self.resume_mode}")
+            self.holding = None
+
+    def _monitor(self, s: FlightState) -> str | None:
+        """Why this vehicle must hold for the separation monitor, or None."""
+        run = self.run
+        with run.lock:
+            seen = dict(run.seen)
+        ordered = {v: seen[v] for v in self.order if v in seen}
+        close = {frozenset(c[:2]): c for c in conflicts(ordered, run.separation_m, run.layer_m) if self.vid in c[:2]}
+        why = None
+        with run.lock:
+            for pair, (a, b, dh, dz) in close.items():
+                if pair not in run.held:
+                    run.held[pair] = set()
+                    self.say(
+                        f"ALERT: {a} and {b} are {dh:.0f} m apart ({dz:.0f} m vertically), under the "
+                        f"{run.separation_m:g} m separation: both told to hold"
+                    )
+            for pair in [p for p in run.held if self.vid in p]:
+                (other,) = pair - {self.vid}
+                if other not in seen or apart(seen[self.vid], seen[other], run.separation_m, run.layer_m):
+                    del run.held[pair]
+                    continue
+                stopped = run.held[pair]
+                stopped.add(self.vid)
+                lower = self.order.index(self.vid) > self.order.index(other)
+                if lower or other not in stopped:
+                    why = f"{other} is too close"
+        return why
+
+    def _leave_cylinder(self, s: FlightState, first: str) -> None:
+        """Both inside the cylinder and both want to land: this (the later) one flies out, away from ``first``."""
+        with self.run.lock:
+            o = self.run.seen.get(first)
+        other = (o.lat, o.lon) if o is not None else self.home
+        lat, lon = exit_point((s.lat, s.lon), other, self.home, self.guard_m)
+        if s.mode not in ("BRAKE", "GUIDED", "LOITER"):
+            self.resume_mode = s.mode
+        self.flight.set_mode("GUIDED")
+        self.flight.goto(lat, lon, s.rel_alt_m)
+        self.exited = True
+        self.holding = f"leaving the home pad for {first} to land"
+        self.say(f"{self.vid}: {first} lands first: flying out of the home pad (to {self.guard_m:.0f} m from home)")
+
+
 def _wait_until(run: FleetRun, when: float) -> None:
     while True:
         left = when - time.monotonic()
@@ -223,23 +382,33 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
     _wait_until(run, start_at - LEAD_S / run.time_scale)
     say = run.log
     say(f"{vid} sortie {sortie}: connecting to {cfg.url} (start {slot['start']})")
-    link = connect(cfg.url, signing_key=cfg.signing_key, heartbeat_timeout_s=30.0)
+    record = SortieRecord(sortie, time.time())
+    res.records.append(record)
+    try:
+        link = connect(cfg.url, signing_key=cfg.signing_key, heartbeat_timeout_s=30.0)
+    except PatrolError as e:
+        record.outcome = f"failed: {e}"
+        raise
     tlog = fleet_tlog(run.package, vid, sortie, dt.datetime.now(dt.UTC))
     tlog.parent.mkdir(parents=True, exist_ok=True)
     part = tlog.with_name(tlog.name + ".part")
     link.conn.setup_logfile(str(part), mode="wb")
     flight = None
+    guard: _Guard | None = None
     try:
         if run.check:
             check_sortie_upload(up, vehicle_home(link))
         counts = upload_sortie(link, up)
+        record.counts = counts
         for name, value in fence_params(up, run.fence_action).items():
             link.set_param(name, value)
         say(f"{vid} sortie {sortie}: uploaded and read back ({counts['mission'] - 1} mission items), fence set")
         flight = Flight(link)
         flight.wait_ready()
         flight.set_mode("GUIDED")
+        guard = _Guard(run, vid, flight, up, say)
         _wait_until(run, start_at)
+        guard.take_off_when_clear()
         say(f"{vid} sortie {sortie}: arm and AUTO")
         flight.arm()
         flight.start_mission()
@@ -255,18 +424,28 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
                     f"{vid} sortie {sortie}: item {max(s.current_seq, 0)}/{last} {s.mode} alt {s.rel_alt_m:.0f} m "
                     f"battery {s.battery_pct}%"
                 )
+            guard.step(s)
 
-        state = flight.follow(last, run.timeout_s, report)
+        state = flight.follow(last, run.timeout_s, report, report_every_s=1.0 / run.time_scale)
+        guard.landed()
+        record.outcome = "landed and disarmed"
         say(f"{vid} sortie {sortie}: landed and disarmed ({len(state.reached)} items reached)")
     except _StopError:
         if flight is not None and flight.state.armed:
             flight.set_mode("RTL")
+            record.outcome = "interrupted: switched to RTL"
             say(f"{vid} sortie {sortie}: switched to RTL")
             raise _StopError("in the air: switched to RTL") from None
         raise
+    except Exception as e:
+        record.outcome = f"failed: {' '.join(str(e).split())}"
+        raise
     finally:
+        if guard is not None and not (flight is not None and flight.state.armed):
+            guard.landed()  # a vehicle still in the air keeps its place over home and in the monitor
         link.close()
         if part.exists():
             os.replace(part, tlog)
             res.tlogs.append(tlog)
+            record.tlog = tlog
             say(f"{vid} sortie {sortie}: telemetry log {tlog}")

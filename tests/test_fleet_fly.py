@@ -128,3 +128,34 @@ def test_ctrl_c_before_take_off_stops_every_vehicle_with_a_summary_and_exit_130(
     # V1's first slot starts at +00:00:00: it was connecting (and refused) when Ctrl-C came; V2 still waited
     assert "interrupted at sortie 1: before take-off" in summary[1], out
     assert "RTL" in err and "Traceback" not in err
+
+
+def test_every_sortie_tried_by_the_fleet_is_recorded_in_the_ledger_with_its_vehicle(fleet_pkg, tmp_path):
+    from sqlalchemy import select
+
+    from patrol.ledger import schema as s
+    from patrol.ledger.config import target_from
+    from patrol.ledger.store import open_ledger
+
+    url = str(tmp_path / "ledger.sqlite")
+    f = tmp_path / "fleet.toml"
+    f.write_text(
+        f'[V1]\nconnect = "tcp:127.0.0.1:{_closed_port()}"\n[V2]\nconnect = "tcp:127.0.0.1:{_closed_port()}"\n'
+    )
+    res = run("fly", str(fleet_pkg), "--fleet", str(f), "--max-sorties", "1", "--time-scale", "1000",
+              "--ledger", url, "--operator", "wang")  # fmt: skip
+    assert res.returncode == 3, res.stderr
+    led = open_ledger(target_from(url, "test"), create=False)
+    with led.read() as conn:
+        ups = conn.execute(select(s.uploads.c.vehicle, s.uploads.c.sortie, s.uploads.c.verified)).all()
+        runs = conn.execute(select(s.runs.c.kind, s.runs.c.operator)).all()
+    led.close()
+    first = {v: min(x["sortie"] for x in _slots(fleet_pkg) if x["vehicle"] == v) for v in ("V1", "V2")}
+    assert sorted(ups) == [("V1", first["V1"], False), ("V2", first["V2"], False)]  # tried, never verified
+    assert sorted(runs) == [("fly", "wang"), ("fly", "wang")]
+
+
+def _slots(pkg: Path) -> list[dict]:
+    import json
+
+    return json.loads((pkg / "manifest.json").read_text())["fleet"]["slots"]

@@ -19,6 +19,7 @@ def fly_fleet(
     time_scale: float,
     ledger: str | None = None,
     operator: str | None = None,
+    separation_m: float | None = None,
 ) -> None:
     """Check every scheduled sortie, then fly them all (a thread per vehicle); a line per event, a line per vehicle
     at the end. Exit status 0 when every vehicle flew all its sorties, 3 if any failed, 130 on Ctrl-C (all RTL).
@@ -26,6 +27,7 @@ def fly_fleet(
     import datetime as dt
     import json
 
+    from patrol.errors import InputError
     from patrol.ledger.session import begin
     from patrol.package.check import preflight
     from patrol.package.reader import read_sortie
@@ -35,6 +37,14 @@ def fly_fleet(
     man = json.loads((package / "manifest.json").read_text(encoding="utf-8")) if package.is_dir() else {}
     vehicles, slots = fleet_schedule(man, package)
     links = read_fleet(fleet_file, vehicles)
+    live_sep_m = planned_sep_m = float(man["fleet"]["separation_m"])
+    if separation_m is not None:
+        if not separation_m >= planned_sep_m:
+            raise InputError(
+                f"--separation-m {separation_m:g}: the plan keeps {planned_sep_m:g} m; give that or more "
+                "(or re-plan with a smaller --separation-m)"
+            )
+        live_sep_m = separation_m
     if max_sorties is not None:
         slots = [s for s in slots if [x for x in slots if x["vehicle"] == s["vehicle"]].index(s) < max_sorties]
     for s in slots if not no_checks else ():
@@ -49,7 +59,8 @@ def fly_fleet(
     log(f"fleet of {len(links)}: {len(slots)} sorties, the schedule's +00:00:00 in {LEAD_S / time_scale:.0f} s")
     run = FleetRun(package, links, slots, uploads, log, time_scale=time_scale, timeout_s=timeout_min * 60)
     run.fence_action, run.check = fence_action, not no_checks
-    run.separation_m, run.layer_m = float(man["fleet"]["separation_m"]), float(man["fleet"]["layer_m"])
+    run.layer_m = float(man["fleet"]["layer_m"])
+    run.separation_m = live_sep_m
     try:
         results = fly_fleet(run)
     except FleetInterrupted as e:

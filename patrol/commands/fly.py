@@ -39,6 +39,13 @@ FlyConnectOpt = Annotated[
     str | None,
     typer.Option("--connect", "-c", help="tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600."),
 ]
+LiveSeparationOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--separation-m",
+        help="Fleet: hold any two vehicles closer than this within a layer (default and least: the plan's).",
+    ),
+]
 TimeoutOpt = Annotated[float, typer.Option("--timeout-min", help="Give up watching after this long.")]
 
 
@@ -61,6 +68,7 @@ def fly(
     ledger: LedgerOpt = None,
     max_sorties: MaxSortiesOpt = None,
     time_scale: TimeScaleOpt = 1.0,
+    separation_m: LiveSeparationOpt = None,
 ) -> None:
     """Upload and verify a sortie, arm, take off in AUTO and follow it until landed and disarmed.
 
@@ -71,7 +79,16 @@ def fly(
         from patrol.commands.fleet import fly_fleet
 
         return fly_fleet(
-            package, fleet, timeout_min, fence_action, no_checks, max_sorties, time_scale, ledger, operator
+            package,
+            fleet,
+            timeout_min,
+            fence_action,
+            no_checks,
+            max_sorties,
+            time_scale,
+            ledger,
+            operator,
+            separation_m,
         )
     if connect is None:
         raise typer.BadParameter("give --connect URL (one vehicle) or --fleet fleet.toml (a fleet)")

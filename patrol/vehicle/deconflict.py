@@ -123,6 +123,11 @@ class HomePad:
             self._holders[vehicle] = False
             return True
 
+    def step_out(self, vehicle: str) -> None:
+        """``vehicle`` has left the cylinder: it no longer holds the pad, but keeps its place in the queue."""
+        with self._lock:
+            self._holders.pop(vehicle, None)
+
     def blocker(self, vehicle: str) -> str | None:
         """Who keeps ``vehicle`` from the pad (a holder, else an earlier waiter), for the operator's line."""
         with self._lock:
@@ -171,7 +176,7 @@ def exit_point(
     # solve |m + s u| = r for the s >= 0 root
     b = mx * ux + my * uy
     c = mx * mx + my * my - r * r
-    s = max(-b + math.sqrt(max(b * b - c, 0.0)), 0.0)  # already outside: stay
+    s = 0.0 if c >= 0.0 else -b + math.sqrt(b * b - c)  # already outside: stay
     x, y = mx + s * ux, my + s * uy
     return home[0] + y / k_lat, home[1] + x / k_lon
 
@@ -193,10 +198,11 @@ def conflicts(seen: dict[str, Seen], separation_m: float, layer_m: float) -> lis
     return out
 
 
-def apart(a: Seen, b: Seen, separation_m: float, layer_m: float) -> bool:
-    """A held pair may go on: ``CLEAR_MARGIN`` separations apart, or a layer apart vertically, or one landed."""
+def apart(a: Seen, b: Seen, separation_m: float, layer_m: float, horizontal_only: bool = False) -> bool:
+    """A held pair may go on: ``CLEAR_MARGIN`` separations apart, or a layer apart vertically (unless
+    ``horizontal_only``: the layer was the hold itself), or one landed."""
     if not (a.airborne and b.airborne):
         return True
-    if abs(a.rel_alt_m - b.rel_alt_m) >= layer_m:
+    if not horizontal_only and abs(a.rel_alt_m - b.rel_alt_m) >= layer_m:
         return True
     return distance_m(a.lat, a.lon, b.lat, b.lon) >= CLEAR_MARGIN * separation_m

@@ -254,6 +254,8 @@ class _Guard:
         self.holding: str | None = None  # why the vehicle is held
         self.resume_mode = "AUTO"
         self.order = list(run.links)
+        self.stepped_for: str | None = None  # the vehicle this one climbed a layer above ("" if it could not)
+        self.ceiling_m = (up.max_alt_m or 120.0) - 2.0
 
     def share(self, s: FlightState) -> None:
         """Publish the vehicle's position for the others' monitor."""
@@ -293,6 +295,8 @@ class _Guard:
             armed=s.armed, climbing=self.climbing, returning=returning, dist_home_m=dist, guard_m=self.guard_m
         )
         if self.exited and s.armed:
+            if dist >= self.guard_m:
+                self.run.pad.step_out(self.vid)  # out: no longer a vehicle inside, only one waiting to land
             need = "exclusive"
         why = None
         if not self.run.pad.request(self.vid, need):
@@ -308,6 +312,9 @@ class _Guard:
             self.holding = None
             return
         too_close = self._monitor(s)
+        if too_close is None and self.stepped_for is not None:
+            self.stepped_for = None
+            self.holding = self.holding or "stepped up"  # resumed below
         why = why or too_close
         if why and not self.holding and not self.exited:
             if s.mode not in ("BRAKE", "GUIDED", "LOITER"):
@@ -321,13 +328,14 @@ class _Guard:
             self.holding = None
 
     def _monitor(self, s: FlightState) -> str | None:
-        """Why this vehicle must hold for the separation monitor, or None."""
+        """Why this vehicle must hold for the separation monitor, or None; steps it up a layer when it is the
+        later of a held pair and both have been told (see :meth:`_step_up`)."""
         run = self.run
         with run.lock:
             seen = dict(run.seen)
         ordered = {v: seen[v] for v in self.order if v in seen}
         close = {frozenset(c[:2]): c for c in conflicts(ordered, run.separation_m, run.layer_m) if self.vid in c[:2]}
-        why = None
+        why, step_from = None, None
         with run.lock:
             for pair, (a, b, dh, dz) in close.items():
                 if pair not in run.held:
@@ -338,15 +346,37 @@ class _Guard:
                     )
             for pair in [p for p in run.held if self.vid in p]:
                 (other,) = pair - {self.vid}
-                if other not in seen or apart(seen[self.vid], seen[other], run.separation_m, run.layer_m):
+                stepped = self.stepped_for == other  # a layer apart already: only distance releases it
+                if other not in seen or apart(seen[self.vid], seen[other], run.separation_m, run.layer_m, stepped):
                     del run.held[pair]
                     continue
                 stopped = run.held[pair]
                 stopped.add(self.vid)
-                lower = self.order.index(self.vid) > self.order.index(other)
-                if lower or other not in stopped:
+                if self.order.index(self.vid) > self.order.index(other):  # the later: holds, then steps up
                     why = f"{other} is too close"
+                    if other in stopped and self.stepped_for is None:
+                        step_from = other
+                elif other not in stopped:  # the earlier: holds until the later has been told
+                    why = f"{other} is too close"
+        if step_from is not None:
+            self._step_up(s, step_from)
         return why
+
+    def _step_up(self, s: FlightState, other: str) -> None:
+        """The later of a held pair climbs one layer where it is (inside the ceiling), so the earlier can go on
+        under it; it stays there until they are 1.2 separations apart or the other has landed."""
+        alt_m = s.rel_alt_m + self.run.layer_m + 1.0
+        if alt_m > self.ceiling_m:
+            self.say(f"{self.vid}: cannot climb a layer under the {self.ceiling_m:g} m ceiling: holds in BRAKE")
+            self.stepped_for = ""  # held, not stepped
+            return
+        if s.mode not in ("BRAKE", "GUIDED", "LOITER"):
+            self.resume_mode = s.mode
+        self.flight.set_mode("GUIDED")
+        self.flight.goto(s.lat, s.lon, alt_m)
+        self.stepped_for = other
+        self.holding = f"a layer above {other}"
+        self.say(f"{self.vid}: climbs to {alt_m:.0f} m over where it is, a layer above {other}, until apart")
 
     def _leave_cylinder(self, s: FlightState, first: str) -> None:
         """Both inside the cylinder and both want to land: this (the later) one flies out, away from ``first``."""

@@ -159,3 +159,12 @@ def _slots(pkg: Path) -> list[dict]:
     import json
 
     return json.loads((pkg / "manifest.json").read_text())["fleet"]["slots"]
+
+
+def test_a_live_separation_below_the_plans_is_refused_in_one_line(fleet_pkg, tmp_path):
+    f = tmp_path / "fleet.toml"
+    f.write_text('[V1]\nconnect = "tcp:127.0.0.1:5760"\n[V2]\nconnect = "tcp:127.0.0.1:5770"\n')
+    res = run("fly", str(fleet_pkg), "--fleet", str(f), "--separation-m", "20", "--ledger", "off")
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode != 0 and len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert "--separation-m 20" in lines[0] and "the plan keeps 50 m" in lines[0]

@@ -122,7 +122,8 @@ def test_the_monitor_names_pairs_too_close_within_a_layer_only_in_the_air():
     assert not apart(seen["V1"], seen["V2"], 50.0, 15.0)
     assert apart(seen["V1"], seen["V4"], 50.0, 15.0)  # one landed
     above = Seen(*at(10, 0), 80.0, True)
-    assert apart(seen["V1"], above, 50.0, 15.0)  # a layer apart
+    assert apart(seen["V1"], above, 50.0, 15.0)  # 20 m: over 1.2 layers apart
+    assert not apart(seen["V1"], Seen(*at(10, 0), 75.5, True), 50.0, 15.0)  # just over a layer: still held
     assert not apart(seen["V1"], above, 50.0, 15.0, horizontal_only=True)  # ... but that layer was the hold itself
     far = Seen(*at(CLEAR_MARGIN * 50.0 + 1.0, 0), 60.0, True)
     edge = Seen(*at(55.0, 0), 60.0, True)

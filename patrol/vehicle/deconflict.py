@@ -199,10 +199,11 @@ def conflicts(seen: dict[str, Seen], separation_m: float, layer_m: float) -> lis
 
 
 def apart(a: Seen, b: Seen, separation_m: float, layer_m: float, horizontal_only: bool = False) -> bool:
-    """A held pair may go on: ``CLEAR_MARGIN`` separations apart, or a layer apart vertically (unless
-    ``horizontal_only``: the layer was the hold itself), or one landed."""
+    """A held pair may go on: ``CLEAR_MARGIN`` separations apart, or ``CLEAR_MARGIN`` layers apart vertically
+    (unless ``horizontal_only``: the layer was the hold itself), or one landed. The margin keeps a vehicle
+    braked just inside a layer from being let go and caught again at every look."""
     if not (a.airborne and b.airborne):
         return True
-    if not horizontal_only and abs(a.rel_alt_m - b.rel_alt_m) >= layer_m:
+    if not horizontal_only and abs(a.rel_alt_m - b.rel_alt_m) >= CLEAR_MARGIN * layer_m:
         return True
     return distance_m(a.lat, a.lon, b.lat, b.lon) >= CLEAR_MARGIN * separation_m

@@ -16,7 +16,8 @@ near home), the later is sent out along the line away from the other until it is
 
 **The separation monitor.** Any two airborne vehicles closer than the separation horizontally while less
 than a layer apart vertically are both told to hold, and the operator is alerted. Once both have been told,
-the one of lower precedence stays held until they are apart again (with a margin); the other goes on.
+the later in the fleet's order climbs a layer where it is and stays there until they are apart again (1.2
+separations, or 1.2 layers for a pair held without the climb); the other goes on.
 
 The functions here are pure but :class:`HomePad`, which the vehicle threads share.
 """
@@ -33,7 +34,7 @@ _WGS84 = Geod(ellps="WGS84")
 
 STOP_LATENCY_S = 2.0  # telemetry age + the mode change reaching the vehicle
 STOP_DECEL_MPS2 = 2.5  # a copter braking from cruise (ArduCopter BRAKE is harder; this is the cautious side)
-CLEAR_MARGIN = 1.2  # a held pair is released when this many separations apart (no flapping at the edge)
+CLEAR_MARGIN = 1.2  # a held pair is let go this many separations (or layers) apart: no flapping at the edge
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

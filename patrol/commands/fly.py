@@ -9,7 +9,6 @@ import typer
 
 from patrol.commands import _vehicle
 from patrol.commands.options import (
-    ConnectOpt,
     FenceActionOpt,
     FenceParamsOpt,
     ForceReasonOpt,
@@ -26,13 +25,35 @@ from patrol.commands.options import (
 
 TlogOpt = Annotated[Path | None, typer.Option("--tlog", help="Telemetry log to record (default: PACKAGE/flights/...).")]
 LoiterOpt = Annotated[bool, typer.Option("--loiter-on-interrupt", help="On Ctrl-C switch to LOITER instead of RTL.")]
+FleetOpt = Annotated[
+    Path | None,
+    typer.Option("--fleet", help="Fly the package's fleet schedule: fleet.toml gives each vehicle's connection."),
+]
+MaxSortiesOpt = Annotated[
+    int | None, typer.Option("--max-sorties", help="Fleet: fly only each vehicle's first N sorties.", min=1)
+]
+TimeScaleOpt = Annotated[
+    float, typer.Option("--time-scale", help="Fleet: compress the schedule (SITL speed-up).", hidden=True, min=1.0)
+]
+FlyConnectOpt = Annotated[
+    str | None,
+    typer.Option("--connect", "-c", help="tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600."),
+]
+LiveSeparationOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--separation-m",
+        help="Fleet: hold any two vehicles closer than this within a layer (default and least: the plan's).",
+    ),
+]
 TimeoutOpt = Annotated[float, typer.Option("--timeout-min", help="Give up watching after this long.")]
 
 
 @one_line_errors
 def fly(
     package: PackageArg,
-    connect: ConnectOpt,
+    connect: FlyConnectOpt = None,
+    fleet: FleetOpt = None,
     sortie: SortieOpt = 1,
     tlog: TlogOpt = None,
     signing_key: SigningOpt = None,
@@ -45,11 +66,22 @@ def fly(
     vehicle: VehicleOpt = None,
     operator: OperatorOpt = None,
     ledger: LedgerOpt = None,
+    max_sorties: MaxSortiesOpt = None,
+    time_scale: TimeScaleOpt = 1.0,
+    separation_m: LiveSeparationOpt = None,
 ) -> None:
     """Upload and verify a sortie, arm, take off in AUTO and follow it until landed and disarmed.
 
     The flight is recorded in the ledger; a ledger that cannot be reached never holds the vehicle on the ground:
-    the record is spooled and lands with the next command that reaches the ledger (docs/ledger.md)."""
+    the record is spooled and lands with the next command that reaches the ledger (docs/ledger.md).
+    With --fleet, every vehicle of the package's fleet schedule flies its sorties at their starts (docs/fleet.md)."""
+    if fleet is not None:
+        from patrol.commands.fleet import fly_fleet
+
+        fleet_opts = (timeout_min, fence_action, no_checks, max_sorties, time_scale, ledger, operator, separation_m)
+        return fly_fleet(package, fleet, *fleet_opts)
+    if connect is None:
+        raise typer.BadParameter("give --connect URL (one vehicle) or --fleet fleet.toml (a fleet)")
     import datetime as dt
     import os
 

@@ -130,10 +130,34 @@ class Flight:
                 0,
                 0,
             )
-            self.pump(0.5)
-            if self.state.mode == mode:
-                return
+            resend = time.monotonic() + 0.5
+            while time.monotonic() < resend:  # back as soon as the heartbeat shows it (a fleet is watching)
+                self.pump(0.05)
+                if self.state.mode == mode:
+                    return
         raise LinkError(f"vehicle did not enter {mode} in {timeout_s:g} s (mode {self.state.mode}); {self._why()}")
+
+    def goto(self, lat: float, lon: float, rel_alt_m: float) -> None:
+        """In GUIDED, fly to ``lat``, ``lon`` at ``rel_alt_m`` above home (SET_POSITION_TARGET_GLOBAL_INT)."""
+        position_only = 0b1101_1111_1000  # ignore velocity, acceleration, yaw and yaw rate
+        self.link.conn.mav.set_position_target_global_int_send(
+            0,
+            self.link.target_system,
+            self.link.target_component,
+            mav.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT,
+            position_only,
+            round(lat * 1e7),
+            round(lon * 1e7),
+            rel_alt_m,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
 
     def _why(self) -> str:
         pre = [t for t in self.state.texts if "PreArm" in t or "Arm" in t or "fence" in t.lower()]

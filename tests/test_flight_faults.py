@@ -28,40 +28,72 @@ from tests.mission_peer_double import MissionPeerDouble, Telemetry
 LAST = 12
 
 
+class Msg:
+    """A telemetry message as FlightState.update reads it."""
+
+    def __init__(self, kind: str, **fields: object) -> None:
+        self.kind = kind
+        self.__dict__.update(fields)
+
+    def get_type(self) -> str:
+        return self.kind
+
+
+def _heartbeat(mode: str) -> Msg:
+    return Msg("HEARTBEAT", type=2, base_mode=128, custom_mode=COPTER_MODES[mode])
+
+
+def _fix(fix_type: int) -> Msg:
+    return Msg("GPS_RAW_INT", fix_type=fix_type)
+
+
+def _text(text: str) -> Msg:
+    return Msg("STATUSTEXT", text=text)
+
+
 def test_each_change_of_the_vehicle_is_one_line_and_the_start_of_auto_is_none():
-    s = FlightState(mode="GUIDED", gps_fix=3)
+    s = FlightState()
+    for m in (_heartbeat("GUIDED"), _fix(3)):
+        s.update(m, 0.0)
     w = EventWatch(s)
-    s.mode = "AUTO"
+    s.update(_heartbeat("AUTO"), 0.0)
     assert w.events(s) == []  # patrol's own MISSION_START
-    s.gps_fix = 1
+    s.update(_fix(1), 0.0)
     assert w.events(s) == ["GPS lost (fix type 1)"]
     assert w.events(s) == []  # said once
-    s.gps_fix = 3
-    s.texts += ["Mission: 4 WP", "Battery 1 is low 10.38V used 812 mAh"]
-    s.mode = "RTL"
-    lines = w.events(s)
-    assert lines[0] == "GPS regained (fix type 3)"
-    assert lines[1] == "failsafe: vehicle says 'Battery 1 is low 10.38V used 812 mAh'"
-    assert lines[2] == "vehicle switched itself to RTL (from AUTO)"
-    assert len(lines) == 3  # the mission's own text is no event
+    for m in (_fix(3), _text("Mission: 4 WP"), _text("Battery 1 is low 10.38V used 812 mAh"), _heartbeat("RTL")):
+        s.update(m, 0.0)
+    assert w.events(s) == [
+        "GPS regained (fix type 3)",
+        "failsafe: vehicle says 'Battery 1 is low 10.38V used 812 mAh'",  # the mission's own text is no event
+        "vehicle switched itself to RTL (from AUTO)",
+    ]
     s.reboots, s.fence_breached = 1, True
+    s.update(_text("PreArm: Battery 1 low voltage failsafe"), 0.0)  # on the ground after landing: no event
     assert w.events(s) == [
         "vehicle rebooted (its boot clock went back)",
         "fence breached: the vehicle takes its fence action",
     ]
 
 
+def test_a_change_that_came_and_went_between_two_looks_is_still_told():
+    s = FlightState()
+    for m in (_heartbeat("AUTO"), _fix(3)):
+        s.update(m, 0.0)
+    w = EventWatch(s)
+    for m in (_fix(0), _heartbeat("LAND"), _fix(6), _fix(6)):
+        s.update(m, 0.0)
+    assert w.events(s) == [
+        "GPS lost (fix type 0)",
+        "GPS regained (fix type 6)",
+        "vehicle switched itself to LAND (from AUTO)",
+    ]
+
+
 def test_a_boot_clock_that_goes_back_counts_as_a_reboot():
-    class Gpi:
-        def __init__(self, ms: int) -> None:
-            self.time_boot_ms, self.lat, self.lon, self.relative_alt = ms, 0, 0, 0
-
-        def get_type(self) -> str:
-            return "GLOBAL_POSITION_INT"
-
     s = FlightState()
     for ms in (600_000, 600_250, 600_100, 1_200):  # a late, reordered message is not a reboot; a restart is
-        s.update(Gpi(ms), 0.0)
+        s.update(Msg("GLOBAL_POSITION_INT", time_boot_ms=ms, lat=0, lon=0, relative_alt=0), 0.0)
     assert s.reboots == 1 and s.boot_ms == 1_200
 
 

@@ -68,6 +68,7 @@ class FlightState:
     boot_ms: int = -1  # the vehicle's time since boot, from GLOBAL_POSITION_INT
     reboots: int = 0  # times the vehicle's boot clock went back (it restarted)
     modes: list[str] = field(default_factory=list)  # every mode the heartbeat showed, in order, once per change
+    gps_fixes: list[int] = field(default_factory=list)  # the fix type each time a 3D fix was gained or lost
 
     def update(self, m: Any, t0: float) -> None:
         """Fold one telemetry message into the state."""
@@ -96,6 +97,8 @@ class FlightState:
             self.battery_pct = m.battery_remaining
         elif kind == "GPS_RAW_INT":
             self.gps_fix = m.fix_type
+            if not self.gps_fixes or (self.gps_fixes[-1] >= 3) != (m.fix_type >= 3):
+                self.gps_fixes.append(m.fix_type)
         elif kind == "EKF_STATUS_REPORT":
             self.ekf_flags = m.flags
         elif kind == "STATUSTEXT":
@@ -331,34 +334,37 @@ class EventWatch:
     Events: GPS lost (fix below 3D) and regained, a failsafe or estimator fault the vehicle announces
     (STATUSTEXT matching :data:`FAILSAFE_TEXT`), any mode change (patrol commands none while it follows, so
     it is the vehicle's own: a failsafe's RTL or LAND, a fence action, a pilot's switch), a fence breach,
-    a reboot (the boot clock went back).
+    a reboot (the boot clock went back). Changes come from the state's own records (every mode and every
+    gain or loss of a fix as it arrived), so one that came and went between two calls is still told.
     """
 
     def __init__(self, state: FlightState) -> None:
-        self.gps_ok: bool | None = state.gps_fix >= 3 if state.gps_fix else None  # None: no fix type heard yet
-        self.mode = state.mode
-        self.in_auto = state.mode == "AUTO"  # the switch into AUTO that starts the mission is patrol's own
+        self.modes = len(state.modes)
+        self.fixes = len(state.gps_fixes)
         self.texts = len(state.texts)
         self.reboots = state.reboots
         self.fence = state.fence_breached
+        self.in_auto = "AUTO" in state.modes  # the switch into AUTO that starts the mission is patrol's own
 
     def events(self, state: FlightState) -> list[str]:
         """The events since the last call, one line each, in the order checked."""
         out: list[str] = []
         if state.reboots > self.reboots:
             out.append("vehicle rebooted (its boot clock went back)")
-        gps_ok: bool | None = state.gps_fix >= 3 if state.gps_fix or self.gps_ok is not None else None
-        if gps_ok is not None and self.gps_ok is not None and gps_ok != self.gps_ok:
-            out.append(f"GPS {'regained' if gps_ok else 'lost'} (fix type {state.gps_fix})")
+        for k in range(max(self.fixes, 1), len(state.gps_fixes)):  # the first fix heard is no change
+            fix = state.gps_fixes[k]
+            out.append(f"GPS {'regained' if fix >= 3 else 'lost'} (fix type {fix})")
         for text in state.texts[self.texts :]:
-            if FAILSAFE_TEXT.search(text):
+            if FAILSAFE_TEXT.search(text) and not text.startswith("PreArm"):  # not the checks that keep it down
                 out.append(f"failsafe: vehicle says {text!r}")
-        if state.mode != self.mode and self.mode != "?" and (self.in_auto or state.mode != "AUTO"):
-            out.append(f"vehicle switched itself to {state.mode} (from {self.mode})")
-        self.in_auto = self.in_auto or state.mode == "AUTO"
+        for k in range(max(self.modes, 1), len(state.modes)):
+            mode, before = state.modes[k], state.modes[k - 1]
+            if self.in_auto or mode != "AUTO":
+                out.append(f"vehicle switched itself to {mode} (from {before})")
+            self.in_auto = self.in_auto or mode == "AUTO"
         if state.fence_breached and not self.fence:
             out.append("fence breached: the vehicle takes its fence action")
-        self.gps_ok, self.mode, self.texts = gps_ok, state.mode, len(state.texts)
+        self.modes, self.fixes, self.texts = len(state.modes), len(state.gps_fixes), len(state.texts)
         self.reboots, self.fence = state.reboots, state.fence_breached
         return out
 

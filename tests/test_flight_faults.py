@@ -68,15 +68,20 @@ def test_each_change_of_the_vehicle_is_one_line_and_the_start_of_auto_is_none():
         "failsafe: vehicle says 'Battery 1 is low 10.38V used 812 mAh'",  # the mission's own text is no event
         "vehicle switched itself to RTL (from AUTO)",
     ]
-    s.reboots, s.fence_breached = 1, True
-    s.update(_text("PreArm: Battery 1 low voltage failsafe"), 0.0)  # on the ground after landing: no event
+    for m in (
+        Msg("FENCE_STATUS", breach_status=1, breach_type=2),
+        Msg("GLOBAL_POSITION_INT", time_boot_ms=600_000, lat=0, lon=0, relative_alt=0),
+        Msg("GLOBAL_POSITION_INT", time_boot_ms=900, lat=0, lon=0, relative_alt=0),
+        _text("PreArm: Battery 1 low voltage failsafe"),  # on the ground after landing: no event
+    ):
+        s.update(m, 0.0)
     assert w.events(s) == [
-        "vehicle rebooted (its boot clock went back)",
         "fence breached: the vehicle takes its fence action",
+        "vehicle rebooted (its boot clock went back)",
     ]
 
 
-def test_a_change_that_came_and_went_between_two_looks_is_still_told():
+def test_a_change_that_came_and_went_between_two_looks_is_still_told_in_the_order_it_came():
     s = FlightState()
     for m in (_heartbeat("AUTO"), _fix(3)):
         s.update(m, 0.0)
@@ -85,8 +90,8 @@ def test_a_change_that_came_and_went_between_two_looks_is_still_told():
         s.update(m, 0.0)
     assert w.events(s) == [
         "GPS lost (fix type 0)",
-        "GPS regained (fix type 6)",
         "vehicle switched itself to LAND (from AUTO)",
+        "GPS regained (fix type 6)",
     ]
 
 

@@ -69,6 +69,7 @@ class FlightState:
     reboots: int = 0  # times the vehicle's boot clock went back (it restarted)
     modes: list[str] = field(default_factory=list)  # every mode the heartbeat showed, in order, once per change
     gps_fixes: list[int] = field(default_factory=list)  # the fix type each time a 3D fix was gained or lost
+    changes: list[tuple[str, Any]] = field(default_factory=list)  # ("mode"|"gps"|"text"|"reboot"|"fence", value)
 
     def update(self, m: Any, t0: float) -> None:
         """Fold one telemetry message into the state."""
@@ -78,9 +79,11 @@ class FlightState:
             self.mode = MODE_NAMES.get(m.custom_mode, str(m.custom_mode))
             if not self.modes or self.modes[-1] != self.mode:
                 self.modes.append(self.mode)
+                self.changes.append(("mode", self.mode))
         elif kind == "GLOBAL_POSITION_INT":
             if 0 <= m.time_boot_ms < self.boot_ms - 5000:  # a clock seconds behind the last one: a restart
                 self.reboots += 1
+                self.changes.append(("reboot", m.time_boot_ms))
             self.boot_ms = m.time_boot_ms
             if m.lat or m.lon:  # 0, 0 until the first fix
                 self.lat, self.lon, self.rel_alt_m = m.lat / 1e7, m.lon / 1e7, m.relative_alt / 1000.0
@@ -99,11 +102,15 @@ class FlightState:
             self.gps_fix = m.fix_type
             if not self.gps_fixes or (self.gps_fixes[-1] >= 3) != (m.fix_type >= 3):
                 self.gps_fixes.append(m.fix_type)
+                self.changes.append(("gps", m.fix_type))
         elif kind == "EKF_STATUS_REPORT":
             self.ekf_flags = m.flags
         elif kind == "STATUSTEXT":
             self.texts.append(m.text)
+            self.changes.append(("text", m.text))
         elif kind == "FENCE_STATUS":
+            if m.breach_status and not self.fence_breached:
+                self.changes.append(("fence", m.breach_type))
             self.fence_breached = self.fence_breached or bool(m.breach_status)
         elif kind == "HOME_POSITION":
             self.home = (m.latitude / 1e7, m.longitude / 1e7)
@@ -339,33 +346,31 @@ class EventWatch:
     """
 
     def __init__(self, state: FlightState) -> None:
-        self.modes = len(state.modes)
-        self.fixes = len(state.gps_fixes)
-        self.texts = len(state.texts)
-        self.reboots = state.reboots
-        self.fence = state.fence_breached
+        self.seen = len(state.changes)
+        self.gps_known = bool(state.gps_fixes)  # the first fix type heard is no change
+        self.mode = state.modes[-1] if state.modes else None
         self.in_auto = "AUTO" in state.modes  # the switch into AUTO that starts the mission is patrol's own
 
     def events(self, state: FlightState) -> list[str]:
-        """The events since the last call, one line each, in the order checked."""
+        """The events since the last call, one line each, in the order they arrived."""
         out: list[str] = []
-        if state.reboots > self.reboots:
-            out.append("vehicle rebooted (its boot clock went back)")
-        for k in range(max(self.fixes, 1), len(state.gps_fixes)):  # the first fix heard is no change
-            fix = state.gps_fixes[k]
-            out.append(f"GPS {'regained' if fix >= 3 else 'lost'} (fix type {fix})")
-        for text in state.texts[self.texts :]:
-            if FAILSAFE_TEXT.search(text) and not text.startswith("PreArm"):  # not the checks that keep it down
-                out.append(f"failsafe: vehicle says {text!r}")
-        for k in range(max(self.modes, 1), len(state.modes)):
-            mode, before = state.modes[k], state.modes[k - 1]
-            if self.in_auto or mode != "AUTO":
-                out.append(f"vehicle switched itself to {mode} (from {before})")
-            self.in_auto = self.in_auto or mode == "AUTO"
-        if state.fence_breached and not self.fence:
-            out.append("fence breached: the vehicle takes its fence action")
-        self.modes, self.fixes, self.texts = len(state.modes), len(state.gps_fixes), len(state.texts)
-        self.reboots, self.fence = state.reboots, state.fence_breached
+        for kind, value in state.changes[self.seen :]:
+            if kind == "reboot":
+                out.append("vehicle rebooted (its boot clock went back)")
+            elif kind == "gps":
+                if self.gps_known:
+                    out.append(f"GPS {'regained' if value >= 3 else 'lost'} (fix type {value})")
+                self.gps_known = True
+            elif kind == "text":
+                if FAILSAFE_TEXT.search(value) and not value.startswith("PreArm"):  # not the checks on the ground
+                    out.append(f"failsafe: vehicle says {value!r}")
+            elif kind == "mode":
+                if self.mode is not None and (self.in_auto or value != "AUTO"):
+                    out.append(f"vehicle switched itself to {value} (from {self.mode})")
+                self.mode, self.in_auto = value, self.in_auto or value == "AUTO"
+            elif kind == "fence":
+                out.append("fence breached: the vehicle takes its fence action")
+        self.seen = len(state.changes)
         return out
 
 

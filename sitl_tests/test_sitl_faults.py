@@ -1,8 +1,9 @@
 """Faults in flight on real ArduPilot SITL, injected with SITL's own parameters over a second MAVLink port (SERIAL1)
 while `patrol fly` follows the sortie on the first: the link cut for 30 s (a TCP relay, :class:`LinkCutProxy`), GPS
-lost and regained (SIM_GPS1_ENABLE), a battery failsafe (SIM_BATT_VOLTAGE under BATT_LOW_VOLT, BATT_FS_LOW_ACT RTL).
-A reboot in the air is not tested: ArduPilot refuses MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN while armed; the reboot
-event is tested against the peer double (tests/test_flight_faults.py)."""
+lost and regained (SIM_GPS1_ENABLE), a battery failsafe (SIM_BATT_VOLTAGE under BATT_LOW_VOLT, BATT_FS_LOW_ACT RTL),
+a reboot in the air (MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN with ArduPilot's force value: a plain one is refused while
+armed). SITL restarts its physics with the firmware, so the rebooted vehicle is back at home on the ground, disarmed:
+what patrol sees of a real one that rebooted in the air, less the fall."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from pymavlink import mavutil
+from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.vehicle.fly import Flight
 from patrol.vehicle.link import Link, LinkError, connect
@@ -186,6 +188,38 @@ def test_a_gps_loss_is_reported_lost_and_regained_and_the_vehicles_ekf_failsafe_
     assert lost < land and lost < regained, events
     assert any("EKF" in e for e in kinds[lost:]), events
     assert "landed and disarmed before the mission's end" in out and "the vehicle took LAND" in out, out
+
+
+FORCE_REBOOT = 20190226  # param6 that makes ArduPilot reboot although armed (GCS_MAVLINK::handle_preflight_reboot)
+
+
+def test_a_reboot_in_the_air_is_reported_and_patrol_reconnects_and_ends_with_status_5(sample_package, tmp_path):
+    s = _shortest(sample_package)
+    sitl = start_sitl(tmp_path / "sitl", package_home(sample_package))
+    try:
+        proc = _fly(sample_package, s["index"], sitl.url, tmp_path)
+        eye = _eye(sitl.url2)
+        try:
+            _until(eye, proc, _flying_at(3), 240.0, "flight in AUTO at item 3")
+            reboot = mav.MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN
+            assert eye.link.command(reboot, 1) == mav.MAV_RESULT_FAILED  # not while armed
+            assert eye.link.command(reboot, 1, 0, 0, 0, 0, FORCE_REBOOT) == mav.MAV_RESULT_ACCEPTED
+            proc.wait(timeout=240)
+        finally:
+            eye.link.close()
+            if proc.poll() is None:
+                proc.kill()
+    finally:
+        sitl.stop()
+    err, out = (tmp_path / "fly.err").read_text(), (tmp_path / "fly.out").read_text()
+    events = _events(tmp_path)
+    print("\n".join(events))
+    assert proc.returncode == 5, err[-3000:]
+    kinds = [e.split(": ", 2)[2] for e in events]
+    lost = next(k for k, e in enumerate(kinds) if e.startswith("link lost (connection closed"))
+    back = next(k for k, e in enumerate(kinds) if e.startswith("link back after"))
+    assert lost < back < kinds.index("vehicle rebooted (its boot clock went back)"), events
+    assert "rebooted in flight and came back disarmed (at item" in out and "m up): it may have come down there" in out
 
 
 @pytest.fixture(autouse=True)

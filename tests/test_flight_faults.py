@@ -214,4 +214,4 @@ def test_a_reboot_in_flight_is_reported_and_the_sortie_did_not_end_as_planned(fl
     _, state, events = _watch(flying, tmp_path / "f.tlog")
     assert "vehicle rebooted (its boot clock went back)" in events and "GPS lost (fix type 0)" in events
     words, code = sortie_end(state, LAST)
-    assert code == EXIT_ENDED_EARLY and "rebooted in flight" in words
+    assert code == EXIT_ENDED_EARLY and "rebooted in flight" in words and "38.415000, 112.730000" in words

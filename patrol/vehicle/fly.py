@@ -67,6 +67,7 @@ class FlightState:
     max_seq: int = -1  # the furthest mission item the vehicle has been at (MISSION_CURRENT)
     boot_ms: int = -1  # the vehicle's time since boot, from GLOBAL_POSITION_INT
     reboots: int = 0  # times the vehicle's boot clock went back (it restarted)
+    before_reboot: tuple[float, float, float] | None = None  # lat, lon, rel_alt_m last heard before the last reboot
     modes: list[str] = field(default_factory=list)  # every mode the heartbeat showed, in order, once per change
     gps_fixes: list[int] = field(default_factory=list)  # the fix type each time a 3D fix was gained or lost
     changes: list[tuple[str, Any]] = field(default_factory=list)  # ("mode"|"gps"|"text"|"reboot"|"fence", value)
@@ -83,6 +84,7 @@ class FlightState:
         elif kind == "GLOBAL_POSITION_INT":
             if 0 <= m.time_boot_ms < self.boot_ms - 5000:  # a clock seconds behind the last one: a restart
                 self.reboots += 1
+                self.before_reboot = (self.lat, self.lon, self.rel_alt_m)
                 self.changes.append(("reboot", m.time_boot_ms))
             self.boot_ms = m.time_boot_ms
             if m.lat or m.lon:  # 0, 0 until the first fix
@@ -379,21 +381,24 @@ def sortie_end(state: FlightState, last_seq: int) -> tuple[str, int]:
 
     The sortie is flown to its end when the vehicle has been at the mission's last item (``last_seq``, its
     return to launch); a vehicle that landed and disarmed before that ended early (status 5), and the words
-    say where, and the last mode it took by itself.
+    say where, and the last mode it took by itself. A vehicle that rebooted while it was followed came back
+    disarmed: that is status 5 too, and the words say it may have come down where it was last seen.
 
     >>> sortie_end(FlightState(max_seq=12, modes=["GUIDED", "AUTO"]), 12)
     ('landed and disarmed', 0)
     >>> sortie_end(FlightState(max_seq=5, modes=["GUIDED", "AUTO", "RTL"]), 12)
     ("landed and disarmed before the mission's end (at item 5 of 12; the vehicle took RTL)", 5)
     """
+    k = max(state.max_seq, 0)
+    if state.reboots:
+        lat, lon, alt = state.before_reboot or (state.lat, state.lon, state.rel_alt_m)
+        where = f"at item {k} of {last_seq}, last seen at {lat:.6f}, {lon:.6f}, {alt:.0f} m up"
+        return f"rebooted in flight and came back disarmed ({where}): it may have come down there", EXIT_ENDED_EARLY
     if state.max_seq >= last_seq:
         return "landed and disarmed", 0
     own = [m for m in state.modes if m not in ("GUIDED", "AUTO", "STABILIZE")]
     took = f"; the vehicle took {own[-1]}" if own else ""
-    if state.reboots:
-        took += "; it rebooted in flight"
-    where = f"at item {max(state.max_seq, 0)} of {last_seq}{took}"
-    return f"landed and disarmed before the mission's end ({where})", EXIT_ENDED_EARLY
+    return f"landed and disarmed before the mission's end (at item {k} of {last_seq}{took})", EXIT_ENDED_EARLY
 
 
 def confirmed_reached(commands: list[int], reached: list[int]) -> list[int]:

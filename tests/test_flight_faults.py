@@ -160,8 +160,9 @@ def test_a_link_silent_for_a_while_is_reopened_and_the_tlog_goes_on_in_the_same_
 
     _script([(0.8, silence(True)), (3.0, silence(False)), (0.8, advance), (0.5, lambda: _land(t))])
     tlog = tmp_path / "f.tlog"
-    _, state, events = _watch(flying, tlog, lost_after_s=1.0, relink_wait_s=20.0)
+    flight, state, events = _watch(flying, tlog, lost_after_s=1.0, relink_wait_s=20.0)
     assert isinstance(state, FlightState), state
+    assert not flight.link_lost
     lost = [e for e in events if e.startswith("link lost")]
     back = [e for e in events if e.startswith("link back after")]
     assert len(lost) == 1 and "no telemetry" in lost[0] and len(back) == 1, events
@@ -174,8 +175,9 @@ def test_a_link_silent_for_a_while_is_reopened_and_the_tlog_goes_on_in_the_same_
 
 def test_a_link_not_regained_ends_with_its_own_exit_status(flying, tmp_path):
     _script([(0.6, lambda: setattr(flying, "silent", True))])
-    _, err, events = _watch(flying, tmp_path / "f.tlog", lost_after_s=0.8, relink_wait_s=2.0)
+    flight, err, events = _watch(flying, tmp_path / "f.tlog", lost_after_s=0.8, relink_wait_s=2.0)
     assert isinstance(err, LinkLostError) and err.exit_code == EXIT_LINK_LOST == 6
+    assert flight.link_lost  # a Ctrl-C now would not try to switch the vehicle's mode over a dead link
     assert "not regained" in str(err) and "take over" in str(err) and f"of {LAST}" in str(err)
     assert [e for e in events if e.startswith("link lost")], events
 

@@ -87,7 +87,10 @@ def fly(
             f"sortie {sortie} flown: {outcome}; {len(state.reached)} items reached, {len(state.track)} positions logged"
         )
     except KeyboardInterrupt:
-        if flight is not None and flight.state.armed:
+        if flight is not None and flight.link_lost:
+            outcome = "interrupted while the link was lost: the vehicle was told nothing"
+            typer.echo(f"\npatrol: {outcome}; take over with the RC transmitter or another ground station", err=True)
+        elif flight is not None and flight.state.armed:
             mode = "LOITER" if loiter_on_interrupt else "RTL"
             flight.set_mode(mode)
             outcome = f"interrupted: switched to {mode}"

@@ -142,6 +142,7 @@ class Flight:
         self.t0 = time.monotonic()
         self.rate_hz = rate_hz
         self.heard_at = time.monotonic()  # when the vehicle was last heard (any telemetry message)
+        self.link_lost = False  # True from a lost link until a new one answers: nothing sent reaches the vehicle
         self._request_streams()
 
     def _request_streams(self) -> None:
@@ -298,6 +299,7 @@ class Flight:
         where = f"at item {max(s.current_seq, 0)} of {last}, {s.mode}, alt {s.rel_alt_m:.0f} m"
         why = "connection closed by the other end" if self.link.peer_closed else "no telemetry"
         lost_at = self.heard_at
+        self.link_lost = True
         tell(f"link lost ({why}; last heard {where}); the vehicle flies on by itself, reconnecting ...")
         old = self.link.conn
         if self.link.clock is not None:  # the next connection's signing starts after the timestamps used so far
@@ -328,6 +330,7 @@ class Flight:
         self.link.conn, self.link.clock = new.conn, new.clock
         self.link.target_system, self.link.target_component = new.target_system, new.target_component
         self.heard_at = time.monotonic()
+        self.link_lost = False
         self._request_streams()
 
 

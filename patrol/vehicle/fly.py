@@ -151,7 +151,11 @@ class Flight:
         )
 
     def pump(self, seconds: float) -> None:
-        """Read telemetry for ``seconds`` (less if the link's TCP peer has closed the connection)."""
+        """Read telemetry for ``seconds`` (less if the link's TCP peer closes the connection meanwhile).
+
+        Raises :class:`LinkError` if it was closed already: nothing more will come on it."""
+        if self.link.peer_closed:
+            raise LinkError("the connection was closed by the other end (the vehicle or a relay); check the link")
         deadline = time.monotonic() + seconds
         while True:
             left = deadline - time.monotonic()

@@ -157,8 +157,8 @@ def test_a_battery_failsafe_rtl_is_reported_and_ends_the_sortie_early_with_statu
 def test_a_gps_loss_is_reported_lost_and_regained_and_the_vehicles_ekf_failsafe_land_ends_the_sortie(
     sample_package, tmp_path
 ):
-    """ArduCopter lands where it is when its EKF loses absolute position (FS_EKF_ACTION 1): a GPS outage of 10 s
-    of vehicle time in AUTO is enough (measured here; 8 s did it too at speed-up 8)."""
+    """ArduCopter lands where it is when its EKF loses absolute position (FS_EKF_ACTION 1): the GPS off until the
+    vehicle reports no fix and 10 s of vehicle time more is enough in AUTO (8 s did it too at speed-up 8)."""
     s = _shortest(sample_package)
     sitl = start_sitl(tmp_path / "sitl", package_home(sample_package))
     try:

@@ -31,12 +31,13 @@ def _shortest(package: Path) -> dict:
     return min(json.loads((package / "manifest.json").read_text())["sorties"], key=lambda x: x["predicted_time_s"])
 
 
-def _fly(package: Path, index: int, url: str, tmp_path: Path) -> subprocess.Popen:
+def _fly(package: Path, index: int, url: str, tmp_path: Path, link_wait_s: float = 90.0) -> subprocess.Popen:
     err = open(tmp_path / "fly.err", "w")  # noqa: SIM115 - closed with the process
     out = open(tmp_path / "fly.out", "w")  # noqa: SIM115
     return subprocess.Popen(
         [sys.executable, str(ROOT / "cli.py"), "fly", str(package), "--sortie", str(index), "--connect", url,
-         "--tlog", str(tmp_path / "flight.tlog"), "--timeout-min", "20", "--link-wait-s", "90", "--ledger", "off"],
+         "--tlog", str(tmp_path / "flight.tlog"), "--timeout-min", "20", "--link-wait-s", str(link_wait_s),
+         "--ledger", "off"],
         stdout=out, stderr=err, text=True,
     )  # fmt: skip
 
@@ -124,6 +125,30 @@ def test_patrol_fly_rides_out_a_30_s_link_cut_and_flies_the_sortie_to_its_end(sa
     shares = {cid: report[cid]["heard_whole_share"] for cid in s["compounds"]}
     print(f"tlog hole {gaps[0][1] - gaps[0][0]:.1f} s for a {CUT_S:g} s cut; audit heard whole: {shares}")
     assert all(v > 0.0 for v in shares.values()), shares
+
+
+def test_a_link_cut_longer_than_link_wait_ends_with_status_6_and_keeps_the_tlog(sample_package, tmp_path):
+    s = _shortest(sample_package)
+    sitl = start_sitl(tmp_path / "sitl", package_home(sample_package))
+    try:
+        with LinkCutProxy(sitl.port) as proxy:
+            proc = _fly(sample_package, s["index"], proxy.url, tmp_path, link_wait_s=4.0)
+            eye = _eye(sitl.url2)
+            try:
+                _until(eye, proc, _flying_at(2), 240.0, "flight in AUTO at item 2")
+                proxy.cut(CUT_S)
+                proc.wait(timeout=60)
+            finally:
+                eye.link.close()
+                if proc.poll() is None:
+                    proc.kill()
+    finally:
+        sitl.stop()
+    err = (tmp_path / "fly.err").read_text()
+    assert proc.returncode == 6, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("patrol: error: link lost") and "not regained" in last and "take over" in last, last
+    assert (tmp_path / "flight.tlog").stat().st_size > 0
 
 
 def test_a_battery_failsafe_rtl_is_reported_and_ends_the_sortie_early_with_status_5(sample_package, tmp_path):

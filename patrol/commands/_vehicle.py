@@ -68,3 +68,19 @@ def upload(link: Any, up: Any, fence_params: bool, fence_action: int, check: boo
             link.set_param(name, value)
             typer.echo(f"set {name} = {value:g} (confirmed)", err=True)
     return counts
+
+
+def watch(url: str, signing_key: Path | None, link_wait_s: float, t0: float) -> dict[str, Any]:
+    """What :meth:`patrol.vehicle.fly.Flight.follow` needs to report events and reconnect: each event printed as one
+    line on stderr with the time since the flight began, and a new connection to ``url`` for a lost link."""
+    import time
+
+    from patrol.vehicle.link import connect as link_connect
+
+    def on_event(line: str) -> None:
+        typer.echo(f"\npatrol: t+{time.monotonic() - t0:.0f} s: {line}", err=True)
+
+    def relink() -> Any:
+        return link_connect(url, signing_key=signing_key, heartbeat_timeout_s=5.0)
+
+    return {"on_event": on_event, "relink": relink, "relink_wait_s": link_wait_s}

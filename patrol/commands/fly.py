@@ -47,6 +47,9 @@ LiveSeparationOpt = Annotated[
     ),
 ]
 TimeoutOpt = Annotated[float, typer.Option("--timeout-min", help="Give up watching after this long.")]
+LinkWaitOpt = Annotated[
+    float, typer.Option("--link-wait-s", help="After the link is lost, try to reconnect this long (then exit 6).")
+]
 
 
 @one_line_errors
@@ -61,6 +64,7 @@ def fly(
     fence_action: FenceActionOpt = 1,
     loiter_on_interrupt: LoiterOpt = False,
     timeout_min: TimeoutOpt = 60.0,
+    link_wait_s: LinkWaitOpt = 120.0,
     force: ForceReasonOpt = None,
     no_checks: NoCheckOpt = False,
     vehicle: VehicleOpt = None,
@@ -71,6 +75,10 @@ def fly(
     separation_m: LiveSeparationOpt = None,
 ) -> None:
     """Upload and verify a sortie, arm, take off in AUTO and follow it until landed and disarmed.
+
+    Each event in flight is one line (GPS, failsafe, the vehicle's own RTL/LAND, a reboot, the link lost and back);
+    a lost link is reconnected and the .tlog goes on. Exit status: 0 flown to the end, 5 landed before the mission's
+    end, 6 link lost and not regained, 3 other link failures, 130 Ctrl-C (docs/flying.md).
 
     The flight is recorded in the ledger; a ledger that cannot be reached never holds the vehicle on the ground:
     the record is spooled and lands with the next command that reaches the ledger (docs/ledger.md).
@@ -87,7 +95,7 @@ def fly(
 
     from patrol.ledger.hooks import Trail
     from patrol.ledger.session import begin
-    from patrol.vehicle.fly import Flight, default_tlog
+    from patrol.vehicle.fly import Flight, default_tlog, sortie_end
 
     rec = begin(ledger, operator, "fly", field=True)
     up, override = _vehicle.checked_sortie(package, sortie, force, no_checks)
@@ -97,25 +105,21 @@ def fly(
     link = _vehicle.connect(connect, signing_key)
     trail = Trail(package, sortie, vehicle or f"sysid {link.target_system}", override)
     link.conn.setup_logfile(str(part), mode="wb")
-    flight, outcome = None, "interrupted before take-off"
+    flight, outcome, code = None, "interrupted before take-off", 0
     try:
         trail.uploaded(_vehicle.upload(link, up, fence_params, fence_action, not no_checks))
         flight = Flight(link)
         typer.echo("waiting for a 3D fix and a ready EKF, then GUIDED, arm, AUTO ...", err=True)
         last = len(up.mission)
-        state = flight.fly(last, timeout_min * 60, lambda s: _progress(s, last))
-        outcome = "landed and disarmed"
+        watch = _vehicle.watch(connect, signing_key, link_wait_s, flight.t0)
+        state = flight.fly(last, timeout_min * 60, lambda s: _progress(s, last), **watch)
+        outcome, code = sortie_end(state, last)
         typer.echo("", err=True)
         typer.echo(
-            f"sortie {sortie} flown: landed and disarmed; {len(state.reached)} items reached, "
-            f"{len(state.track)} positions logged"
+            f"sortie {sortie} flown: {outcome}; {len(state.reached)} items reached, {len(state.track)} positions logged"
         )
     except KeyboardInterrupt:
-        if flight is not None and flight.state.armed:
-            mode = "LOITER" if loiter_on_interrupt else "RTL"
-            flight.set_mode(mode)
-            outcome = f"interrupted: switched to {mode}"
-            typer.echo(f"\npatrol: interrupted: vehicle switched to {mode}", err=True)
+        outcome = _interrupted(flight, loiter_on_interrupt) or outcome
         raise
     except Exception as e:
         trail.failed(e)
@@ -127,6 +131,22 @@ def fly(
             os.replace(part, tlog)
             typer.echo(f"telemetry log: {tlog}", err=True)
         say(rec.save(trail.fly_payload(tlog, outcome, rec.operator)))
+    if code:
+        raise typer.Exit(code)
+
+
+def _interrupted(flight: Any, loiter: bool) -> str | None:
+    """Ctrl-C in flight: the vehicle told to RTL (or LOITER), or nothing over a lost link; the outcome to record."""
+    if flight is not None and flight.link_lost:
+        outcome = "interrupted while the link was lost: the vehicle was told nothing"
+        typer.echo(f"\npatrol: {outcome}; take over with the RC transmitter or another ground station", err=True)
+        return outcome
+    if flight is not None and flight.state.armed:
+        mode = "LOITER" if loiter else "RTL"
+        flight.set_mode(mode)
+        typer.echo(f"\npatrol: interrupted: vehicle switched to {mode}", err=True)
+        return f"interrupted: switched to {mode}"
+    return None
 
 
 def _progress(s: Any, last: int) -> None:

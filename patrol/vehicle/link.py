@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -171,6 +172,11 @@ class Link:
             if m.get_srcSystem() != self.target_system:
                 continue
             return m
+
+    @property
+    def peer_closed(self) -> bool:
+        """True once the other end of a TCP link has closed it (EOF or reset); pymavlink would go on reading."""
+        return bool(getattr(self.conn, "peer_closed", False))
 
     def close(self) -> None:
         """Close the underlying connection and the telemetry log it writes (flushed whole, so a caller can hash
@@ -601,6 +607,9 @@ def connect(
         )
     except OSError as e:
         raise LinkError(f"connection {url}: {e.strerror or e}; is the vehicle or SITL running?") from None
+    if isinstance(conn, mavutil.mavtcp):
+        _note_peer_close(conn)
+    log_every_link(conn)
     key = clock = None
     if signing_key is not None:
         try:
@@ -646,6 +655,35 @@ def connect(
     if booting:
         raise LinkError(f"connection {url}: the vehicle is still booting after {heartbeat_timeout_s:g} s; try again")
     raise LinkError(f"connection {url}: no vehicle heartbeat in {heartbeat_timeout_s:g} s; check the address and link")
+
+
+def log_every_link(conn: Any) -> None:
+    """Make ``conn.logfile`` (pymavlink's ``setup_logfile``) record what ``conn`` receives on every kind of link.
+
+    pymavlink's TCP and serial links write each message received to ``logfile`` (an 8-byte big-endian
+    microsecond timestamp, then the frame: a .tlog); its UDP link parses whole datagrams in a ``recv_msg`` of
+    its own that writes nothing, so ``patrol fly --connect udpin:...`` recorded an empty log. A message hook
+    writes the same records there. Calling it again on the same connection adds nothing.
+    """
+    if type(conn).recv_msg is mavutil.mavfile.recv_msg or getattr(conn, "_logs_by_hook", False):
+        return
+
+    def record(c: Any, msg: Any) -> None:
+        if c.logfile is not None and msg.get_type() != "BAD_DATA":
+            c.logfile.write(struct.pack(">Q", int(msg._timestamp * 1e6) & ~3) + msg.get_msgbuf())
+
+    conn.message_hooks.append(record)
+    conn._logs_by_hook = True
+
+
+def _note_peer_close(conn: Any) -> None:
+    """A TCP connection whose peer closes it sets ``conn.peer_closed`` instead of printing "EOF on TCP socket" on
+    stdout at every read (pymavlink's handlers without autoreconnect), so a watcher can tell a dead link."""
+
+    def closed() -> None:
+        conn.peer_closed = True
+
+    conn.handle_eof = conn.handle_disconnect = closed
 
 
 def _answers_unsigned(link: Link, tries: int = 2) -> bool:

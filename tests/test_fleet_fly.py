@@ -49,7 +49,7 @@ def test_fleet_file_maps_each_vehicle_to_its_link_and_key(tmp_path):
         ('[V1]\nconnect = "tcp:127.0.0.1:5760"\n', ("no connection for vehicle V2",)),
         ('[V1]\nconnect = "tcp:127.0.0.1"\n[V2]\nconnect = "tcp:127.0.0.1:5770"\n', ("[V1]", "tcp:HOST:PORT")),
         ('[V1]\nconnect = "carrier-pigeon"\n[V2]\nconnect = "tcp:127.0.0.1:5770"\n', ("[V1]", "carrier-pigeon")),
-        ('[V1]\nurl = "tcp:127.0.0.1:5760"\n[V2]\nconnect = "tcp:127.0.0.1:5770"\n', ("[V1]", "needs connect")),
+        ('[V1]\nurl = "tcp:127.0.0.1:5760"\n[V2]\nconnect = "tcp:127.0.0.1:5770"\n', ("[V1]", "unknown key 'url'")),
         ('[V1]\nconnect = "tcp:127.0.0.1:5760"\nsigning_key = "nope.key"\n[V2]\nconnect = "tcp:127.0.0.1:5770"\n',
          ("[V1]", "signing_key", "does not exist")),
         ('[V1\nconnect = "tcp:127.0.0.1:5760"\n', ("not valid TOML",)),

@@ -20,6 +20,7 @@ def fly_fleet(
     ledger: str | None = None,
     operator: str | None = None,
     separation_m: float | None = None,
+    config: Path | None = None,
 ) -> None:
     """Check every scheduled sortie, then fly them all (a thread per vehicle); a line per event, a line per vehicle
     at the end. Exit status 0 when every vehicle flew all its sorties, 3 if any failed, 130 on Ctrl-C (all RTL).
@@ -27,6 +28,7 @@ def fly_fleet(
     import datetime as dt
     import json
 
+    from patrol.config import load_config
     from patrol.errors import InputError
     from patrol.ledger.session import begin
     from patrol.package.check import preflight
@@ -36,7 +38,8 @@ def fly_fleet(
     rec = begin(ledger, operator, "fly", field=True)
     man = json.loads((package / "manifest.json").read_text(encoding="utf-8")) if package.is_dir() else {}
     vehicles, slots = fleet_schedule(man, package)
-    links = read_fleet(fleet_file, vehicles)
+    cfg, _ = load_config(config)
+    links = read_fleet(fleet_file, vehicles, {n: (p.connect, p.sysid) for n, p in cfg.vehicle.items()})
     live_sep_m = planned_sep_m = float(man["fleet"]["separation_m"])
     if separation_m is not None:
         if not separation_m >= planned_sep_m:
@@ -83,7 +86,7 @@ def _record(rec: Any, package: Path, results: list[Any]) -> None:
 
     for r in results:
         for sr in r.records:
-            trail = Trail(package, sr.sortie, r.vehicle, None, started_s=sr.started_s)
+            trail = Trail(package, sr.sortie, r.name or r.vehicle, None, started_s=sr.started_s)
             if sr.counts is not None:
                 trail.uploaded(sr.counts)
             elif sr.outcome.startswith("failed"):

@@ -9,6 +9,7 @@ import typer
 
 from patrol.commands import _vehicle
 from patrol.commands.options import (
+    ConfigOpt,
     FenceActionOpt,
     FenceParamsOpt,
     ForceReasonOpt,
@@ -18,6 +19,7 @@ from patrol.commands.options import (
     PackageArg,
     SigningOpt,
     SortieOpt,
+    VehicleConnectOpt,
     VehicleOpt,
     one_line_errors,
     say,
@@ -35,10 +37,6 @@ MaxSortiesOpt = Annotated[
 TimeScaleOpt = Annotated[
     float, typer.Option("--time-scale", help="Fleet: compress the schedule (SITL speed-up).", hidden=True, min=1.0)
 ]
-FlyConnectOpt = Annotated[
-    str | None,
-    typer.Option("--connect", "-c", help="tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600."),
-]
 LiveSeparationOpt = Annotated[
     float | None,
     typer.Option(
@@ -55,7 +53,7 @@ LinkWaitOpt = Annotated[
 @one_line_errors
 def fly(
     package: PackageArg,
-    connect: FlyConnectOpt = None,
+    connect: VehicleConnectOpt = None,
     fleet: FleetOpt = None,
     sortie: SortieOpt = 1,
     tlog: TlogOpt = None,
@@ -73,6 +71,7 @@ def fly(
     max_sorties: MaxSortiesOpt = None,
     time_scale: TimeScaleOpt = 1.0,
     separation_m: LiveSeparationOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Upload and verify a sortie, arm, take off in AUTO and follow it until landed and disarmed.
 
@@ -86,10 +85,9 @@ def fly(
     if fleet is not None:
         from patrol.commands.fleet import fly_fleet
 
-        fleet_opts = (timeout_min, fence_action, no_checks, max_sorties, time_scale, ledger, operator, separation_m)
-        return fly_fleet(package, fleet, *fleet_opts)
-    if connect is None:
-        raise typer.BadParameter("give --connect URL (one vehicle) or --fleet fleet.toml (a fleet)")
+        opts = (timeout_min, fence_action, no_checks, max_sorties, time_scale, ledger, operator, separation_m, config)
+        return fly_fleet(package, fleet, *opts)
+    url, sysid = _vehicle.address(connect, vehicle, config, ", or --fleet fleet.toml (a fleet)")
     import datetime as dt
     import os
 
@@ -102,7 +100,7 @@ def fly(
     tlog = tlog or default_tlog(package, sortie, dt.datetime.now(dt.UTC))
     tlog.parent.mkdir(parents=True, exist_ok=True)
     part = tlog.with_name(tlog.name + ".part")
-    link = _vehicle.connect(connect, signing_key)
+    link = _vehicle.connect(url, signing_key, sysid, vehicle)
     trail = Trail(package, sortie, vehicle or f"sysid {link.target_system}", override)
     link.conn.setup_logfile(str(part), mode="wb")
     flight, outcome, code = None, "interrupted before take-off", 0
@@ -111,7 +109,7 @@ def fly(
         flight = Flight(link)
         typer.echo("waiting for a 3D fix and a ready EKF, then GUIDED, arm, AUTO ...", err=True)
         last = len(up.mission)
-        watch = _vehicle.watch(connect, signing_key, link_wait_s, flight.t0)
+        watch = _vehicle.watch(url, signing_key, link_wait_s, flight.t0)
         state = flight.fly(last, timeout_min * 60, lambda s: _progress(s, last), **watch)
         outcome, code = sortie_end(state, last)
         typer.echo("", err=True)

@@ -7,6 +7,8 @@
     [V2]
     connect = "/dev/ttyUSB1:57600"
     signing_key = "keys/v2.key"   # relative to fleet.toml
+    [V3]
+    vehicle = "m300b"              # a patrol.toml [vehicle.m300b] profile: its connect and sysid
 
 One thread per vehicle. Each sortie reconnects (a battery swap powers the vehicle off), records its own
 ``.tlog``, is uploaded and read back from :data:`LEAD_S` before its slot's start, waits for a ready vehicle,
@@ -41,7 +43,7 @@ from patrol.vehicle.deconflict import (
     pad_need,
 )
 from patrol.vehicle.fly import Flight, FlightState
-from patrol.vehicle.link import connect, device_and_baud
+from patrol.vehicle.link import connect, device_and_baud, expect_system
 
 _TAKEOFF = 22  # MAV_CMD_NAV_TAKEOFF
 _CHANGE_SPEED = 178  # MAV_CMD_DO_CHANGE_SPEED
@@ -55,6 +57,8 @@ class VehicleLink:
     vehicle: str
     url: str
     signing_key: Path | None = None
+    sysid: int | None = None  # the MAVLink system id the link must reach
+    name: str | None = None  # the airframe (its profile's name), for the ledger
 
 
 @dataclass
@@ -78,6 +82,7 @@ class VehicleResult:
     failed: str | None = None
     interrupted: str | None = None
     tlogs: list[Path] = field(default_factory=list)
+    name: str | None = None  # the airframe's profile, when fleet.toml names one
     records: list[SortieRecord] = field(default_factory=list)  # one per sortie tried, for the ledger
 
     @property
@@ -106,11 +111,17 @@ def fleet_schedule(manifest: dict[str, Any], package: Path) -> tuple[list[str], 
     return [v["id"] for v in fleet["vehicles"]], sorted(fleet["slots"], key=lambda s: s["start_s"])
 
 
-def read_fleet(path: Path, vehicles: list[str]) -> dict[str, VehicleLink]:
+def read_fleet(
+    path: Path, vehicles: list[str], profiles: dict[str, tuple[str | None, int | None]] | None = None
+) -> dict[str, VehicleLink]:
     """``fleet.toml`` read and checked against the schedule's ``vehicles``: one connection for each, no other.
 
-    Raises :class:`InputError` naming the file and the item (unknown or missing vehicle, bad address, missing key).
+    A vehicle's table gives ``connect`` (and ``signing_key``, ``sysid``), or ``vehicle = "NAME"``, a vehicle
+    profile of patrol.toml (``profiles``: name -> (connect, sysid)) whose connect and sysid it takes; keys of the
+    table win over the profile's. Raises :class:`InputError` naming the file and the item (unknown or missing
+    vehicle, bad address, unknown profile, missing key).
     """
+    profiles = profiles or {}
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
@@ -124,13 +135,29 @@ def read_fleet(path: Path, vehicles: list[str]) -> dict[str, VehicleLink]:
             raise InputError(
                 f"{path}: vehicle [{vid}] is not in the package's fleet ({known}); remove it or fix the id"
             )
-        if not isinstance(table, dict) or not isinstance(table.get("connect"), str):
+        if not isinstance(table, dict):
             raise InputError(f'{path}: [{vid}] needs connect = "tcp:HOST:PORT" (or udp:/udpin:/serial)')
-        extra = sorted(set(table) - {"connect", "signing_key"})
+        extra = sorted(set(table) - {"connect", "signing_key", "vehicle", "sysid"})
         if extra:
-            raise InputError(f"{path}: [{vid}] has unknown key {extra[0]!r}; use connect and signing_key")
+            raise InputError(f"{path}: [{vid}] has unknown key {extra[0]!r}; use connect, signing_key, vehicle, sysid")
+        name = table.get("vehicle")
+        url, sysid = None, None
+        if name is not None:
+            if not isinstance(name, str) or name not in profiles:
+                have = ", ".join(sorted(profiles)) or "none"
+                raise InputError(
+                    f"{path}: [{vid}] vehicle = {name!r} is not a [vehicle.NAME] profile of patrol.toml ({have})"
+                )
+            url, sysid = profiles[name]
+        url = table.get("connect", url)
+        if not isinstance(url, str):
+            extra_hint = f" (profile {name} has no connect)" if name is not None else ""
+            raise InputError(f'{path}: [{vid}] needs connect = "tcp:HOST:PORT" (or udp:/udpin:/serial){extra_hint}')
+        sysid = table.get("sysid", sysid)
+        if sysid is not None and (isinstance(sysid, bool) or not isinstance(sysid, int) or not 1 <= sysid <= 255):
+            raise InputError(f"{path}: [{vid}] sysid = {sysid!r}: give the vehicle's MAVLink system id, 1 to 255")
         try:
-            device_and_baud(table["connect"])
+            device_and_baud(url)
         except InputError as e:
             raise InputError(f"{path}: [{vid}] {e}") from None
         key = table.get("signing_key")
@@ -139,7 +166,7 @@ def read_fleet(path: Path, vehicles: list[str]) -> dict[str, VehicleLink]:
             key_path = (path.parent / str(key)) if not Path(str(key)).is_absolute() else Path(str(key))
             if not key_path.is_file():
                 raise InputError(f"{path}: [{vid}] signing_key {key_path} does not exist")
-        out[vid] = VehicleLink(vid, table["connect"], key_path)
+        out[vid] = VehicleLink(vid, url, key_path, sysid, name)
     missing = [v for v in vehicles if v not in out]
     if missing:
         raise InputError(
@@ -182,7 +209,10 @@ def fly_fleet(run: FleetRun) -> list[VehicleResult]:
     the results are returned after that (each ``interrupted``) and the interrupt is raised again.
     """
     t0 = time.monotonic() + LEAD_S / run.time_scale
-    results = {v: VehicleResult(v, [s["sortie"] for s in run.slots if s["vehicle"] == v]) for v in run.links}
+    results = {
+        v: VehicleResult(v, [s["sortie"] for s in run.slots if s["vehicle"] == v], name=link.name)
+        for v, link in run.links.items()
+    }
     finished: list[str] = []  # not Thread.join: a Ctrl-C inside join can leave a live thread looking dead
 
     def day(res: VehicleResult) -> None:
@@ -416,6 +446,7 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
     res.records.append(record)
     try:
         link = connect(cfg.url, signing_key=cfg.signing_key, heartbeat_timeout_s=30.0)
+        expect_system(link, cfg.sysid, f"{vid}" + (f" ({cfg.name})" if cfg.name else ""), cfg.url)
     except PatrolError as e:
         record.outcome = f"failed: {e}"
         raise

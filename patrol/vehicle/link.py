@@ -584,6 +584,17 @@ class Link:
         raise LinkError(f"command {command}: no COMMAND_ACK after {self.retries} retries")
 
 
+def expect_system(link: Link, sysid: int | None, what: str, url: str) -> None:
+    """Refuse (closing ``link``) a link whose vehicle is not MAVLink system ``sysid`` (None: any will do)."""
+    if sysid is None or link.target_system == sysid:
+        return
+    link.close()
+    raise LinkError(
+        f"{url} reaches MAVLink system {link.target_system}, but {what} is system {sysid} (its profile's sysid): "
+        "the wrong drone or the wrong address; check the link, or the vehicle's MAV_SYSID"
+    )
+
+
 def connect(
     url: str,
     signing_key: str | Path | None = None,

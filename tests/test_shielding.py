@@ -234,3 +234,27 @@ def test_a_block_beside_the_pass_shadows_the_ground_behind_it() -> None:
     far = Building("far", box(500.0, 500.0, 520.0, 520.0), 80.0, "height")  # out of every disc
     _, same = _pass_past(far)
     assert np.array_equal(same.heard, open_.heard)
+
+
+def test_shielded_plan_reports_the_shadow_never_hides_it(tmp_path) -> None:
+    """A compound with a tall block: the share heard whole drops, and what the buildings take is reported as
+    shadowed open ground, so heard and shadowed together are what the disc alone gave; without the shield the
+    plan is today's."""
+    from patrol.inputs.compounds import read_district
+    from patrol.plan.pipeline import plan_patrol
+    from patrol.types import PatrolParams, Vehicle
+    from tests.conftest import poly_feature, square_lonlat, write_fc
+
+    lat, lon, d = 38.41, 112.72, 0.002
+    comp = write_fc(tmp_path / "c.geojson", [poly_feature(square_lonlat(lon, lat, d), id="C0", tier="guarded")])
+    bld = poly_feature(square_lonlat(lon + 0.4 * d, lat + 0.2 * d, 0.1 * d), id="B0", height="24")
+    dist = read_district(comp, building_paths=write_fc(tmp_path / "b.geojson", [bld]))
+    kw = {"params": PatrolParams(home_lat=lat - 0.5 * d, home_lon=lon), "vehicle": Vehicle(endurance_min=60)}
+    shaded = plan_patrol(dist, **kw).compound_stats[0]
+    plain = plan_patrol(dist, shielding=False, **kw).compound_stats[0]
+    assert plain["predicted_shadowed_m2"] == 0.0
+    assert shaded["predicted_shadowed_m2"] > 0.0
+    assert shaded["predicted_heard_whole_share"] < plain["predicted_heard_whole_share"]
+    lost = plain["predicted_heard_whole_share"] - shaded["predicted_heard_whole_share"]
+    shares_to_m2 = 2e-4 * shaded["open_ground_m2"]  # the shares are kept to 4 places
+    assert math.isclose(shaded["predicted_shadowed_m2"], lost * shaded["open_ground_m2"], abs_tol=shares_to_m2)

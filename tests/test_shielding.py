@@ -236,6 +236,37 @@ def test_a_block_beside_the_pass_shadows_the_ground_behind_it() -> None:
     assert np.array_equal(same.heard, open_.heard)
 
 
+@settings(max_examples=25, deadline=None)
+@given(footprints, st.floats(20, 45), st.floats(-20, 20))
+def test_hear_screens_as_every_pair_screened_would(fps, alt, lane_y) -> None:
+    """hear() screens only the samples of plays a point hears whole in the disc; that is the answer of
+    screening every pair (in the disc and not blocked, at every sample of one play)."""
+    blds = _buildings(fps)
+    sp = Speaker()
+    xs = np.arange(-70.0, 70.01, 5.0)
+    gx, gy = np.meshgrid(xs, xs)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    t = np.arange(0.0, 47.0)
+    xy = np.column_stack([t * 3.0 - 70.0, np.full(len(t), lane_y)])
+    z = np.full(len(t), alt)
+    r = radius_table(sp, z)
+    plays = [(a, a + 6.0) for a in np.arange(0.0, 40.1, 2.0)]
+    shield = Shield.of(blds, sp)
+    got = hear(pts, t, xy, r, plays, alt_m=z, shield=shield)
+    i, j = np.meshgrid(np.arange(len(pts)), np.arange(len(t)), indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    inside = (pts[i, 0] - xy[j, 0]) ** 2 + (pts[i, 1] - xy[j, 1]) ** 2 <= r[j] ** 2
+    ok = np.zeros(len(i), bool)
+    ok[inside] = ~shield.blocked(pts[i[inside]], xy[j[inside]], z[j[inside]], r[j[inside]])
+    ok = ok.reshape(len(pts), len(t))
+    want = np.zeros(len(pts), bool)
+    for a, b in plays:
+        cols = (t >= a) & (t <= b)
+        want |= ok[:, cols].all(axis=1)
+    assert np.array_equal(got.heard, want)
+    assert not (got.heard & ~got.unscreened).any()
+
+
 def test_shielded_plan_reports_the_shadow_never_hides_it(tmp_path) -> None:
     """A compound with a tall block: the share heard whole drops, and what the buildings take is reported as
     shadowed open ground, so heard and shadowed together are what the disc alone gave; without the shield the

@@ -318,28 +318,53 @@ def hear(
         d2 += dy
         inr = d2 <= r2
         in_range[lo : lo + chunk] = inr.any(axis=1)
-        masks = [(inr, heard)]
-        if shield is not None:
-            ii, jj = np.nonzero(inr)
-            blocked = shield.blocked(points[lo + ii], xy[near[jj]], src_alt[jj], r_all[near[jj]])
-            if blocked.any():
-                inr_s = inr.copy()
-                inr_s[ii[blocked], jj[blocked]] = False
-                masks = [(inr, unscreened), (inr_s, heard)]
-            else:
-                masks = [(inr, unscreened), (inr, heard)]
-        for mask, into in masks:
-            if plays is None:
-                into[lo : lo + chunk] = _longest_run_s(mask, st, seg_break) >= window_s - 1e-6
-            elif len(j0):  # in range at every sample of a play: the count of in-range samples over it is its length
-                count = np.zeros((len(Pc), m + 1), count_type)
-                np.cumsum(mask, axis=1, out=count[:, 1:])
-                into[lo : lo + chunk] = ((count[:, j1] - count[:, j0]) == (j1 - j0)).any(axis=1)
         if plays is not None:
             reached |= inr.any(axis=0)
+        rows, full = _whole(inr, st, seg_break, plays is None, window_s, j0, j1, count_type)
+        if shield is None:
+            heard[lo : lo + chunk] = rows
+            continue
+        unscreened[lo : lo + chunk] = rows
+        # only the samples of a whole play a point hears in the disc can take a warning from it: screen those
+        if full is None:
+            worth = inr & rows[:, None]
+        else:
+            edge = np.zeros((len(Pc), m + 1), np.int32)
+            pi, pk = np.nonzero(full)
+            np.add.at(edge, (pi, j0[pk]), 1)
+            np.add.at(edge, (pi, j1[pk]), -1)
+            worth = np.cumsum(edge[:, :m], axis=1) > 0
+        ii, jj = np.nonzero(worth)
+        blocked = shield.blocked(points[lo + ii], xy[near[jj]], src_alt[jj], r_all[near[jj]])
+        if blocked.any():
+            inr[ii[blocked], jj[blocked]] = False
+            rows = _whole(inr, st, seg_break, plays is None, window_s, j0, j1, count_type)[0]
+        heard[lo : lo + chunk] = rows
     nr = np.concatenate([[0], np.cumsum(reached)])
     got = np.flatnonzero((i1 > i0) & (nr[i1] > nr[i0])).tolist() if plays is not None else []
     return Hearing(in_range, heard, got, m, unscreened if shield is not None else None)
+
+
+def _whole(
+    inr: np.ndarray,
+    t: np.ndarray,
+    breaks: np.ndarray,
+    assume_playing: bool,
+    window_s: float,
+    j0: np.ndarray,
+    j1: np.ndarray,
+    count_type: type,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per row of ``inr`` (points x samples, in range): heard whole, and with plays the matrix points x plays of
+    those heard whole (``None`` with ``assume_playing``: a run in range of ``window_s`` seconds is enough)."""
+    if assume_playing:
+        return _longest_run_s(inr, t, breaks) >= window_s - 1e-6, None
+    if not len(j0):
+        return np.zeros(len(inr), bool), np.zeros((len(inr), 0), bool)
+    count = np.zeros((len(inr), inr.shape[1] + 1), count_type)  # in range at every sample of a play: the count
+    np.cumsum(inr, axis=1, out=count[:, 1:])  # of in-range samples over it is its length
+    full = (count[:, j1] - count[:, j0]) == (j1 - j0)
+    return full.any(axis=1), full
 
 
 def _longest_run_s(inr: np.ndarray, t: np.ndarray, breaks: np.ndarray) -> np.ndarray:

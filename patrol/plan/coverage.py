@@ -308,6 +308,11 @@ def hear(
         if alt_m is None:
             raise ValueError("hear: a shield needs the track's alt_m")
         src_alt = np.asarray(alt_m, float)[near]
+        edge = np.zeros(m + 1, int)
+        np.add.at(edge, j0, 1)
+        np.add.at(edge, j1, -1)
+        in_play = np.cumsum(edge[:m]) > 0  # the samples of some whole play
+        play_cols = np.flatnonzero(in_play)
     count_type = np.int16 if m < 32767 else np.int32
     for lo in range(0, n, chunk):
         Pc = P[lo : lo + chunk]
@@ -325,20 +330,17 @@ def hear(
             heard[lo : lo + chunk] = rows
             continue
         unscreened[lo : lo + chunk] = rows
-        # only the samples of a whole play a point hears in the disc can take a warning from it: screen those
-        if full is None:
-            worth = inr & rows[:, None]
-        else:
-            edge = np.zeros((len(Pc), m + 1), np.int32)
-            pi, pk = np.nonzero(full)
-            np.add.at(edge, (pi, j0[pk]), 1)
-            np.add.at(edge, (pi, j1[pk]), -1)
-            worth = np.cumsum(edge[:, :m], axis=1) > 0
-        ii, jj = np.nonzero(worth)
+        # only a point that hears a whole play in the disc, at the samples of whole plays, can lose by the roofs
+        sub = np.flatnonzero(rows)
+        ii, jj = np.nonzero(inr[sub][:, in_play] if full is not None else inr[sub])
+        ii = sub[ii]
+        if full is not None:
+            jj = play_cols[jj]
         blocked = shield.blocked(points[lo + ii], xy[near[jj]], src_alt[jj], r_all[near[jj]])
         if blocked.any():
             inr[ii[blocked], jj[blocked]] = False
-            rows = _whole(inr, st, seg_break, plays is None, window_s, j0, j1, count_type)[0]
+            again = np.unique(ii[blocked])
+            rows[again] = _whole(inr[again], st, seg_break, plays is None, window_s, j0, j1, count_type)[0]
         heard[lo : lo + chunk] = rows
     nr = np.concatenate([[0], np.cumsum(reached)])
     got = np.flatnonzero((i1 > i0) & (nr[i1] > nr[i0])).tolist() if plays is not None else []

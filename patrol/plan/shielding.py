@@ -184,7 +184,7 @@ class Screens:
     bands: tuple[tuple[float, np.ndarray, shapely.STRtree], ...]
 
     @staticmethod
-    def of(buildings: Sequence[Building], bands: int = 3) -> Screens:
+    def of(buildings: Sequence[Building], bands: int = 1) -> Screens:
         """The screens of ``buildings`` (footprints in local metres, polygons with holes or multipolygons)."""
         geoms = np.array([b.geometry for b in buildings], dtype=object)
         heights = np.array([float(b.height_m) for b in buildings], float)

@@ -17,6 +17,11 @@ Model (docs/acoustics.md, "Buildings and rotor noise"):
 Limits: no reflections (courtyard walls would add level: the model is conservative there), no ground
 effect, no diffraction around the sides of a building (only over it), flat ground at the home's level,
 one frequency (1 kHz, where speech intelligibility lives), the rotor screened as the speaker is.
+
+In use: :class:`Shield` (the buildings as :func:`patrol.plan.coverage.hear` takes them) screens the planner's
+prediction and the audit alike, every speaker-ear path at once (:func:`screened`); :func:`path_difference_m`
+is the per-path reference it is tested against. The rotor penalty is not applied by plan or audit (there is
+no measured default to cite, so no ``--rotor-db``).
 """
 
 from __future__ import annotations
@@ -174,7 +179,8 @@ class Screens:
     ``edges`` holds every ring edge of every footprint ``(x0, y0, x1, y1)``, those of building ``k`` at
     ``first_edge[k]:first_edge[k + 1]``; the footprints are indexed by STRtrees per height band (``bands``:
     the band's tallest roof, the buildings' indices, their tree), so that a path is looked up only over the
-    stretch near the ear where it is low enough to pass through a roof of that band.
+    stretch near the ear where it is low enough to pass through a roof of that band. One band by default:
+    the lines a band needs cost more to build than the shorter look-ups save.
     """
 
     height_m: np.ndarray

@@ -439,3 +439,24 @@ def test_the_buildings_shadow_the_audit_as_they_shadow_the_plan(tmp_path):
     assert shade.contains(shapely.Point(*FRAME.to_wgs84(0.0, 24.0)))
     assert not shade.contains(shapely.Point(*FRAME.to_wgs84(0.0, -24.0)))  # the pass side hears
     assert shapely.geometry.shape(kinds["uncovered"]["geometry"]).contains(shapely.Point(*FRAME.to_wgs84(0.0, 24.0)))
+
+
+def test_with_buildings_the_log_rate_does_not_change_what_is_heard(tmp_path):
+    """Unlike a disc, a shadow can come and go between two samples: behind a row of 30 m posts the 1 Hz log of a
+    pass (5 m between samples) would hear 5 points more than its 10 Hz log; the audit looks at the track every
+    metre (audit.densify), so both hear the same."""
+    import dataclasses
+
+    from patrol.types import Building
+
+    posts = [box(x, 10, x + 0.5, 16) for x in range(-180, 180, 6)]
+    blds = tuple(Building(f"B{k}", g, 30.0, "package") for k, g in enumerate(posts))
+    plain = pkg_for(box(-200, -30, 200, 30), 50.0, clip_s=2.0)
+    pkg = dataclasses.replace(plain, footprints=tuple(posts), buildings=blds)
+    shares = []
+    for rate in (10.0, 1.0):
+        (tmp_path / f"{rate:g}").mkdir()
+        (a,) = run_audit([read_log(_straight(tmp_path / f"{rate:g}", rate=rate))], pkg)
+        shares.append(float(a.heard[a.ground].mean()))
+    assert 0.5 < shares[0] < 0.9  # the posts shadow part of the far strip
+    assert abs(shares[0] - shares[1]) <= 0.002

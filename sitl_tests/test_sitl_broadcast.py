@@ -125,13 +125,18 @@ def test_audit_of_the_flown_cued_sortie_agrees_between_tlog_and_dataflash(tmp_pa
              "-o", str(tmp_path / name), "--compounds", ",".join(s["compounds"]), "--ledger", str(ledger)],
             capture_output=True, text=True,
         )  # fmt: skip
-        assert res.returncode == 0, res.stdout + res.stderr
+        # 3: a compound under 90 % heard whole; with the buildings' shadows that can be honest (checked below)
+        assert res.returncode in (0, 3), res.stdout + res.stderr
         doc = json.loads((tmp_path / name / "report.json").read_text())
         shares[name] = {c["id"]: c for c in doc["compounds"]}
+        short = [c["id"] for c in doc["compounds"] if not c["passes"]]
+        assert (res.returncode == 3) == bool(short), res.stdout + res.stderr
     for cid in s["compounds"]:
         t, b = shares["tlog"][cid], shares["bin"][cid]
         predicted = next(c for c in man["compounds"] if c["id"] == cid)["predicted_heard_whole_share"]
         assert t["in_range_share"] >= 0.99 and t["heard_whole_share"] >= predicted - 0.05, t
+        ground_m2 = next(c for c in man["compounds"] if c["id"] == cid)["open_ground_m2"]
+        assert t["heard_whole_share"] + t["shadowed_m2"] / ground_m2 >= 0.95, t  # what is not heard is shadowed
         assert abs(t["heard_whole_share"] - b["heard_whole_share"]) <= 0.02
         assert abs(t["time_over_s"] - b["time_over_s"]) <= 0.05 * t["time_over_s"] + 5
         assert {p["prompt_id"] for p in t["prompts_played"]} == {p["prompt_id"] for p in b["prompts_played"]}
@@ -143,7 +148,10 @@ def test_audit_of_the_flown_cued_sortie_agrees_between_tlog_and_dataflash(tmp_pa
     assert res.returncode == 0, res.stderr
     rows = {c["id"]: c for c in json.loads(res.stdout)["compounds"]}
     for cid in s["compounds"]:
-        assert not rows[cid]["due"] and rows[cid]["last_heard_utc"] and rows[cid]["prompts"], rows[cid]
+        if shares["tlog"][cid]["passes"] or shares["bin"][cid]["passes"]:
+            assert not rows[cid]["due"] and rows[cid]["last_heard_utc"] and rows[cid]["prompts"], rows[cid]
+        else:  # under the threshold (the buildings' shadows, reported above): still due, and said so
+            assert rows[cid]["due"], rows[cid]
     assert all(r["due"] for cid, r in rows.items() if cid not in s["compounds"])
 
 

@@ -393,7 +393,7 @@ def test_the_heard_share_that_counts_is_the_open_ground(tmp_path):
     pkg = dataclasses.replace(plain, footprints=(block,))
     (a,) = run_audit([log], pkg)
     (b,) = run_audit([log], plain)
-    assert np.array_equal(a.heard, b.heard)  # no shielding yet: the same points hear
+    assert np.array_equal(a.heard, b.heard)  # footprints without heights screen nothing: the same points hear
     inside = np.array([block.contains(shapely.Point(p)) for p in a.points])
     assert inside.any() and np.array_equal(a.ground, ~inside)
     doc = report([a], pkg, [log], 0.9)
@@ -404,3 +404,59 @@ def test_the_heard_share_that_counts_is_the_open_ground(tmp_path):
     miss = shapely.geometry.shape(uncovered_geojson(a, pkg, rect)["geometry"])
     blk = pkg.frame.geom_to_wgs84(block)
     assert not miss.is_empty and miss.intersection(blk).area < 0.01 * blk.area  # the block is not 'uncovered'
+
+
+def test_the_buildings_shadow_the_audit_as_they_shadow_the_plan(tmp_path):
+    """A 30 m block beside the pass: the strip behind it hears nothing whole (the roof takes more than the
+    3 dB it has to spare), the audit says how much open ground that is, and uncovered.geojson holds it as
+    'shadowed'; without heights (or with shielding off) the audit is the disc's, and the unscreened field is too."""
+    import dataclasses
+    import json
+
+    from patrol.review.audit import report_files
+    from patrol.types import Building
+
+    log = read_log(_straight(tmp_path))
+    rect, block = box(-200, -30, 200, 30), box(-50, 8, 50, 14)
+    plain = pkg_for(rect, 50.0)
+    pkg = dataclasses.replace(plain, footprints=(block,), buildings=(Building("B1", block, 30.0, "package"),))
+    (a,) = run_audit([log], pkg)
+    (b,) = run_audit([log], plain)
+    (c,) = run_audit([log], pkg, shielding=False)
+    assert np.array_equal(a.unscreened, b.heard) and np.array_equal(c.heard, b.heard)
+    assert not (a.heard & ~b.heard).any()  # a building never adds a listener
+    behind = (np.abs(a.points[:, 0]) < 30) & (a.points[:, 1] > 18)
+    assert behind.any() and b.heard[behind].all() and not a.heard[behind].any()
+    doc = report([a], pkg, [log], 0.9)
+    row = doc["compounds"][0]
+    ground_m2 = rect.difference(block).area
+    lost = float((a.unscreened & ~a.heard)[a.ground].mean())
+    assert row["shadowed_m2"] == pytest.approx(lost * ground_m2, abs=0.1) and row["shadowed_m2"] > 0.5 * 60 * 12
+    feats = json.loads(report_files(doc, [a], pkg, [log])["uncovered.geojson"])["features"]
+    kinds = {f["properties"]["kind"]: f for f in feats}
+    assert set(kinds) == {"uncovered", "shadowed"}
+    shade = shapely.geometry.shape(kinds["shadowed"]["geometry"])
+    assert shade.contains(shapely.Point(*FRAME.to_wgs84(0.0, 24.0)))
+    assert not shade.contains(shapely.Point(*FRAME.to_wgs84(0.0, -24.0)))  # the pass side hears
+    assert shapely.geometry.shape(kinds["uncovered"]["geometry"]).contains(shapely.Point(*FRAME.to_wgs84(0.0, 24.0)))
+
+
+def test_with_buildings_the_log_rate_does_not_change_what_is_heard(tmp_path):
+    """Unlike a disc, a shadow can come and go between two samples: behind a row of 30 m posts the 1 Hz log of a
+    pass (5 m between samples) would hear 5 points more than its 10 Hz log; the audit looks at the track every
+    metre (audit.densify), so both hear the same."""
+    import dataclasses
+
+    from patrol.types import Building
+
+    posts = [box(x, 10, x + 0.5, 16) for x in range(-180, 180, 6)]
+    blds = tuple(Building(f"B{k}", g, 30.0, "package") for k, g in enumerate(posts))
+    plain = pkg_for(box(-200, -30, 200, 30), 50.0, clip_s=2.0)
+    pkg = dataclasses.replace(plain, footprints=tuple(posts), buildings=blds)
+    shares = []
+    for rate in (10.0, 1.0):
+        (tmp_path / f"{rate:g}").mkdir()
+        (a,) = run_audit([read_log(_straight(tmp_path / f"{rate:g}", rate=rate))], pkg)
+        shares.append(float(a.heard[a.ground].mean()))
+    assert 0.5 < shares[0] < 0.9  # the posts shadow part of the far strip
+    assert abs(shares[0] - shares[1]) <= 0.002

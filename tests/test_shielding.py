@@ -7,19 +7,25 @@ import math
 
 import numpy as np
 import shapely
+import shapely.affinity
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
 from patrol.plan.acoustics import audible_radius_m
-from patrol.plan.coverage import radius_table
+from patrol.plan.coverage import hear, radius_table
 from patrol.plan.shielding import (
+    GRAZING_DB,
     MAX_SCREENING_DB,
     SPEED_OF_SOUND_MPS,
+    Screens,
+    Shield,
     heard_from,
     maekawa_db,
     path_difference_m,
+    path_differences_m,
     rotor_penalty_db,
+    screened,
 )
 from patrol.types import Building, Speaker
 
@@ -143,3 +149,143 @@ def test_the_share_that_counts_is_the_open_ground(tmp_path) -> None:
     inside = ~ground
     assert inside.any() and ground.any()
     assert all(b.geometry.contains(shapely.Point(p)) for p in pts[inside][:50])
+
+
+footprints = st.lists(
+    st.tuples(
+        st.floats(-60, 60),
+        st.floats(-60, 60),
+        st.floats(2, 30),
+        st.floats(2, 30),
+        st.floats(3, 35),
+        st.floats(0, 90),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _buildings(fps) -> list[Building]:
+    """Boxes, turned by an angle, some with a courtyard (a hole), some overlapping."""
+    out = []
+    for k, (x, y, w, d, h, turn, court) in enumerate(fps):
+        g = shapely.affinity.rotate(box(x, y, x + w, y + d), turn)
+        if court:
+            g = g.difference(g.centroid.buffer(min(w, d) / 4))
+        out.append(Building(f"b{k}", g, h, "height"))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(footprints, st.integers(0, 2**31 - 1))
+def test_the_bulk_path_differences_are_the_reference_ones(fps, seed) -> None:
+    """Every path at once (:func:`path_differences_m`, what plan and audit use) gives the per-path taut string
+    of :func:`path_difference_m`: ears in the open and inside blocks, speakers high and below the roofs."""
+    blds = _buildings(fps)
+    rng = np.random.default_rng(seed)
+    ears = rng.uniform(-70, 70, (40, 2))
+    ears[:5] = [b.geometry.representative_point().coords[0] for b in (blds * 5)[:5]]  # some inside a block
+    src = np.column_stack([rng.uniform(-40, 40, (40, 2)), rng.uniform(5, 60, 40)])
+    got = path_differences_m(Screens.of(blds), ears, src, 1.5)
+    want = [path_difference_m(tuple(s), (e[0], e[1], 1.5), blds) for e, s in zip(ears, src, strict=True)]
+    assert np.allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_screened_only_where_maekawa_takes_the_margin() -> None:
+    """Behind a wall the ear loses 4.8 to 20 dB: screened where that exceeds its margin, never in the clear."""
+    wall = Building("w", box(10.0, -100.0, 10.5, 100.0), 12.0, "height")
+    sc = Screens.of([wall])
+    ears = np.array([[20.0, 0.0], [20.0, 0.0], [20.0, 0.0], [0.0, 0.0]])
+    src = np.array([[-20.0, 0.0, 30.0]] * 4)
+    delta = path_differences_m(sc, ears, src, 1.5)
+    att = float(maekawa_db(delta[0]))
+    assert delta[0] > 0 and delta[3] == 0.0 and GRAZING_DB <= att <= MAX_SCREENING_DB
+    got = screened(sc, ears, src, 1.5, np.array([att - 0.01, att + 0.01, 25.0, 0.0]))
+    assert got.tolist() == [True, False, False, False]
+
+
+def _pass_past(block: Building | None, shield_speaker: Speaker = Speaker()):
+    """A 40 m pass along y = 0 at 30 m, a grid beside it, heard with and without the block's shield."""
+    xs = np.arange(-60.0, 60.01, 2.0)
+    gx, gy = np.meshgrid(xs, np.arange(-45.0, 45.01, 2.0))
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    t = np.arange(0.0, 41.0)
+    xy = np.column_stack([t * 3.0 - 60.0, np.zeros_like(t)])
+    alt = np.full(len(t), 30.0)
+    r = radius_table(shield_speaker, alt)
+    shield = Shield.of([block] if block else [], shield_speaker)
+    plays = [(a, a + 6.0) for a in np.arange(0.0, 34.1, 2.0)]
+    return pts, hear(pts, t, xy, r, plays, alt_m=alt, shield=shield)
+
+
+def test_a_block_beside_the_pass_shadows_the_ground_behind_it() -> None:
+    block = Building("b", box(-30.0, 8.0, 30.0, 20.0), 15.0, "height")
+    pts, open_ = _pass_past(None)
+    _, shaded = _pass_past(block)
+    assert open_.unscreened is None and not open_.shadowed.any()
+    assert np.array_equal(shaded.unscreened, open_.heard)  # the disc alone: today's figure, kept beside
+    assert np.array_equal(shaded.in_range, open_.in_range)
+    assert not (shaded.heard & ~open_.heard).any()  # a building never adds a listener
+    behind = (np.abs(pts[:, 0]) < 20) & (pts[:, 1] > 22) & (pts[:, 1] < 30)
+    front = (np.abs(pts[:, 0]) < 20) & (pts[:, 1] < -2) & (pts[:, 1] > -20)
+    assert open_.heard[behind].all() and not shaded.heard[behind].any() and shaded.shadowed[behind].all()
+    assert np.array_equal(shaded.heard[front], open_.heard[front])
+    far = Building("far", box(500.0, 500.0, 520.0, 520.0), 80.0, "height")  # out of every disc
+    _, same = _pass_past(far)
+    assert np.array_equal(same.heard, open_.heard)
+
+
+@settings(max_examples=25, deadline=None)
+@given(footprints, st.floats(20, 45), st.floats(-20, 20))
+def test_hear_screens_as_every_pair_screened_would(fps, alt, lane_y) -> None:
+    """hear() screens only the samples of plays a point hears whole in the disc; that is the answer of
+    screening every pair (in the disc and not blocked, at every sample of one play)."""
+    blds = _buildings(fps)
+    sp = Speaker()
+    xs = np.arange(-70.0, 70.01, 5.0)
+    gx, gy = np.meshgrid(xs, xs)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    t = np.arange(0.0, 47.0)
+    xy = np.column_stack([t * 3.0 - 70.0, np.full(len(t), lane_y)])
+    z = np.full(len(t), alt)
+    r = radius_table(sp, z)
+    plays = [(a, a + 6.0) for a in np.arange(0.0, 40.1, 2.0)]
+    shield = Shield.of(blds, sp)
+    got = hear(pts, t, xy, r, plays, alt_m=z, shield=shield)
+    i, j = np.meshgrid(np.arange(len(pts)), np.arange(len(t)), indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    inside = (pts[i, 0] - xy[j, 0]) ** 2 + (pts[i, 1] - xy[j, 1]) ** 2 <= r[j] ** 2
+    ok = np.zeros(len(i), bool)
+    ok[inside] = ~shield.blocked(pts[i[inside]], xy[j[inside]], z[j[inside]], r[j[inside]])
+    ok = ok.reshape(len(pts), len(t))
+    want = np.zeros(len(pts), bool)
+    for a, b in plays:
+        cols = (t >= a) & (t <= b)
+        want |= ok[:, cols].all(axis=1)
+    assert np.array_equal(got.heard, want)
+    assert not (got.heard & ~got.unscreened).any()
+
+
+def test_shielded_plan_reports_the_shadow_never_hides_it(tmp_path) -> None:
+    """A compound with a tall block: the share heard whole drops, and what the buildings take is reported as
+    shadowed open ground, so heard and shadowed together are what the disc alone gave; without the shield the
+    plan is today's."""
+    from patrol.inputs.compounds import read_district
+    from patrol.plan.pipeline import plan_patrol
+    from patrol.types import PatrolParams, Vehicle
+    from tests.conftest import poly_feature, square_lonlat, write_fc
+
+    lat, lon, d = 38.41, 112.72, 0.002
+    comp = write_fc(tmp_path / "c.geojson", [poly_feature(square_lonlat(lon, lat, d), id="C0", tier="guarded")])
+    bld = poly_feature(square_lonlat(lon + 0.4 * d, lat + 0.2 * d, 0.1 * d), id="B0", height="24")
+    dist = read_district(comp, building_paths=write_fc(tmp_path / "b.geojson", [bld]))
+    kw = {"params": PatrolParams(home_lat=lat - 0.5 * d, home_lon=lon), "vehicle": Vehicle(endurance_min=60)}
+    shaded = plan_patrol(dist, **kw).compound_stats[0]
+    plain = plan_patrol(dist, shielding=False, **kw).compound_stats[0]
+    assert plain["predicted_shadowed_m2"] == 0.0
+    assert shaded["predicted_shadowed_m2"] > 0.0
+    assert shaded["predicted_heard_whole_share"] < plain["predicted_heard_whole_share"]
+    lost = plain["predicted_heard_whole_share"] - shaded["predicted_heard_whole_share"]
+    shares_to_m2 = 2e-4 * shaded["open_ground_m2"]  # the shares are kept to 4 places
+    assert math.isclose(shaded["predicted_shadowed_m2"], lost * shaded["open_ground_m2"], abs_tol=shares_to_m2)

@@ -20,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from patrol.errors import PlanningError
 from patrol.plan.acoustics import audible_radius_m
+from patrol.plan.shielding import Shield
 from patrol.types import Speaker
 
 MAX_GAP_S = 2.0  # a gap in the track longer than this breaks a run: nothing can be claimed across it
@@ -220,10 +221,16 @@ def _radius_curve(speaker: Speaker) -> tuple[np.ndarray, np.ndarray]:
 class Hearing:
     """What one track gave one compound's grid points (see :func:`hear`)."""
 
-    in_range: np.ndarray  # per point: within the radius of some sample
-    heard: np.ndarray  # per point: within the radius for every sample of one whole play
+    in_range: np.ndarray  # per point: within the radius of some sample (the disc, buildings or not)
+    heard: np.ndarray  # per point: heard (in the disc, not screened off) at every sample of one whole play
     plays_reached: list[int]  # indices of the plays during which some sample had a point in range
     samples: int  # track samples near enough to the points to matter (0: the track never came near)
+    unscreened: np.ndarray | None = None  # per point: heard whole were there no buildings (None: as ``heard``)
+
+    @property
+    def shadowed(self) -> np.ndarray:
+        """Per point: would hear a whole warning but for the buildings (the shadows the track leaves)."""
+        return np.zeros(len(self.heard), bool) if self.unscreened is None else self.unscreened & ~self.heard
 
 
 def hear(
@@ -235,6 +242,8 @@ def hear(
     breaks: np.ndarray | None = None,
     window_s: float = 0.0,
     chunk: int = 4096,
+    alt_m: np.ndarray | None = None,
+    shield: Shield | None = None,
 ) -> Hearing:
     """Which of ``points`` are in range of a track, and which heard a whole clip play: the one function
     for heard whole, used by the planner's prediction and by the audit.
@@ -249,6 +258,10 @@ def hear(
         play: two or more, within :data:`MAX_GAP_S` of both ends, no break between them. ``None``: the
         speaker is taken to play all the time and a point must be in range ``window_s`` without a break.
     breaks : per sample, True where the track breaks before it (a telemetry gap); the first sample always.
+    alt_m, shield : the track's height above the ground at each sample and the buildings
+        (:class:`patrol.plan.shielding.Shield`): a point in the disc of a sample is heard from it only where
+        the roofs between them leave the warning loud enough (:meth:`Shield.blocked`). Without ``shield``
+        the disc alone, exactly as before. ``Hearing.unscreened`` keeps what the disc alone gives.
 
     Only samples whose disc can reach the points' bounding box are used; distances are float32 in
     coordinates centred on the points, so they keep millimetres.
@@ -290,6 +303,16 @@ def hear(
     whole &= ~(iv[:, 1] - st[(i1 - 1).clip(0, m - 1)] > MAX_GAP_S) & (nb[i1] == nb[(i0 + 1).clip(0, m)])
     j0, j1 = i0[whole], i1[whole]
     reached = np.zeros(m, bool)
+    unscreened = np.zeros(n, bool)
+    if shield is not None:
+        if alt_m is None:
+            raise ValueError("hear: a shield needs the track's alt_m")
+        src_alt = np.asarray(alt_m, float)[near]
+        edge = np.zeros(m + 1, int)
+        np.add.at(edge, j0, 1)
+        np.add.at(edge, j1, -1)
+        in_play = np.cumsum(edge[:m]) > 0  # the samples of some whole play
+        play_cols = np.flatnonzero(in_play)
     count_type = np.int16 if m < 32767 else np.int32
     for lo in range(0, n, chunk):
         Pc = P[lo : lo + chunk]
@@ -300,17 +323,50 @@ def hear(
         d2 += dy
         inr = d2 <= r2
         in_range[lo : lo + chunk] = inr.any(axis=1)
-        if plays is None:
-            heard[lo : lo + chunk] = _longest_run_s(inr, st, seg_break) >= window_s - 1e-6
+        if plays is not None:
+            reached |= inr.any(axis=0)
+        rows, full = _whole(inr, st, seg_break, plays is None, window_s, j0, j1, count_type)
+        if shield is None:
+            heard[lo : lo + chunk] = rows
             continue
-        reached |= inr.any(axis=0)
-        if len(j0):  # in range at every sample of a play: the count of in-range samples over it is its length
-            count = np.zeros((len(Pc), m + 1), count_type)
-            np.cumsum(inr, axis=1, out=count[:, 1:])
-            heard[lo : lo + chunk] = ((count[:, j1] - count[:, j0]) == (j1 - j0)).any(axis=1)
+        unscreened[lo : lo + chunk] = rows
+        # only a point that hears a whole play in the disc, at the samples of whole plays, can lose by the roofs
+        sub = np.flatnonzero(rows)
+        ii, jj = np.nonzero(inr[sub][:, in_play] if full is not None else inr[sub])
+        ii = sub[ii]
+        if full is not None:
+            jj = play_cols[jj]
+        blocked = shield.blocked(points[lo + ii], xy[near[jj]], src_alt[jj], r_all[near[jj]])
+        if blocked.any():
+            inr[ii[blocked], jj[blocked]] = False
+            again = np.unique(ii[blocked])
+            rows[again] = _whole(inr[again], st, seg_break, plays is None, window_s, j0, j1, count_type)[0]
+        heard[lo : lo + chunk] = rows
     nr = np.concatenate([[0], np.cumsum(reached)])
     got = np.flatnonzero((i1 > i0) & (nr[i1] > nr[i0])).tolist() if plays is not None else []
-    return Hearing(in_range, heard, got, m)
+    return Hearing(in_range, heard, got, m, unscreened if shield is not None else None)
+
+
+def _whole(
+    inr: np.ndarray,
+    t: np.ndarray,
+    breaks: np.ndarray,
+    assume_playing: bool,
+    window_s: float,
+    j0: np.ndarray,
+    j1: np.ndarray,
+    count_type: type,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per row of ``inr`` (points x samples, in range): heard whole, and with plays the matrix points x plays of
+    those heard whole (``None`` with ``assume_playing``: a run in range of ``window_s`` seconds is enough)."""
+    if assume_playing:
+        return _longest_run_s(inr, t, breaks) >= window_s - 1e-6, None
+    if not len(j0):
+        return np.zeros(len(inr), bool), np.zeros((len(inr), 0), bool)
+    count = np.zeros((len(inr), inr.shape[1] + 1), count_type)  # in range at every sample of a play: the count
+    np.cumsum(inr, axis=1, out=count[:, 1:])  # of in-range samples over it is its length
+    full = (count[:, j1] - count[:, j0]) == (j1 - j0)
+    return full.any(axis=1), full
 
 
 def _longest_run_s(inr: np.ndarray, t: np.ndarray, breaks: np.ndarray) -> np.ndarray:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import shapely
@@ -18,9 +17,11 @@ from patrol.plan.fleet import layered, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
 from patrol.plan.route import order_compounds, route_legs, sweep_and_route, sweep_area
+from patrol.plan.shielding import Shield
 from patrol.plan.sorties import check_sortie, make_sorties, path_time_s, safe_alt_m, sortie_steps, step_speed
 from patrol.types import (
     Audibility,
+    Building,
     Compound,
     CompoundRoute,
     Cue,
@@ -84,14 +85,17 @@ def predicted_hearing(
     params: PatrolParams,
     clip_of: ClipOf,
     points: int = 3000,
-    footprints: Sequence[Any] = (),
-) -> dict[str, tuple[float, dict[int, float], float]]:
+    buildings: Sequence[Building] = (),
+    shielding: bool = True,
+) -> dict[str, tuple[float, dict[int, float], float, float]]:
     """Per compound, the predicted share heard whole (all sorties together) and the share each sortie alone
     gives (its own sorties, and the others it hears), over its open ground (grid points outside every
-    building footprint, :func:`patrol.plan.coverage.open_ground`), and third the share over the whole area:
-    :func:`patrol.plan.coverage.hear`, the audit's function, on each sortie's planned track (at its knots and
-    play ends, :meth:`PlannedTrack.at_knots_and`) with the plays its cues make (:mod:`patrol.plan.playback`).
-    Silent legs count for nothing."""
+    building footprint, :func:`patrol.plan.coverage.open_ground`), third the share over the whole area, and
+    fourth the share of the open ground in the buildings' shadow (it would hear a whole warning but for the
+    roofs between it and the track): :func:`patrol.plan.coverage.hear`, the audit's function, on each
+    sortie's planned track (at its knots and play ends, :meth:`PlannedTrack.at_knots_and`) with the plays its
+    cues make (:mod:`patrol.plan.playback`), screened by the buildings (:class:`patrol.plan.shielding.Shield`;
+    not with ``shielding`` False). Silent legs count for nothing."""
     flights = []
     for s in sorties:
         tr = planned_track(s, home, patrol_speed_mps, vehicle)
@@ -105,23 +109,26 @@ def predicted_hearing(
         r = radius_table(speaker, alt, params.radius_m)
         reach = r.max(initial=0.0)
         box = (*(xy.min(axis=0) - reach), *(xy.max(axis=0) + reach))
-        flights.append((s, t, xy, r, plays, box))
+        flights.append((s, t, xy, alt, r, plays, box))
     out = {}
-    tree = shapely.STRtree(list(footprints)) if len(footprints) else None
+    tree = shapely.STRtree([b.geometry for b in buildings]) if len(buildings) else None
+    shield = Shield.of(buildings, speaker) if shielding else None
     for c in compounds:
         pts = sample_points(c.geometry, points)
         ground = open_ground(pts, tree) if tree is not None else np.ones(len(pts), bool)
         heard = np.zeros(len(pts), bool)
+        unscreened = np.zeros(len(pts), bool)
         by_sortie = {}
         minx, miny, maxx, maxy = c.geometry.bounds
-        for s, t, xy, r, plays, (x0, y0, x1, y1) in flights:
+        for s, t, xy, alt, r, plays, (x0, y0, x1, y1) in flights:
             if maxx < x0 or minx > x1 or maxy < y0 or miny > y1:
                 continue  # this sortie never comes within earshot
-            h = hear(pts, t, xy, r, plays)
+            h = hear(pts, t, xy, r, plays, alt_m=alt, shield=shield)
             if h.heard.any() or c.id in s.compound_ids:
                 by_sortie[s.index] = round(share(h.heard, ground), 4)
             heard |= h.heard
-        out[c.id] = (share(heard, ground), by_sortie, share(heard))
+            unscreened |= h.heard if h.unscreened is None else h.unscreened
+        out[c.id] = (share(heard, ground), by_sortie, share(heard), share(unscreened & ~heard, ground))
     return out
 
 
@@ -190,6 +197,7 @@ def plan_patrol(
     vehicle: Vehicle | None = None,
     encoder: CueEncoder | None = None,
     fleet: FleetParams | None = None,
+    shielding: bool = True,
 ) -> Plan:
     """Plan a patrol of every compound in ``district``.
 
@@ -199,6 +207,7 @@ def plan_patrol(
     endurance; lanes are spaced so the worst point hears ``prompt_s`` whole. With ``fleet`` of more than
     one vehicle the sorties are shared and timed so the predicted tracks keep separation
     (:func:`patrol.plan.fleet.schedule_fleet`; ``Plan.fleet``), else a :class:`PlanningError` names the conflict.
+    The predicted heard-whole shares count the buildings' shadows (``shielding``; docs/acoustics.md).
     """
     params = params or PatrolParams()
     speaker = speaker or Speaker()
@@ -293,7 +302,8 @@ def plan_patrol(
         speaker,
         params,
         clip_of,
-        footprints=[b.geometry for b in district.buildings],
+        buildings=district.buildings,
+        shielding=shielding,
     )
     p0, p1, _dur = timed_legs(sorties, home, aud.speed_mps, vehicle)
     legs = shapely.linestrings(np.stack([p0, p1], axis=1)) if len(p0) else np.array([])
@@ -314,6 +324,7 @@ def plan_patrol(
             for a, b in zip(r.steps[:-1], r.steps[1:], strict=True)
         )
         a_c = auds[c.id]
+        ground_m2 = float(c.geometry.difference(footprints).area) if footprints is not None else c.area_m2
         near = np.sort(leg_tree.query(c.geometry, predicate="dwithin", distance=a_c.radius_m))
         stats.append(
             {
@@ -332,9 +343,8 @@ def plan_patrol(
                 "predicted_heard_whole_share": round(hearing[c.id][0], 4),
                 "predicted_heard_whole_by_sortie": hearing[c.id][1],
                 "predicted_heard_whole_share_whole_area": round(hearing[c.id][2], 4),
-                "open_ground_m2": round(float(c.geometry.difference(footprints).area), 1)
-                if footprints is not None
-                else round(c.area_m2, 1),
+                "open_ground_m2": round(ground_m2, 1),
+                "predicted_shadowed_m2": round(hearing[c.id][3] * ground_m2, 1),
                 "alt_m": round(alts[c.id].alt_m, 1),
                 "roof_m": round(alts[c.id].roof_m, 1),
                 "roof_source": alts[c.id].roof_source,

@@ -29,12 +29,14 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 from patrol.geo import LocalFrame
 from patrol.package.reader import Package
 from patrol.plan import coverage
+from patrol.plan.shielding import Shield
 from patrol.review.flightlog import FlightLog
-from patrol.types import Speaker
+from patrol.types import Building, Speaker
 
 MAX_GAP_S = coverage.MAX_GAP_S  # a telemetry gap longer than this breaks a run: nothing can be claimed across it
 THIN_M = 1.5  # the audit skips track samples within this (m) of the last one it kept...
 THIN_S = 1.0  # ...unless this much time (s) passed
+SHADOW_STEP_M = 1.0  # with buildings, the track is looked at every this many metres (a log's own rate aside)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class PackageInfo:
     clip_s: dict[int, float]  # track -> clip duration
     track_prompt: dict[int, str]  # track -> prompt id
     footprints: tuple[Any, ...] = ()  # building footprints, local metres: heard whole counts on the open ground
+    buildings: tuple[Building, ...] = ()  # the same with their heights: the roofs screen the speaker (Shield)
 
 
 def audit_view(pkg: Package) -> PackageInfo:
@@ -64,6 +67,7 @@ def audit_view(pkg: Package) -> PackageInfo:
         comps.append({**stats.get(props["id"], {}), **props, "geometry": g})
     routes = [frame.geom_to_local(shape(feat["geometry"])) for feat in pkg.layer("route")]
     patrol = pkg.params
+    blds = pkg.buildings(frame)
     clip_s, track_prompt = {}, {}
     for c in pkg.build.clips if pkg.build is not None else ():
         clip_s[c.track] = float(c.duration_s)
@@ -78,7 +82,8 @@ def audit_view(pkg: Package) -> PackageInfo:
         float(patrol["prompt_s"]),
         clip_s,
         track_prompt,
-        tuple(b.geometry for b in pkg.buildings(frame)),
+        tuple(b.geometry for b in blds),
+        tuple(blds),
     )
 
 
@@ -111,6 +116,8 @@ class CompoundAudit:
     xte: list[np.ndarray] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     ground: np.ndarray | None = None  # per grid point: open ground (outside every footprint); None: all
+    open_ground_m2: float | None = None  # the compound's area outside every footprint (None: no footprints)
+    unscreened: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # heard whole but for the roofs
     predicted_heard_whole_share: float | None = None
     predicted_by_sortie: dict[str, float] = field(default_factory=dict)  # the plan's share from each sortie alone
     heard_by_log: dict[str, float] = field(default_factory=dict)  # share heard whole by each log alone
@@ -118,6 +125,13 @@ class CompoundAudit:
     def __post_init__(self) -> None:
         self.in_range = np.zeros(len(self.points), bool)
         self.heard = np.zeros(len(self.points), bool)
+        self.unscreened = np.zeros(len(self.points), bool)
+
+    @property
+    def shadowed_m2(self) -> float:
+        """Open ground (m²) that would have heard a whole warning from the flown track but for the buildings."""
+        ground_m2 = self.area_m2 if self.open_ground_m2 is None else self.open_ground_m2
+        return ground_m2 * coverage.share(self.unscreened & ~self.heard, _ground(self))
 
 
 def _near_mask(xy: np.ndarray, r: np.ndarray, geom: Polygon | MultiPolygon) -> np.ndarray:
@@ -152,6 +166,27 @@ def thin_track(
     return np.array(out)
 
 
+def densify(xy: np.ndarray, breaks: np.ndarray, step_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where two consecutive samples of a track lie more than ``step_m`` apart with no break between them
+    (``breaks[i]``: the track breaks before sample ``i``), samples on the straight line between them, evenly
+    spaced: ``(at, frac)`` per sample of the denser track, the sample it follows and the fraction of the way
+    to the next (0 for the track's own samples).
+
+    >>> at, frac = densify(np.array([[0.0, 0.0], [3.0, 0.0], [3.5, 0.0]]), np.array([True, False, False]), 1.0)
+    >>> at.tolist(), frac.round(3).tolist()
+    ([0, 0, 0, 1, 2], [0.0, 0.333, 0.667, 0.0, 0.0])
+    """
+    n = len(xy)
+    if n < 2:
+        return np.arange(n), np.zeros(n)
+    gap = np.hypot(*np.diff(xy, axis=0).T)
+    extra = np.where(np.asarray(breaks, bool)[1:], 0, np.ceil(gap / step_m - 1e-9).astype(int) - 1).clip(0)
+    reps = np.append(extra + 1, 1)
+    at = np.repeat(np.arange(n), reps)
+    k = np.arange(len(at)) - np.repeat(np.cumsum(reps) - reps, reps)
+    return at, k / reps[at]
+
+
 def audit_log(
     log: FlightLog,
     pkg: PackageInfo,
@@ -159,6 +194,7 @@ def audit_log(
     assume_playing: bool = False,
     chunk: int = 4096,
     thin_m: float = THIN_M,
+    shield: Shield | None = None,
 ) -> None:
     """Add one log's evidence to ``audits`` (in place).
 
@@ -166,7 +202,11 @@ def audit_log(
     :func:`thin_track` (``thin_m`` = 0 keeps every sample), keeping the samples where a telemetry gap, take-off
     or landing, a compound's neighbourhood or a clip play begins or ends, so those boundaries stay exact. With
     ``assume_playing`` nothing is thinned: the length of a run in range is timed between samples, and thinning
-    would shorten it by up to the time between kept samples.
+    would shorten it by up to the time between kept samples. ``shield``: the package's buildings screen the
+    speaker as the planner's prediction takes them (:func:`patrol.plan.coverage.hear`, at the logged altitude),
+    on the track looked at every :data:`SHADOW_STEP_M` (:func:`densify`): unlike a disc, a shadow can begin
+    and end between two samples, so a 4 Hz telemetry log would otherwise hear more than the 10 Hz DataFlash
+    log of the same flight (1.8 points more on the SITL sample sortie).
     """
     x, y = pkg.frame.to_local(log.lon, log.lat)
     xy = np.column_stack([np.asarray(x, float), np.asarray(y, float)])
@@ -204,20 +244,34 @@ def audit_log(
             1 for e in log.fence_breaches() if geom.distance(shapely.Point(*pkg.frame.to_local(e.lon, e.lat))) < 100.0
         )
     kept = thin_track(xy, r, t, force, 0.0 if assume_playing else thin_m)
-    kxy, kr, kt, kbreaks = xy[kept], r[kept], t[kept], breaks[kept]
+    kxy, kr, kt, kbreaks, kalt = xy[kept], r[kept], t[kept], breaks[kept], np.asarray(log.alt_m, float)[kept]
+    at, frac = np.arange(len(kt)), np.zeros(len(kt))
+    if shield is not None:  # a shadow can come and go between two samples: look at least every SHADOW_STEP_M
+        at, frac = densify(kxy, kbreaks, SHADOW_STEP_M)
+        nxt = np.minimum(at + 1, len(kt) - 1)
+        kt = kt[at] + frac * (kt[nxt] - kt[at])
+        kxy = kxy[at] + frac[:, None] * (kxy[nxt] - kxy[at])
+        kalt = kalt[at] + frac * (kalt[nxt] - kalt[at])
+        kr = np.where(kalt > 2.0, radius_table(pkg, kalt), 0.0)
+        kbreaks = kbreaks[at] & (frac == 0.0)
     plays = None if assume_playing else [(s, e) for s, e, _ in intervals]
     for c in pkg.compounds:
-        sel = np.flatnonzero(near_of[c["id"]][kept])
+        near_k = near_of[c["id"]][kept]
+        near_k = near_k[at] | ((frac > 0.0) & near_k[np.minimum(at + 1, len(near_k) - 1)])
+        sel = np.flatnonzero(near_k)
         if len(sel) == 0:
             continue
         a = audits[c["id"]]
         # the samples near the compound, a break wherever the track left its neighbourhood
         seg_break = kbreaks[sel] | np.concatenate([[True], np.diff(sel) > 1])
-        h = coverage.hear(a.points, kt[sel], kxy[sel], kr[sel], plays, seg_break, pkg.prompt_s, chunk)
+        h = coverage.hear(
+            a.points, kt[sel], kxy[sel], kr[sel], plays, seg_break, pkg.prompt_s, chunk, kalt[sel], shield
+        )
         a.logs.append(log.path)
         a.in_range |= h.in_range
         a.heard_by_log[log.path] = coverage.share(h.heard, _ground(a))
         a.heard |= h.heard
+        a.unscreened |= h.heard if h.unscreened is None else h.unscreened
         for k in h.plays_reached:
             start, _end, track = intervals[k]
             a.prompts.append(
@@ -232,9 +286,15 @@ def audit_log(
 
 
 def run_audit(
-    logs: list[FlightLog], pkg: PackageInfo, assume_playing: bool = False, points: int = 3000, thin_m: float = THIN_M
+    logs: list[FlightLog],
+    pkg: PackageInfo,
+    assume_playing: bool = False,
+    points: int = 3000,
+    thin_m: float = THIN_M,
+    shielding: bool = True,
 ) -> list[CompoundAudit]:
-    """Audit every compound of the package against all ``logs`` together."""
+    """Audit every compound of the package against all ``logs`` together; the package's buildings screen the
+    speaker as in the plan's prediction (not with ``shielding`` False)."""
     from patrol.plan.coverage import sample_points
 
     audits = {
@@ -251,10 +311,14 @@ def run_audit(
     }
     if pkg.footprints:
         tree = shapely.STRtree(list(pkg.footprints))
-        for a in audits.values():
+        blocks = shapely.union_all(list(pkg.footprints))
+        for c in pkg.compounds:
+            a = audits[c["id"]]
             a.ground = coverage.open_ground(a.points, tree)
+            a.open_ground_m2 = float(c["geometry"].difference(blocks).area)
+    shield = Shield.of(pkg.buildings, pkg.speaker) if shielding else None
     for log in logs:
-        audit_log(log, pkg, audits, assume_playing, thin_m=thin_m)
+        audit_log(log, pkg, audits, assume_playing, thin_m=thin_m, shield=shield)
     return list(audits.values())
 
 
@@ -263,9 +327,14 @@ def _ground(a: CompoundAudit) -> np.ndarray:
     return a.ground if a.ground is not None else np.ones(len(a.points), bool)
 
 
-def uncovered_geojson(a: CompoundAudit, pkg: PackageInfo, geom: Polygon | MultiPolygon) -> dict[str, Any] | None:
-    """The open ground of a compound that did not hear a whole warning, as one WGS84 GeoJSON feature."""
-    miss = a.points[~a.heard & _ground(a)]
+def uncovered_geojson(
+    a: CompoundAudit, pkg: PackageInfo, geom: Polygon | MultiPolygon, shadowed: bool = False
+) -> dict[str, Any] | None:
+    """The open ground of a compound that did not hear a whole warning, as one WGS84 GeoJSON feature
+    (``kind`` ``uncovered``); with ``shadowed``, only the part of it in the buildings' shadow (``kind``
+    ``shadowed``: it would have heard a whole warning but for the roofs)."""
+    lost = (a.unscreened & ~a.heard) if shadowed else ~a.heard
+    miss = a.points[lost & _ground(a)]
     if len(miss) == 0:
         return None
     step = math.sqrt(a.area_m2 / max(len(a.points), 1))
@@ -278,7 +347,9 @@ def uncovered_geojson(a: CompoundAudit, pkg: PackageInfo, geom: Polygon | MultiP
         return None
     return {
         "type": "Feature",
-        "properties": {"compound": a.id, "uncovered_m2": round(area.area, 1)},
+        "properties": {"compound": a.id, "kind": "shadowed", "shadowed_m2": round(area.area, 1)}
+        if shadowed
+        else {"compound": a.id, "kind": "uncovered", "uncovered_m2": round(area.area, 1)},
         "geometry": shapely.geometry.mapping(pkg.frame.geom_to_wgs84(area)),
     }
 
@@ -298,6 +369,7 @@ def report(audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog],
                 "in_range_share": round(float(a.in_range.sum()) / n, 4),
                 "heard_whole_share": round(coverage.share(a.heard, _ground(a)), 4) if len(a.heard) else 0.0,
                 "heard_whole_share_whole_area": round(float(a.heard.sum()) / n, 4),
+                "shadowed_m2": round(a.shadowed_m2, 1),
                 "predicted_heard_whole_share": a.predicted_heard_whole_share,
                 "predicted_heard_whole_by_sortie": a.predicted_by_sortie,
                 "time_over_s": round(a.time_over_s, 1),
@@ -325,7 +397,8 @@ def report(audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog],
             for lg in logs
         ],
         "min_coverage": min_coverage,
-        "method": "grid of about 3000 points per compound; heard whole = in range for a whole clip play",
+        "method": "grid of about 3000 points per compound; heard whole = in range, not screened off by the "
+        "buildings, for a whole clip play",
         "compounds": rows,
     }
 
@@ -446,9 +519,12 @@ def select_audits(
 
 
 def report_files(doc: dict, audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog]) -> dict[str, str]:
-    """The audit's output folder: report.json, report.csv, report.html and uncovered.geojson."""
+    """The audit's output folder: report.json, report.csv, report.html and uncovered.geojson (per compound the
+    open ground that did not hear a whole warning, and the part of it in the buildings' shadow)."""
     geoms = {c["id"]: c["geometry"] for c in pkg.compounds}
-    uncovered = [u for a in audits if (u := uncovered_geojson(a, pkg, geoms[a.id])) is not None]
+    uncovered = [
+        u for a in audits for sh in (False, True) if (u := uncovered_geojson(a, pkg, geoms[a.id], sh)) is not None
+    ]
     return {
         "report.json": json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
         "report.csv": report_csv(doc),

@@ -168,3 +168,17 @@ def test_a_live_separation_below_the_plans_is_refused_in_one_line(fleet_pkg, tmp
     lines = res.stderr.strip().splitlines()
     assert res.returncode != 0 and len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
     assert "--separation-m 20" in lines[0] and "the plan keeps 50 m" in lines[0]
+
+
+def test_the_live_table_shows_every_vehicle_and_how_it_ended(fleet_pkg, tmp_path):
+    f = tmp_path / "fleet.toml"
+    f.write_text(
+        f'[V1]\nconnect = "tcp:127.0.0.1:{_closed_port()}"\n[V2]\nconnect = "tcp:127.0.0.1:{_closed_port()}"\n'
+    )
+    res = run("fly", str(fleet_pkg), "--fleet", str(f), "--max-sorties", "1", "--time-scale", "1000", "--ledger",
+              "off", "--live")  # fmt: skip
+    assert res.returncode == 3, res.stderr
+    rows = [ln for ln in res.stderr.splitlines() if ln.startswith("│ V")]
+    assert rows and {r.split("│")[1].strip() for r in rows} == {"V1", "V2"}
+    last = {r.split("│")[1].strip(): r for r in rows}  # the final redraw is the last of each
+    assert all("FAILED" in r for r in last.values()), res.stderr[-2000:]

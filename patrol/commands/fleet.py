@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ def fly_fleet(
     operator: str | None = None,
     separation_m: float | None = None,
     config: Path | None = None,
+    link_wait_s: float = 120.0,
+    live: bool | None = None,
 ) -> None:
     """Check every scheduled sortie, then fly them all (a thread per vehicle); a line per event, a line per vehicle
     at the end. Exit status 0 when every vehicle flew all its sorties, 3 if any failed, 130 on Ctrl-C (all RTL).
@@ -61,11 +65,12 @@ def fly_fleet(
 
     log(f"fleet of {len(links)}: {len(slots)} sorties, the schedule's +00:00:00 in {LEAD_S / time_scale:.0f} s")
     run = FleetRun(package, links, slots, uploads, log, time_scale=time_scale, timeout_s=timeout_min * 60)
-    run.fence_action, run.check = fence_action, not no_checks
+    run.fence_action, run.check, run.link_wait_s = fence_action, not no_checks, link_wait_s
     run.layer_m = float(man["fleet"]["layer_m"])
     run.separation_m = live_sep_m
     try:
-        results = fly_fleet(run)
+        with _live_table(run, live):
+            results = fly_fleet(run)
     except FleetInterrupted as e:
         _record(rec, package, e.results)
         for r in e.results:
@@ -92,3 +97,45 @@ def _record(rec: Any, package: Path, results: list[Any]) -> None:
             elif sr.outcome.startswith("failed"):
                 trail.detail = sr.outcome
             say(rec.save(trail.fly_payload(sr.tlog, sr.outcome, rec.operator)))
+
+
+def status_table(status: dict[str, Any]) -> Any:
+    """The live table: a row per vehicle (sortie, mission item, mode, altitude, battery, what it is doing)."""
+    import math
+
+    from rich.table import Table
+
+    t = Table(title="fleet", title_justify="left", expand=False)
+    for col in ("vehicle", "sortie", "item", "mode", "alt", "battery", "state"):
+        t.add_column(col, justify="right" if col in ("sortie", "item", "alt", "battery") else "left")
+    for vid, row in status.items():
+        t.add_row(
+            vid,
+            "-" if row.sortie is None else str(row.sortie),
+            f"{row.item}/{row.items}" if row.items else "-",
+            row.mode,
+            "-" if math.isnan(row.alt_m) else f"{row.alt_m:.0f} m",
+            "-" if row.battery_pct < 0 else f"{row.battery_pct}%",
+            row.state,
+        )
+    return t
+
+
+@contextlib.contextmanager
+def _live_table(run: Any, live: bool | None) -> Iterator[None]:
+    """While the fleet flies, the table redrawn in place on a terminal's stderr (the event lines scroll above it);
+    nothing when stderr is not a terminal (a log file, a test) unless ``live`` is True."""
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console(stderr=True)
+    if not (console.is_terminal if live is None else live):
+        yield
+        return
+    with Live(status_table(run.status), console=console, refresh_per_second=4) as view:
+        run.tick = lambda: view.update(status_table(dict(run.status)))
+        try:
+            yield
+        finally:
+            run.tick = None
+            view.update(status_table(dict(run.status)))

@@ -37,6 +37,9 @@ MaxSortiesOpt = Annotated[
 TimeScaleOpt = Annotated[
     float, typer.Option("--time-scale", help="Fleet: compress the schedule (SITL speed-up).", hidden=True, min=1.0)
 ]
+LiveTableOpt = Annotated[
+    bool | None, typer.Option("--live/--no-live", help="Fleet: the live table (default: when stderr is a terminal).")
+]
 LiveSeparationOpt = Annotated[
     float | None,
     typer.Option(
@@ -72,6 +75,7 @@ def fly(
     time_scale: TimeScaleOpt = 1.0,
     separation_m: LiveSeparationOpt = None,
     config: ConfigOpt = None,
+    live: LiveTableOpt = None,
 ) -> None:
     """Upload and verify a sortie, arm, take off in AUTO and follow it until landed and disarmed.
 
@@ -85,8 +89,8 @@ def fly(
     if fleet is not None:
         from patrol.commands.fleet import fly_fleet
 
-        opts = (timeout_min, fence_action, no_checks, max_sorties, time_scale, ledger, operator, separation_m, config)
-        return fly_fleet(package, fleet, *opts)
+        o = (timeout_min, fence_action, no_checks, max_sorties, time_scale, ledger, operator, separation_m, config)
+        return fly_fleet(package, fleet, *o, link_wait_s=link_wait_s, live=live)
     url, sysid = _vehicle.address(connect, vehicle, config, ", or --fleet fleet.toml (a fleet)")
     import datetime as dt
     import os

@@ -42,7 +42,7 @@ from patrol.vehicle.deconflict import (
     guard_radius_m,
     pad_need,
 )
-from patrol.vehicle.fly import Flight, FlightState
+from patrol.vehicle.fly import Flight, FlightState, sortie_end
 from patrol.vehicle.link import connect, device_and_baud, expect_system
 
 _TAKEOFF = 22  # MAV_CMD_NAV_TAKEOFF
@@ -59,6 +59,19 @@ class VehicleLink:
     signing_key: Path | None = None
     sysid: int | None = None  # the MAVLink system id the link must reach
     name: str | None = None  # the airframe (its profile's name), for the ledger
+
+
+@dataclass
+class VehicleStatus:
+    """One row of the live table: what a vehicle is doing now."""
+
+    sortie: int | None = None
+    item: int = 0
+    items: int = 0
+    mode: str = "-"
+    alt_m: float = math.nan
+    battery_pct: int = -1
+    state: str = "waiting for its first slot"
 
 
 @dataclass
@@ -97,6 +110,10 @@ class VehicleResult:
         )
         why = f"; FAILED: {self.failed}" if self.failed else f"; {self.interrupted}" if self.interrupted else ""
         return f"{self.vehicle}: {done}{why}"
+
+
+class EndedEarlyError(PatrolError):
+    """A fleet sortie landed before its mission's end (a failsafe, the vehicle's own RTL/LAND, a reboot)."""
 
 
 class _StopError(Exception):
@@ -196,10 +213,13 @@ class FleetRun:
     check: bool = True
     separation_m: float = 50.0
     layer_m: float = 15.0
+    link_wait_s: float = 120.0  # a lost link is reconnected for this long (then that vehicle's day ends)
     pad: HomePad = field(default_factory=HomePad)
     seen: dict[str, Seen] = field(default_factory=dict)  # every vehicle as last seen, for the monitor
     held: dict[frozenset[str], set[str]] = field(default_factory=dict)  # a pair too close -> who has stopped
     lock: threading.Lock = field(default_factory=threading.Lock)
+    status: dict[str, VehicleStatus] = field(default_factory=dict)  # the live table's rows
+    tick: Callable[[], None] | None = None  # called about 5 times a second while the fleet flies (the live table)
 
 
 def fly_fleet(run: FleetRun) -> list[VehicleResult]:
@@ -222,10 +242,13 @@ def fly_fleet(run: FleetRun) -> list[VehicleResult]:
             finished.append(res.vehicle)
 
     for v in run.links:
+        run.status.setdefault(v, VehicleStatus())
         threading.Thread(target=day, args=(results[v],), name=f"fleet-{v}", daemon=True).start()
     interrupted = False
     while len(finished) < len(results):
         try:
+            if run.tick is not None:
+                run.tick()
             time.sleep(0.2)
         except KeyboardInterrupt:
             interrupted = True
@@ -244,6 +267,14 @@ class FleetInterrupted(KeyboardInterrupt):
         self.results = results
 
 
+def _status(run: FleetRun, vehicle: str, **changes: Any) -> None:
+    """Change a vehicle's row of the live table."""
+    with run.lock:
+        row = run.status.setdefault(vehicle, VehicleStatus())
+        for k, v in changes.items():
+            setattr(row, k, v)
+
+
 def _vehicle_day(run: FleetRun, res: VehicleResult, t0: float) -> None:
     """One vehicle's sorties in turn; the first failure ends them (logged, kept in ``res``)."""
     link_cfg = run.links[res.vehicle]
@@ -252,15 +283,19 @@ def _vehicle_day(run: FleetRun, res: VehicleResult, t0: float) -> None:
         try:
             _fly_slot(run, res, link_cfg, slot, t0 + float(slot["start_s"]) / run.time_scale)
             res.flown.append(sortie)
+            _status(run, res.vehicle, state=f"landed ({len(res.flown)}/{len(res.sorties)} flown)")
         except _StopError as e:
             res.interrupted = f"interrupted at sortie {sortie}: {e}"
+            _status(run, res.vehicle, state=res.interrupted)
             return
         except PatrolError as e:
             res.failed = f"sortie {sortie}: {' '.join(str(e).split())}"
+            _status(run, res.vehicle, state="FAILED")
             run.log(f"{res.vehicle} sortie {sortie}: FAILED: {' '.join(str(e).split())}")
             return
         except Exception as e:  # a vehicle's unexpected error must not end the others
             res.failed = f"sortie {sortie}: {type(e).__name__}: {e}"
+            _status(run, res.vehicle, state="FAILED")
             run.log(f"{res.vehicle} sortie {sortie}: FAILED: {type(e).__name__}: {e}")
             return
 
@@ -442,6 +477,7 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
     _wait_until(run, start_at - LEAD_S / run.time_scale)
     say = run.log
     say(f"{vid} sortie {sortie}: connecting to {cfg.url} (start {slot['start']})")
+    _status(run, vid, sortie=sortie, item=0, items=len(up.mission), mode="-", state="connecting")
     record = SortieRecord(sortie, time.time())
     res.records.append(record)
     try:
@@ -457,6 +493,7 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
     flight = None
     guard: _Guard | None = None
     try:
+        _status(run, vid, state="uploading")
         if run.check:
             check_sortie_upload(up, vehicle_home(link))
         counts = upload_sortie(link, up)
@@ -468,7 +505,9 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
         flight.wait_ready()
         flight.set_mode("GUIDED")
         guard = _Guard(run, vid, flight, up, say)
+        _status(run, vid, state=f"ready, starts at {slot['start']}")
         _wait_until(run, start_at)
+        _status(run, vid, state="waiting for the home pad")
         guard.take_off_when_clear()
         say(f"{vid} sortie {sortie}: arm and AUTO")
         flight.arm()
@@ -486,17 +525,33 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
                     f"battery {s.battery_pct}%"
                 )
             guard.step(s)
+            _status(
+                run, vid, item=max(s.current_seq, 0), mode=s.mode, alt_m=s.rel_alt_m, battery_pct=s.battery_pct,
+                state=f"holding: {guard.holding}" if guard.holding else "flying",
+            )  # fmt: skip
 
-        state = flight.follow(last, run.timeout_s, report, report_every_s=1.0 / run.time_scale)
+        state = flight.follow(
+            last,
+            run.timeout_s,
+            report,
+            report_every_s=1.0 / run.time_scale,
+            on_event=lambda line: say(f"{vid} sortie {sortie}: {line}"),
+            relink=lambda: connect(cfg.url, signing_key=cfg.signing_key, heartbeat_timeout_s=5.0),
+            relink_wait_s=run.link_wait_s,
+        )
         guard.landed()
-        record.outcome = "landed and disarmed"
-        say(f"{vid} sortie {sortie}: landed and disarmed ({len(state.reached)} items reached)")
+        record.outcome, code = sortie_end(state, last)
+        say(f"{vid} sortie {sortie}: {record.outcome} ({len(state.reached)} items reached)")
+        if code:
+            raise EndedEarlyError(f"{record.outcome}; its later sorties are not flown")
     except _StopError:
         if flight is not None and flight.state.armed:
             flight.set_mode("RTL")
             record.outcome = "interrupted: switched to RTL"
             say(f"{vid} sortie {sortie}: switched to RTL")
             raise _StopError("in the air: switched to RTL") from None
+        raise
+    except EndedEarlyError:
         raise
     except Exception as e:
         record.outcome = f"failed: {' '.join(str(e).split())}"

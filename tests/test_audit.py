@@ -460,3 +460,26 @@ def test_with_buildings_the_log_rate_does_not_change_what_is_heard(tmp_path):
         shares.append(float(a.heard[a.ground].mean()))
     assert 0.5 < shares[0] < 0.9  # the posts shadow part of the far strip
     assert abs(shares[0] - shares[1]) <= 0.002
+
+
+def test_a_fleets_logs_are_audited_together_and_each_vehicle_is_credited_with_its_own_part(tmp_path):
+    """Two vehicles of a fleet each sweep half of one compound: together it is heard whole; the report names which
+    vehicle flew each log and what each one's logs alone heard."""
+    n = 301
+    flights = tmp_path / "flights"
+    flights.mkdir()
+    west = write_tlog(flights / "V1-sortie-01-20261202T101500Z.tlog", np.linspace(-300, 0, n), np.zeros(n),
+                      cues=[(0, "PTRL loop 1 0")])  # fmt: skip
+    east = write_tlog(flights / "V2-sortie-02-20261202T101530Z.tlog", np.linspace(0, 300, n), np.zeros(n),
+                      cues=[(0, "PTRL loop 1 0")])  # fmt: skip
+    other = write_tlog(tmp_path / "hand-flown.tlog", np.linspace(-300, -200, 21), np.zeros(21))
+    pkg = pkg_for(box(-200, -30, 200, 30), 50.0)
+    logs = [read_log(p) for p in (west, east, other)]
+    audits = run_audit(logs, pkg)
+    doc = report(audits, pkg, logs, 0.9)
+    (row,) = doc["compounds"]
+    assert [lg["vehicle"] for lg in doc["logs"]] == ["V1", "V2", "sysid 1"]
+    by = row["heard_whole_by_vehicle"]
+    assert set(by) == {"V1", "V2", "sysid 1"} and by["sysid 1"] == 0.0  # the hand-flown log played nothing
+    assert 0.4 < by["V1"] < 0.7 and 0.4 < by["V2"] < 0.7
+    assert row["heard_whole_share"] > max(by.values()) + 0.25  # together more than either alone

@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ class CompoundAudit:
     predicted_heard_whole_share: float | None = None
     predicted_by_sortie: dict[str, float] = field(default_factory=dict)  # the plan's share from each sortie alone
     heard_by_log: dict[str, float] = field(default_factory=dict)  # share heard whole by each log alone
+    heard_by_vehicle: dict[str, np.ndarray] = field(default_factory=dict)  # per vehicle: points its logs heard whole
 
     def __post_init__(self) -> None:
         self.in_range = np.zeros(len(self.points), bool)
@@ -270,6 +272,8 @@ def audit_log(
         a.logs.append(log.path)
         a.in_range |= h.in_range
         a.heard_by_log[log.path] = coverage.share(h.heard, _ground(a))
+        v = vehicle_of(log)
+        a.heard_by_vehicle[v] = a.heard_by_vehicle.get(v, np.zeros(len(a.points), bool)) | h.heard
         a.heard |= h.heard
         a.unscreened |= h.heard if h.unscreened is None else h.unscreened
         for k in h.plays_reached:
@@ -283,6 +287,24 @@ def audit_log(
                     "log": Path(log.path).name,
                 }
             )
+
+
+def vehicle_of(log: FlightLog) -> str:
+    """Which vehicle flew ``log``: the fleet's id from a ``patrol fly --fleet`` log's name (``V2-sortie-03-...``),
+    else its MAVLink system id (``sysid 3``), else the log's file name.
+
+    >>> import numpy as np
+    >>> e = np.zeros(0)
+    >>> vehicle_of(FlightLog("flights/V2-sortie-03-20261202T101500Z.tlog", None, e, e, e, e, e, e, e, e, (), (), ()))
+    'V2'
+    """
+    m = _FLEET_LOG.match(Path(log.path).name)
+    if m:
+        return m.group(1)
+    return f"sysid {log.system_id}" if log.system_id is not None else Path(log.path).name
+
+
+_FLEET_LOG = re.compile(r"^([A-Za-z0-9_.]+)-sortie-\d+-\d{8}T\d{6}Z\.tlog$")
 
 
 def run_audit(
@@ -381,6 +403,9 @@ def report(audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog],
                     "max": round(float(xte.max()), 2) if len(xte) else None,
                 },
                 "flown": bool(a.logs),
+                "heard_whole_by_vehicle": {
+                    v: round(coverage.share(m, _ground(a)), 4) for v, m in sorted(a.heard_by_vehicle.items())
+                },
                 "passes": (round(coverage.share(a.heard, _ground(a)), 4) if len(a.heard) else 0.0) >= min_coverage,
             }
         )
@@ -389,6 +414,8 @@ def report(audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog],
         "logs": [
             {
                 "path": lg.path,
+                "vehicle": vehicle_of(lg),
+                "system_id": lg.system_id,
                 "duration_s": round(lg.duration_s, 1),
                 "start_utc": lg.start_utc,
                 "plays": len(lg.plays),

@@ -18,7 +18,15 @@ from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
 from patrol.plan.route import order_compounds, route_legs, sweep_and_route, sweep_area
 from patrol.plan.shielding import Shield
-from patrol.plan.sorties import check_sortie, make_sorties, path_time_s, safe_alt_m, sortie_steps, step_speed
+from patrol.plan.sorties import (
+    check_sortie,
+    compound_runs,
+    make_sorties,
+    path_time_s,
+    safe_alt_m,
+    sortie_steps,
+    step_speed,
+)
 from patrol.types import (
     Audibility,
     Building,
@@ -34,8 +42,6 @@ from patrol.types import (
     Plan,
     Sortie,
     Speaker,
-    Step,
-    StepKind,
     Vehicle,
 )
 
@@ -132,20 +138,6 @@ def predicted_hearing(
     return out
 
 
-def _runs(steps: Sequence[Step]) -> list[tuple[Step, ...]]:
-    """A sortie's compound step runs (what :func:`patrol.plan.sorties.split_sorties` grouped), transit left out."""
-    runs: list[list[Step]] = []
-    for st in steps:
-        if st.kind is StepKind.TRANSIT:
-            if runs and runs[-1]:
-                runs.append([])
-            continue
-        if not runs:
-            runs.append([])
-        runs[-1].append(st)
-    return [tuple(r) for r in runs if r]
-
-
 def fleet_sorties(
     ordered: Sequence[CompoundRoute],
     district: District,
@@ -175,7 +167,7 @@ def fleet_sorties(
         if layer_m >= top:
             return s
         p = replace_transit(params, layer_m)
-        steps = sortie_steps(_runs(s.steps), home, zones, p, sky)
+        steps = sortie_steps(compound_runs(s.steps), home, zones, p, sky)
         if [x.kind for x in steps] != [x.kind for x in s.steps]:
             return s  # the layer changes the route's shape: fly it at the top layer
         check_sortie(home, steps, s.fence, i)

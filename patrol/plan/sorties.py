@@ -290,6 +290,22 @@ def rally_points(
     return tuple(out)
 
 
+def compound_runs(steps: Sequence[Step]) -> list[tuple[Step, ...]]:
+    """A sortie's compound step runs back from its steps (what :func:`split_sorties` grouped and
+    :func:`sortie_steps` joined with transit), transit left out: ``sortie_steps(compound_runs(s), ...)`` re-flies
+    the same runs, e.g. at another transit layer."""
+    runs: list[list[Step]] = []
+    for st in steps:
+        if st.kind is StepKind.TRANSIT:
+            if runs and runs[-1]:
+                runs.append([])
+            continue
+        if not runs:
+            runs.append([])
+        runs[-1].append(st)
+    return [tuple(r) for r in runs if r]
+
+
 def sortie_steps(
     runs: Sequence[tuple[Step, ...]], home: XY, zones: BaseGeometry | None, params: PatrolParams, sky: Skyline | None
 ) -> list[Step]:

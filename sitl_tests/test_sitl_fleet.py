@@ -166,6 +166,9 @@ def test_two_vehicles_fly_their_first_sorties_at_once_keep_the_planned_separatio
         reached = got + audit[cid]["shadowed_m2"] / ground[cid]
         assert reached >= 0.95, f"{cid}: heard whole or shadowed on {reached:.1%} of its open ground"
         assert got >= want - 0.03, f"{cid}: predicted {want:.1%} for sortie {n}, audit {got:.1%}"
+        by = audit[cid]["heard_whole_by_vehicle"]  # the vehicle that flew the sortie is credited with it
+        flier = next(s["vehicle"] for s in fleet["slots"] if s["sortie"] == n)
+        assert by[flier] >= got - 0.03, f"{cid}: {flier} credited {by[flier]:.1%} of {got:.1%} ({by})"
 
 
 LIVE_SEP_M = 150.0  # above the plan's 50 m, as a crew would ask on a gusty day

@@ -27,14 +27,8 @@ from patrol.commands.helptext import PatrolGroup
 from patrol.commands.options import root
 
 HELP = "Plan, fly and audit drone loudspeaker patrols over residential compounds (ArduPilot)."
-app = typer.Typer(
-    name="patrol",
-    cls=PatrolGroup,
-    help=HELP,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = typer.Typer(name="patrol", cls=PatrolGroup, help=HELP, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)  # fmt: skip
 app.callback(help=HELP)(root)
 
 app.command("plan")(plan.plan)

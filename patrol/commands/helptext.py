@@ -58,7 +58,7 @@ def translate_tree(cmd: Any) -> None:
     """
     from typer import rich_utils
 
-    from patrol.i18n import _
+    from patrol.i18n import _, language
 
     for node in _nodes(cmd):
         for attr in ("help", "short_help"):
@@ -71,6 +71,26 @@ def translate_tree(cmd: Any) -> None:
             node.get_help_option = _translated_help_option(node._patrol_help_option)
     for attr, word in zip(_TYPER_ATTRS, TYPER_WORDS, strict=True):
         setattr(rich_utils, attr, _(word))
+    _fold_cjk(rich_utils, language() != "en")
+
+
+_PLAIN_TEXT: list[Any] = []  # typer's own _make_rich_text, kept while the folding one stands in
+
+
+def _fold_cjk(rich_utils: Any, on: bool) -> None:
+    """Make typer's help text fold where a line is full (``on``), as Chinese breaks between any two characters;
+    rich otherwise breaks at spaces only and cuts a long run of Chinese with an ellipsis. English is left as is."""
+    if not _PLAIN_TEXT:
+        _PLAIN_TEXT.append(rich_utils._make_rich_text)
+    plain = _PLAIN_TEXT[0]
+
+    def folding(*args: Any, **kwargs: Any) -> Any:
+        text = plain(*args, **kwargs)
+        if hasattr(text, "overflow"):
+            text.overflow = "fold"
+        return text
+
+    rich_utils._make_rich_text = folding if on else plain
 
 
 def _translated_help_option(original: Any) -> Any:

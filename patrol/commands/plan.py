@@ -31,6 +31,7 @@ from patrol.commands.options import (
     say,
     warn,
 )
+from patrol.i18n import _
 
 if TYPE_CHECKING:
     from patrol.speech.broadcast import Broadcast
@@ -289,4 +290,4 @@ def plan(
         cache_report(cache, len(bc.encoder.build.clips))
         check_report(bc.encoder.build.clips, max_cer)
     typer.echo(summary_table(result))
-    typer.echo(f"wrote {out}/ ({len(result.sorties)} sortie(s))")
+    typer.echo(_("wrote {path}/ ({n} sortie(s))").format(path=out, n=len(result.sorties)))

@@ -424,14 +424,15 @@ def report_html(doc: dict, audits: list[CompoundAudit], pkg: PackageInfo, logs: 
     )
     if i18n.language() == "en":
         legend = "\n" + legend  # the English page keeps its line break
+    title, heading = _("patrol coverage audit"), _("Coverage audit")
     heads = "".join(f"<th>{_(t)}</th>" for t in AUDIT_HTML_HEADS[:5])
     heads2 = "".join(f"<th>{_(t)}</th>" for t in AUDIT_HTML_HEADS[5:])
     return f"""<!DOCTYPE html>
-<html lang="{i18n.html_lang()}"><head><meta charset="utf-8"><title>{_("patrol coverage audit")}</title>
+<html lang="{i18n.html_lang()}"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font:14px sans-serif;margin:1.5em}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;
 padding:3px 6px;text-align:right}} td:nth-child(2),td:nth-child(1){{text-align:left}} tr.fail{{background:#fdd}}
 svg{{border:1px solid #999;background:#f8f8f8}}</style></head><body>
-<h1>{_("Coverage audit")}</h1>
+<h1>{heading}</h1>
 <p>{intro}{legend}</p>
 <ul>{logs_html}</ul>
 <svg id="audit-map" width="{w:.0f}" height="{h:.0f}" viewBox="0 0 {w:.0f} {h:.0f}">{"".join(svg)}</svg>
@@ -491,7 +492,7 @@ def report_files(doc: dict, audits: list[CompoundAudit], pkg: PackageInfo, logs:
 
 def report_table(doc: dict, min_coverage: float) -> str:
     """The audit summary as a text table (interface language), one row per compound, failing ones marked."""
-    heads = [_(h) for h in ("id", "heard_whole", "in_range", "time_over_s", "prompts")]
+    heads = [_(h) for h in ("id", N_("heard_whole"), N_("in_range"), "time_over_s", "prompts")]
     width = max([i18n.width(heads[0]), *(i18n.width(c["id"]) for c in doc["compounds"])]) if doc["compounds"] else 2
     cols = [width, 10, 8, 11]
     if i18n.language() != "en":

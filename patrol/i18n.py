@@ -7,8 +7,10 @@ English in the code and marked ``_("...")``; ``pybabel extract`` (``make message
 newer than its ``.mo`` (or without one) is compiled in memory when loaded, so a checkout without the build
 step still speaks its language.
 
-Only what is covered is translated today (docs/language.md): the plan summary, ``patrol check``'s report and
-the plan map's legend and panels. Everything else stays English.
+What is covered is listed in docs/language.md: the help, the summaries, check, status, audit, the reports and
+the pages. The helpers below format for the language in use: :func:`pad` and :func:`width` (a Chinese character
+takes two terminal columns), :func:`clock`, :func:`stamp`, :func:`day` (24-hour, ``12月2日`` in Chinese),
+:func:`km`, :func:`number`, :func:`html_lang` and :func:`csv_bom`. English output is what it always was.
 """
 
 from __future__ import annotations

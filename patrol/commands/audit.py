@@ -57,7 +57,11 @@ def audit(
     from patrol.review.flightlog import read_log
 
     if not 0.0 <= min_coverage <= 1.0:
-        raise InputError(f"--min-coverage {min_coverage:g}: give a share between 0 and 1, e.g. 0.9")
+        raise InputError(
+            _("--min-coverage {min_coverage}: give a share between 0 and 1, e.g. 0.9").format(
+                min_coverage=format(min_coverage, "g")
+            )
+        )
     rec = begin(ledger, operator, "audit")
     pkg = audit_view(read_package(package))
     flights = [read_log(p) for p in logs]

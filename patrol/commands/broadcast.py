@@ -18,6 +18,7 @@ from patrol.commands.options import (
     say,
     warn,
 )
+from patrol.i18n import _
 
 OutOpt = Annotated[
     Path | None, typer.Option("--out", help="Folder for the play log and WAV copies (default: PACKAGE/plays).")
@@ -54,7 +55,9 @@ def broadcast(
     rec = begin(ledger, operator, "broadcast", field=True)
     pkg = read_package(package)
     if not pkg.broadcast:
-        raise InputError(f"{package}: planned with --speaker none; re-plan with a speaker to broadcast")
+        raise InputError(
+            _("{package}: planned with --speaker none; re-plan with a speaker to broadcast").format(package=package)
+        )
     build = read_build(package / "audio")
     for line in repair_build(build, PromptCache()):
         warn(line)

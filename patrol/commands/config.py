@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from patrol.commands.options import ConfigOpt, one_line_errors
+from patrol.i18n import _
 
 app = typer.Typer(help="Settings and profiles (patrol.toml): show them resolved, check them.", no_args_is_help=True)
 
@@ -64,7 +65,7 @@ def check(config: ConfigOpt = None) -> None:
 
     path = find_config(config)
     if path is None:
-        raise InputError("no patrol.toml here (nor ~/.config/patrol/config.toml); give --config FILE")
+        raise InputError(_("no patrol.toml here (nor ~/.config/patrol/config.toml); give --config FILE"))
     doc = read_toml(path)
     problems = schema_problems(doc, path) + profile_problems(valid_profiles(doc), path)
     for line in problems:

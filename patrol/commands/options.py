@@ -213,14 +213,22 @@ def fleet_params(vehicles: int, swap_min: float, separation_m: float, start: str
     from patrol.types import FleetParams
 
     if not 1 <= vehicles <= MAX_VEHICLES:
-        raise InputError(f"--vehicles {vehicles}: give a number of vehicles from 1 to {MAX_VEHICLES}")
+        raise InputError(
+            _("--vehicles {vehicles}: give a number of vehicles from 1 to {max_vehicles}").format(
+                vehicles=vehicles, max_vehicles=MAX_VEHICLES
+            )
+        )
     if not (swap_min >= 0 and separation_m > 0):
-        raise InputError(f"--swap-min {swap_min:g} / --separation-m {separation_m:g}: give swap >= 0, separation > 0")
+        raise InputError(
+            _("--swap-min {swap_min} / --separation-m {separation_m}: give swap >= 0, separation > 0").format(
+                swap_min=format(swap_min, "g"), separation_m=format(separation_m, "g")
+            )
+        )
     clock = None
     if start is not None:
         m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", start.strip())
         if m is None:
-            raise InputError(f"--start {start!r}: give the start time as HH:MM, e.g. 09:30")
+            raise InputError(_("--start {start}: give the start time as HH:MM, e.g. 09:30").format(start=repr(start)))
         clock = int(m.group(1)) * 3600.0 + int(m.group(2)) * 60.0
     if vehicles == 1:
         return None

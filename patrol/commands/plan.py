@@ -155,7 +155,7 @@ def _settings(ctx: typer.Context, values: dict[str, Any]) -> tuple[SimpleNamespa
     cfg, path = load_config(config) if config or any(picks.values()) else (PatrolConfig(), None)
     r = resolve(values, given, cfg, path, picks)
     if not r.values["compounds"]:
-        raise InputError("no compounds: give the compound files (COMPOUNDS) or --district NAME of a patrol.toml")
+        raise InputError(_("no compounds: give the compound files (COMPOUNDS) or --district NAME of a patrol.toml"))
     record = {
         "config": portable(path) if path else None,
         "profiles": r.profiles,

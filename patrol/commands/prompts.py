@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from patrol import i18n
 from patrol.commands.options import (
     CheckOpt,
     EngineOpt,
@@ -91,7 +92,7 @@ def check(
     cache = PromptCache()
     checker, why = make_checker(True, max_cer, snr_db if noise else None, (lang,) if lang else None, cache.root.parent)
     if checker is None:
-        raise InputError(f"{why}; `make setup` installs it")
+        raise InputError(i18n._("{why}; `make setup` installs it").format(why=why))
     with tempfile.TemporaryDirectory(prefix="patrol-check-") as d:
         if build is None:
             cat = read_catalogue()
@@ -145,7 +146,11 @@ def say(
         warn(line)
     job = next((j for j in catalogue_jobs(cat, voices) if j.prompt_id == prompt_id and j.lang == lang), None)
     if job is None:
-        raise InputError(f"{catalogue}: prompt {prompt_id} has no {lang} text or clip")
+        raise InputError(
+            i18n._("{catalogue}: prompt {prompt_id} has no {lang} text or clip").format(
+                catalogue=catalogue, prompt_id=prompt_id, lang=lang
+            )
+        )
     data, _ = clip_bytes(job, PromptCache(enabled=not no_cache))
     seconds = (len(data) - 44) / 2 / RATE_HZ
     if output is None:

@@ -15,6 +15,7 @@ import offlinefolium as folium
 from shapely.geometry import shape
 from sqlalchemy import Connection, func, select
 
+from patrol import i18n
 from patrol.errors import InputError
 from patrol.ledger import schema as s
 from patrol.ledger.status import local_day
@@ -92,7 +93,7 @@ def hours_since(
 def day_ends(as_of: dt.datetime, days: int) -> list[dt.datetime]:
     """The ends of the ``days`` local days up to ``as_of``'s, the last one being ``as_of`` itself."""
     if days < 1 or days > 366:
-        raise InputError(f"--days {days}: give 1 to 366 days for the slider")
+        raise InputError(i18n._("--days {days}: give 1 to 366 days for the slider").format(days=days))
     local = as_of.astimezone()
     out = []
     for k in range(days - 1, 0, -1):
@@ -106,7 +107,9 @@ def ledger_map(conn: Connection, as_of: dt.datetime, days: int, district: list[d
     ends = day_ends(as_of, days)
     comps, hours = hours_since(conn, ends, district)
     if not comps:
-        raise InputError("the ledger knows no compound shapes yet (plan with the ledger on), or give --district FILE")
+        raise InputError(
+            i18n._("the ledger knows no compound shapes yet (plan with the ledger on), or give --district FILE")
+        )
     m = _new_map(tiles)
     fc = {
         "type": "FeatureCollection",

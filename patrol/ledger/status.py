@@ -49,7 +49,11 @@ def parse_interval(text: str, what: str = "--every") -> float:
         return 86400.0 / float(m.group(1))
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(min|m|h|day|d)", t)
     if not m or float(m.group(1)) <= 0:
-        raise InputError(f"{what} {text!r}: not an interval; {POLICY_HELP}")
+        raise InputError(
+            _("{what} {text}: not an interval; {policy_help}").format(
+                what=what, text=repr(text), policy_help=POLICY_HELP
+            )
+        )
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
@@ -68,7 +72,11 @@ def parse_policy(text: str | None) -> dict[str, float]:
     for part in text.split(","):
         tier, sep, val = part.partition("=")
         if not sep or not tier.strip():
-            raise InputError(f"--every {text!r}: {part!r} is not tier=interval; {POLICY_HELP}")
+            raise InputError(
+                _("--every {text}: {part} is not tier=interval; {policy_help}").format(
+                    text=repr(text), part=repr(part), policy_help=POLICY_HELP
+                )
+            )
         policy[tier.strip().lower()] = parse_interval(val, f"--every {tier.strip()}")
     return policy
 
@@ -277,4 +285,6 @@ def parse_date(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise InputError(f"--date {text!r}: give a day as YYYY-MM-DD, e.g. 2020-02-03") from None
+        raise InputError(
+            _("--date {text}: give a day as YYYY-MM-DD, e.g. 2020-02-03").format(text=repr(text))
+        ) from None

@@ -19,6 +19,7 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy import Connection, select
 
+from patrol import i18n
 from patrol.errors import InputError
 from patrol.i18n import N_, _, csv_bom, short_day
 from patrol.ledger import schema as s
@@ -45,7 +46,9 @@ def parse_week(text: str | None, today: dt.date | None = None) -> dt.date:
         else:
             day = dt.date.fromisoformat(t)
     except ValueError:
-        raise InputError(f"--week {text!r}: not a week; {WEEK_HELP}") from None
+        raise InputError(
+            i18n._("--week {text}: not a week; {week_help}").format(text=repr(text), week_help=WEEK_HELP)
+        ) from None
     return day - dt.timedelta(days=day.weekday())
 
 

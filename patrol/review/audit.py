@@ -471,7 +471,11 @@ def select_audits(
         wanted = [c.strip() for c in compounds.split(",") if c.strip()]
         unknown = sorted(set(wanted) - {a.id for a in audits})
         if unknown:
-            raise InputError(f"--compounds: {', '.join(unknown)} not in {where}; ids are like {audits[0].id}")
+            raise InputError(
+                i18n._("--compounds: {unknown} not in {where}; ids are like {id}").format(
+                    unknown=", ".join(unknown), where=where, id=audits[0].id
+                )
+            )
         audits = [a for a in audits if a.id in wanted]
     if only_flown:
         audits = [a for a in audits if a.in_range.mean() >= 0.25]

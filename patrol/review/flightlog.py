@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from patrol import i18n
 from patrol.errors import InputError
 
 COPTER_MODES = {
@@ -105,17 +106,17 @@ def read_log(path: str | Path) -> FlightLog:
     """
     p = Path(path)
     if not p.exists():
-        raise InputError(f"{p}: log not found")
+        raise InputError(i18n._("{p}: log not found").format(p=p))
     size = p.stat().st_size
     if size == 0:
-        raise InputError(f"{p}: empty file; give a .tlog (telemetry) or .bin (DataFlash) flight log")
+        raise InputError(i18n._("{p}: empty file; give a .tlog (telemetry) or .bin (DataFlash) flight log").format(p=p))
     with open(p, "rb") as f:
         head = f.read(4096)
     if head[:3] == b"\xa3\x95\x80" or (p.suffix.lower() in (".bin", ".log") and head[:2] == b"\xa3\x95"):
         return _read_bin(p)
     if p.suffix.lower() == ".tlog" or b"\xfd" in head or b"\xfe" in head:
         return _read_tlog(p)
-    raise InputError(f"{p}: neither a MAVLink .tlog nor a DataFlash .bin log")
+    raise InputError(i18n._("{p}: neither a MAVLink .tlog nor a DataFlash .bin log").format(p=p))
 
 
 def _finish(
@@ -134,7 +135,9 @@ def _finish(
     system_id: int | None = None,
 ) -> FlightLog:
     if len(rows) == 0:
-        raise InputError(f"{p}: no valid position in the log (no GPS fix?); nothing to review or audit")
+        raise InputError(
+            i18n._("{p}: no valid position in the log (no GPS fix?); nothing to review or audit").format(p=p)
+        )
     arr = np.array(rows, dtype=float)
     order = np.argsort(arr[:, 0], kind="stable")
     arr = arr[order]
@@ -359,7 +362,11 @@ def _np_dtype(cls: Any) -> np.dtype:
     codes |= {"f": "<f4", "d": "<f8", "c": "S1"}
     tokens = re.findall(r"(\d*)([a-zA-Z])", cls.unpacker.format.lstrip("<"))
     if len(tokens) != len(cls.ordered_fieldnames):
-        raise RuntimeError(f"pymavlink layout of {cls.msgname} not understood: {cls.unpacker.format}")
+        raise RuntimeError(
+            i18n._("pymavlink layout of {msgname} not understood: {format}").format(
+                msgname=cls.msgname, format=cls.unpacker.format
+            )
+        )
     fields: list[tuple[Any, ...]] = []
     for (count, code), name in zip(tokens, cls.ordered_fieldnames, strict=True):
         k = int(count or 1)
@@ -369,7 +376,11 @@ def _np_dtype(cls: Any) -> np.dtype:
             fields.append((name, codes[code]) if k == 1 else (name, codes[code], (k,)))
     dt = np.dtype(fields)
     if dt.itemsize != cls.unpacker.size:
-        raise RuntimeError(f"pymavlink layout of {cls.msgname} not understood: {cls.unpacker.format}")
+        raise RuntimeError(
+            i18n._("pymavlink layout of {msgname} not understood: {format}").format(
+                msgname=cls.msgname, format=cls.unpacker.format
+            )
+        )
     return dt
 
 
@@ -570,7 +581,11 @@ def _read_bin(p: Path) -> FlightLog:
         log = DFReader.DFReader_binary(str(p), zero_time_base=True)
     except Exception as e:
         why = " ".join(str(e).split())[:120]  # the log's own bytes may be in it: one line, printable
-        raise InputError(f"{p}: not a readable DataFlash log ({type(e).__name__}: {why!r})") from None
+        raise InputError(
+            i18n._("{p}: not a readable DataFlash log ({name}: {why})").format(
+                p=p, name=type(e).__name__, why=repr(why)
+            )
+        ) from None
     rows: list[tuple[float, float, float, float, float]] = []
     modes, armed, batt, reached, plays, events = [], [], [], [], [], []
     warnings: list[str] = []

@@ -67,8 +67,9 @@ def broadcast(
     log_path = out_dir / f"sortie-{sortie:02d}-{stamp}.jsonl"
     player = Player(build, out_dir / f"sortie-{sortie:02d}-{stamp}", sound)
     link = _vehicle.connect(connect, signing_key)
-    how = "aloud" if player.sound else "into WAV files"
-    typer.echo(f"following speaker cues ({pkg.broadcast['speaker']}); playing {how}", err=True)
+    how = _("aloud") if player.sound else _("into WAV files")
+    text = _("following speaker cues ({speaker}); playing {how}")
+    typer.echo(text.format(speaker=pkg.broadcast["speaker"], how=how), err=True)
     try:
         plays = follow(
             link,
@@ -84,4 +85,4 @@ def broadcast(
     finally:
         link.close()
         say(rec.save(broadcast_payload(package, sortie, log_path)))
-    typer.echo(f"{len(plays)} speaker events logged to {log_path}")
+    typer.echo(_("{n} speaker events logged to {path}").format(n=len(plays), path=log_path))

@@ -31,7 +31,7 @@ def show(
     from patrol.paths import portable
 
     cfg, path = load_config(config)
-    typer.echo(f"config: {portable(path) if path else 'none (no patrol.toml here)'}")
+    typer.echo(_("config: {path}").format(path=portable(path) if path else _("none (no patrol.toml here)")))
     for kind in ("district", "vehicle", "speaker"):
         for name, prof in getattr(cfg, kind).items():
             keys = ", ".join(f"{k}={v}" for k, v in prof.model_dump(exclude_none=True).items())
@@ -48,7 +48,7 @@ def show(
         if k not in skip
     }
     r = resolve(defaults, set(), cfg, path, picks)
-    typer.echo("plan settings:")
+    typer.echo(_("plan settings:"))
     for k, v in r.values.items():
         shown = [portable(x) for x in v] if isinstance(v, list) else v
         typer.echo(f"  {k} = {shown}  ({r.sources[k]})")

@@ -29,6 +29,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 
+from patrol import i18n
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
 from patrol.inputs.compounds import LEVEL_M, MAX_COMPOUND_AREA_M2
@@ -127,13 +128,15 @@ def _osm_error(path: Path, exc: BaseException) -> InputError:
 def _check_path(path: Path) -> None:
     name = path.name.lower()
     if not path.exists():
-        raise InputError(f"{path}: file not found; give an .osm, .osm.bz2 or .osm.pbf extract")
+        raise InputError(i18n._("{path}: file not found; give an .osm, .osm.bz2 or .osm.pbf extract").format(path=path))
     if path.is_dir():
-        raise InputError(f"{path}: is a folder; give an .osm, .osm.bz2 or .osm.pbf extract")
+        raise InputError(i18n._("{path}: is a folder; give an .osm, .osm.bz2 or .osm.pbf extract").format(path=path))
     if not name.endswith(SUFFIXES):
         raise InputError(
-            f"{path}: not an OpenStreetMap extract by its name; give .osm, .osm.bz2 or .osm.pbf "
-            "(GeoJSON exports go straight to `patrol plan`)"
+            i18n._(
+                "{path}: not an OpenStreetMap extract by its name; give .osm, .osm.bz2 or .osm.pbf "
+                "(GeoJSON exports go straight to `patrol plan`)"
+            ).format(path=path)
         )
 
 
@@ -291,9 +294,15 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     try:
         a, b, c, d = (float(v) for v in text.split(","))
     except ValueError:
-        raise InputError(f"--bbox {text!r}: give MIN_LON,MIN_LAT,MAX_LON,MAX_LAT in degrees") from None
+        raise InputError(
+            i18n._("--bbox {text}: give MIN_LON,MIN_LAT,MAX_LON,MAX_LAT in degrees").format(text=repr(text))
+        ) from None
     if not (-180 <= a < c <= 180 and -90 <= b < d <= 90):
-        raise InputError(f"--bbox {text!r}: give MIN_LON,MIN_LAT,MAX_LON,MAX_LAT with min below max (lon first)")
+        raise InputError(
+            i18n._("--bbox {text}: give MIN_LON,MIN_LAT,MAX_LON,MAX_LAT with min below max (lon first)").format(
+                text=repr(text)
+            )
+        )
     return a, b, c, d
 
 
@@ -317,13 +326,19 @@ def import_osm(
     raw = _read(p)
     levels = float(default_levels) if default_levels is not None else float(DEFAULT_LEVELS)
     if not 0 < levels < 200:
-        raise InputError(f"--default-levels {levels:g}: give a number of storeys from 1 to 199")
+        raise InputError(
+            i18n._("--default-levels {levels}: give a number of storeys from 1 to 199").format(
+                levels=format(levels, "g")
+            )
+        )
     counts = ImportCounts()
     warnings: list[str] = []
     clip = shapely.box(*bbox) if bbox is not None else None
     everything = [g for _, _, g in raw.areas] + [g for _, _, g in raw.nodes]
     if not everything:
-        raise InputError(f"{p}: no areas or tagged nodes in the file; export an area with housing estates")
+        raise InputError(
+            i18n._("{p}: no areas or tagged nodes in the file; export an area with housing estates").format(p=p)
+        )
     c = shapely.get_coordinates(shapely.GeometryCollection(everything[:5000]))
     frame = LocalFrame.around(c[:, 0], c[:, 1])
     compounds = _compounds(raw, frame, clip, name, min_area_m2, counts, warnings)

@@ -216,7 +216,8 @@ def inventory(ledger: Ledger) -> list[str]:
 
     from patrol.ledger import schema as s
 
-    lines = [f"ledger {ledger.target.shown} ({ledger.dialect}, from {ledger.target.source}), schema {HEAD}"]
+    head = i18n._("ledger {ledger} ({dialect}, from {source}), schema {schema}")
+    lines = [head.format(ledger=ledger.target.shown, dialect=ledger.dialect, source=ledger.target.source, schema=HEAD)]
     with ledger.read() as conn:
         if ledger.dialect == "sqlite":
             bad = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").all() if r[0] != "ok"]
@@ -226,7 +227,7 @@ def inventory(ledger: Ledger) -> list[str]:
                         shown=ledger.target.shown, bad=bad[0]
                     )
                 )
-            lines.append("integrity check: ok")
+            lines.append(i18n._("integrity check: ok"))
         for t in (s.compounds, s.packages, s.uploads, s.overrides, s.flights, s.plays, s.audits, s.hearings):
             lines.append(f"{t.name}: {conn.execute(select(func.count()).select_from(t)).scalar_one()}")
     return lines

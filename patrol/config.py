@@ -202,7 +202,11 @@ def schema_problems(doc: dict[str, Any], path: Path) -> list[str]:
             where = _where(loc)
             if err["type"] == "extra_forbidden":
                 kind = f"[{loc[0]}.NAME]" if loc and loc[0] in KINDS else "the file"
-                lines.append(f"{path}: {where}: unknown key (see docs/profiles.md for the keys of {kind})")
+                lines.append(
+                    _("{path}: {where}: unknown key (see docs/profiles.md for the keys of {kind})").format(
+                        path=path, where=where, kind=kind
+                    )
+                )
             else:
                 msg = err["msg"].removeprefix("Value error, ")
                 lines.append(f"{path}: {where}: {msg}")

@@ -284,3 +284,28 @@ def test_replay_page_in_chinese(campaign_zh):
     words = json.loads(re.search(r"var words = (\{.*?\});", html).group(1))  # the slider's readout
     assert words["battery"] == "电量" and words["alt"] == "高度" and "播放 / 暂停" in html
     assert "Flight replay" not in html and "flown track" not in html
+
+
+def _page_shot(html: str, folder: Path, name: str) -> bytes:
+    """A headless Chromium screenshot of ``html`` (a self-contained page)."""
+    f = folder / f"{name}.html"
+    f.write_text(html, encoding="utf-8")
+    png = folder / f"{name}.png"
+    cmd = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=900,500"]
+    cmd += ["--virtual-time-budget=2000", f"--screenshot={png}", f.as_uri()]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+    assert run.returncode == 0 and png.is_file(), run.stderr[-2000:]
+    return png.read_bytes()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+def test_chinese_audit_page_renders_glyphs_not_tofu(campaign_zh, tmp_path):
+    """The audit report's heading in Chinese, then other Chinese characters of the same count: with a CJK font the
+    two screenshots differ (with none, both are rows of identical boxes); the same page twice gives the same."""
+    page = (campaign_zh["folder"] / "audit" / "report.html").read_text(encoding="utf-8")
+    assert "<h1>覆盖核查</h1>" in page
+    a = _page_shot(page, tmp_path, "a")
+    again = _page_shot(page, tmp_path, "again")
+    b = _page_shot(page.replace("<h1>覆盖核查</h1>", "<h1>禁飞集结</h1>"), tmp_path, "b")
+    assert a == again, "the same page rendered twice differs: the comparison below would mean nothing"
+    assert a != b, "Chinese text renders as identical boxes (tofu): install a CJK font (apt-get install fonts-noto-cjk)"

@@ -171,9 +171,17 @@ def read_buildings(raw: list[tuple[str, RawFeature]], district: District) -> tup
         bid = str(f.properties.get("id", f"B{f.index + 1}"))
         out.append(Building(bid, local, hs[0], hs[1]))
     if missing:
-        warnings.append(f"{missing} building(s) without height or building:levels skipped (the tier default applies)")
+        warnings.append(
+            i18n._("{missing} building(s) without height or building:levels skipped (the tier default applies)").format(
+                missing=missing
+            )
+        )
     if far:
-        warnings.append(f"{far} building(s) more than {BUILDING_REACH_M / 1000:g} km from every compound ignored")
+        warnings.append(
+            i18n._("{far} building(s) more than {n} km from every compound ignored").format(
+                far=far, n=format(BUILDING_REACH_M / 1000, "g")
+            )
+        )
     return tuple(out), warnings
 
 
@@ -244,7 +252,11 @@ def _polygonal(geom: BaseGeometry, src: str, label: str, warnings: list[str]) ->
         parts = [g for g in shapely.get_parts(fixed) if isinstance(g, Polygon) and g.area > 0]
         if isinstance(fixed, shapely.GeometryCollection) or not isinstance(fixed, Polygon | MultiPolygon):
             fixed = MultiPolygon(parts) if len(parts) > 1 else (parts[0] if parts else Polygon())
-        warnings.append(f"{src}: {label} had an invalid ring ({reason}); repaired with make_valid")
+        warnings.append(
+            i18n._("{src}: {label} had an invalid ring ({reason}); repaired with make_valid").format(
+                src=src, label=label, reason=reason
+            )
+        )
         geom = fixed
     return shapely.normalize(geom)
 
@@ -299,7 +311,9 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
         label = f.label()
         if isinstance(f.geometry, Point):
             if props.get("hotspot") is None:
-                warnings.append(f"{src}: {label} is a Point without 'hotspot'; ignored")
+                warnings.append(
+                    i18n._("{src}: {label} is a Point without 'hotspot'; ignored").format(src=src, label=label)
+                )
                 continue
             hotspot_feats.append((src, f))
             continue
@@ -365,8 +379,10 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
     for src, lst in missing_ids.items():
         named = ", ".join(f"{lb} as {cid}" for lb, cid in lst[:3]) + (", ..." if len(lst) > 3 else "")
         warnings.append(
-            f"{src}: {len(lst)} compound(s) have no 'id' ({named}); ids by position change when the file is edited: "
-            "give each an 'id' (or export with OSM ids: @id, osm_id, full_id)"
+            i18n._(
+                "{src}: {n_lst} compound(s) have no 'id' ({named}); ids by position change when the "
+                "file is edited: give each an 'id' (or export with OSM ids: @id, osm_id, full_id)"
+            ).format(src=src, n_lst=len(lst), named=named)
         )
     by_id = {c["id"]: c for c in compounds}
     for n, (src, f) in enumerate(hotspot_feats):

@@ -136,9 +136,11 @@ def to_wgs84_features(features: Sequence[RawFeature], crs: str, source: str) -> 
     warnings = []
     if border:
         warnings.append(
-            f"{source}: {len(border)} feature(s) ({', '.join(border[:3])}) lie within about 20 km of the edge of "
-            f"patrol's mainland-China test, where {crs} may or may not have been applied; check a known point "
-            "on the review map before flying (docs/inputs.md)"
+            _(
+                "{source}: {n_border} feature(s) ({items}) lie within about 20 km of the edge of "
+                "patrol's mainland-China test, where {crs} may or may not have been applied; check a "
+                "known point on the review map before flying (docs/inputs.md)"
+            ).format(source=source, n_border=len(border), items=", ".join(border[:3]), crs=crs)
         )
     return out, warnings
 

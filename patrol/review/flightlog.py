@@ -144,9 +144,13 @@ def _finish(
     t0 = arr[0, 0]
     t = arr[:, 0] - t0
     if skipped_nofix:
-        warnings.append(f"{skipped_nofix} position messages before the first GPS fix skipped")
+        warnings.append(
+            i18n._("{skipped_nofix} position messages before the first GPS fix skipped").format(
+                skipped_nofix=skipped_nofix
+            )
+        )
     if bad_bytes:
-        warnings.append(f"{bad_bytes} damaged or unknown stretches of data skipped")
+        warnings.append(i18n._("{bad_bytes} damaged or unknown stretches of data skipped").format(bad_bytes=bad_bytes))
 
     def step(series: list[tuple[float, object]], default: object, dtype: object) -> np.ndarray:
         if not series:
@@ -543,7 +547,7 @@ def _read_tlog(p: Path) -> FlightLog:
         system_time = (int(sy.f["time_unix_usec"][good[0]]) / 1e6, int(sy.f["time_boot_ms"][good[0]]))
 
     if truncated:
-        warnings.append("the log ends in the middle of a message (truncated); the partial message is skipped")
+        warnings.append(i18n._("the log ends in the middle of a message (truncated); the partial message is skipped"))
     start_utc = None
     if len(wall):
         # Time on the vehicle's clock (time_boot_ms), not when the ground station received: a link's
@@ -551,7 +555,11 @@ def _read_tlog(p: Path) -> FlightLog:
         keep = np.concatenate([[True], np.diff(boot) > -1.0])  # late packets reorder by less than that
         if not keep.all():
             back = int((~keep).sum())
-            warnings.append(f"the vehicle clock went back {back} time(s) (a reboot or replayed data); times continued")
+            warnings.append(
+                i18n._(
+                    "the vehicle clock went back {back} time(s) (a reboot or replayed data); times continued"
+                ).format(back=back)
+            )
             boot = np.concatenate([[boot[0]], boot[0] + np.cumsum(np.maximum(np.diff(boot), 0.0))])
         rows[:, 0] = boot
         order = np.argsort(wall, kind="stable")
@@ -598,7 +606,7 @@ def _read_bin(p: Path) -> FlightLog:
         try:
             m = log.recv_match(type=["GPS", "POS", "MODE", "ARM", "EV", "BAT", "CMD", "MISE", "PTRL", "ORGN", "DSF"])
         except Exception as e:
-            warnings.append(f"stopped reading at a damaged record ({type(e).__name__})")
+            warnings.append(i18n._("stopped reading at a damaged record ({name})").format(name=type(e).__name__))
             break
         if m is None:
             break
@@ -647,11 +655,15 @@ def _read_bin(p: Path) -> FlightLog:
         except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
             odd += 1  # a record whose FMT lacks the fields ArduPilot logs, or with an impossible value
     if odd:
-        warnings.append(f"{odd} record(s) without the fields ArduPilot logs (a damaged FMT?) skipped")
+        warnings.append(
+            i18n._("{odd} record(s) without the fields ArduPilot logs (a damaged FMT?) skipped").format(odd=odd)
+        )
     if dropped:
         warnings.append(
-            f"the autopilot's logger dropped {dropped} messages (DSF.Dp): positions and speaker cues may be "
-            "missing; compare with the .tlog or log less (LOG_BITMASK)"
+            i18n._(
+                "the autopilot's logger dropped {dropped} messages (DSF.Dp): positions and speaker "
+                "cues may be missing; compare with the .tlog or log less (LOG_BITMASK)"
+            ).format(dropped=dropped)
         )
     if any(s == "dataflash PTRL" for *_, s in plays):
         plays = [x for x in plays if x[4] == "dataflash PTRL"]  # the applet's own record is the play

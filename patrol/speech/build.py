@@ -294,5 +294,5 @@ def repair_build(build: Build, cache: PromptCache | None = None) -> list[str]:
                     ).format(f=f, n=build.folder / "manifest.json")
                 )
             write_bytes(f, data)
-            restored.append(f"{f}: was missing or damaged; restored from the prompt cache")
+            restored.append(i18n._("{f}: was missing or damaged; restored from the prompt cache").format(f=f))
     return restored

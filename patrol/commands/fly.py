@@ -23,6 +23,7 @@ from patrol.commands.options import (
     one_line_errors,
     say,
 )
+from patrol.i18n import _
 
 TlogOpt = Annotated[Path | None, typer.Option("--tlog", help="Telemetry log to record (default: PACKAGE/flights/...).")]
 LoiterOpt = Annotated[bool, typer.Option("--loiter-on-interrupt", help="On Ctrl-C switch to LOITER instead of RTL.")]
@@ -69,21 +70,19 @@ def fly(
     try:
         trail.uploaded(_vehicle.upload(link, up, fence_params, fence_action, not no_checks))
         flight = Flight(link)
-        typer.echo("waiting for a 3D fix and a ready EKF, then GUIDED, arm, AUTO ...", err=True)
+        typer.echo(_("waiting for a 3D fix and a ready EKF, then GUIDED, arm, AUTO ..."), err=True)
         last = len(up.mission)
         state = flight.fly(last, timeout_min * 60, lambda s: _progress(s, last))
         outcome = "landed and disarmed"
         typer.echo("", err=True)
-        typer.echo(
-            f"sortie {sortie} flown: landed and disarmed; {len(state.reached)} items reached, "
-            f"{len(state.track)} positions logged"
-        )
+        text = _("sortie {n} flown: landed and disarmed; {reached} items reached, {positions} positions logged")
+        typer.echo(text.format(n=sortie, reached=len(state.reached), positions=len(state.track)))
     except KeyboardInterrupt:
         if flight is not None and flight.state.armed:
             mode = "LOITER" if loiter_on_interrupt else "RTL"
             flight.set_mode(mode)
             outcome = f"interrupted: switched to {mode}"
-            typer.echo(f"\npatrol: interrupted: vehicle switched to {mode}", err=True)
+            typer.echo("\n" + _("patrol: interrupted: vehicle switched to {mode}").format(mode=mode), err=True)
         raise
     except Exception as e:
         trail.failed(e)
@@ -93,14 +92,13 @@ def fly(
         link.close()
         if part.exists():
             os.replace(part, tlog)
-            typer.echo(f"telemetry log: {tlog}", err=True)
+            typer.echo(_("telemetry log: {path}").format(path=tlog), err=True)
         say(rec.save(trail.fly_payload(tlog, outcome, rec.operator)))
 
 
 def _progress(s: Any, last: int) -> None:
-    typer.echo(
-        f"\ritem {max(s.current_seq, 0):3d}/{last}  next {s.wp_dist_m:6.0f} m  alt {s.rel_alt_m:5.1f} m  "
-        f"battery {s.battery_pct:3d}%  {s.mode:8s}",
-        err=True,
-        nl=False,
-    )
+    line = _("item {item}/{last}  next {next} m  alt {alt} m  battery {battery}%  {mode}").format(
+        item=f"{max(s.current_seq, 0):3d}", last=last, next=f"{s.wp_dist_m:6.0f}", alt=f"{s.rel_alt_m:5.1f}",
+        battery=f"{s.battery_pct:3d}", mode=f"{s.mode:8s}",
+    )  # fmt: skip
+    typer.echo("\r" + line, err=True, nl=False)

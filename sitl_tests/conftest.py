@@ -14,7 +14,7 @@ from patrol.package.writer import package_files
 from patrol.plan.pipeline import plan_patrol
 from patrol.types import PatrolParams
 from patrol.vehicle.link import Link, connect
-from sitl_tests.sitl import HOW_TO, Sitl, find_sitl, free_instance
+from sitl_tests.sitl import HOW_TO, SPEEDUP, Sitl, find_sitl, free_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "geofences" / "sample_district.geojson"
@@ -45,11 +45,14 @@ def package_home(package: Path) -> tuple[float, float]:
     return home["lat"], home["lon"]
 
 
-def start_sitl(workdir: Path, home: tuple[float, float], extra_params: str = "", scripts: tuple = ()) -> Sitl:
+def start_sitl(
+    workdir: Path, home: tuple[float, float], extra_params: str = "", scripts: tuple = (), speedup: int = SPEEDUP
+) -> Sitl:
     binary = find_sitl()
     assert binary is not None
     home4 = (home[0], home[1], GROUND_AMSL_M, 0.0)
-    return Sitl(binary, workdir, home4, free_instance(), extra_params=extra_params, scripts=scripts).start()
+    sitl = Sitl(binary, workdir, home4, free_instance(), extra_params=extra_params, scripts=scripts, speedup=speedup)
+    return sitl.start()
 
 
 @pytest.fixture

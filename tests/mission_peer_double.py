@@ -3,7 +3,9 @@
 It stands in for ArduPilot only where SITL cannot produce a fault on demand: it drops, duplicates and
 reorders messages with a seeded random generator, can go silent after N items (a cut link) and can
 refuse a list that exceeds its capacity. It holds mission, fence and rally lists exactly as received.
-The real vehicle is tested in ``sitl_tests/``.
+With :attr:`MissionPeerDouble.telemetry` set it also streams a flying vehicle's telemetry as the test
+scripts it (armed, mode, mission item, GPS fix, STATUSTEXTs), can fall silent for a while (a link outage)
+and restart its boot clock (a reboot). The real vehicle is tested in ``sitl_tests/``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ class Faults:
 
 
 @dataclass
+class Telemetry:
+    """What the double's vehicle reports at 10 Hz; a test changes the fields while a ground station watches."""
+
+    armed: bool = True
+    custom_mode: int = 3  # ArduCopter AUTO
+    seq: int = 1  # MISSION_CURRENT
+    fix_type: int = 3
+    lat: float = 38.415
+    lon: float = 112.730
+    rel_alt_m: float = 40.0
+    texts: list[str] = field(default_factory=list)  # sent once each, oldest first, then removed
+
+
+@dataclass
 class MissionPeerDouble:
     """Run with ``with MissionPeerDouble(faults) as peer:``; connect the GCS to ``peer.url``."""
 
@@ -52,6 +68,12 @@ class MissionPeerDouble:
     params: dict[str, float] = field(default_factory=lambda: {"FENCE_ENABLE": 0.0, "FENCE_ALT_MAX": 100.0})
     received_items: int = 0
     home: tuple[float, float] | None = None  # answered to MAV_CMD_GET_HOME_POSITION when set
+    telemetry: Telemetry | None = None  # a flying vehicle's telemetry, streamed while set
+    silent: bool = False  # a link outage: nothing is sent and what comes is not read
+
+    def reboot(self) -> None:
+        """Restart the boot clock (time_boot_ms starts again from 0), as a vehicle that rebooted."""
+        self._boot_at = time.monotonic()
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.faults.seed)
@@ -63,6 +85,7 @@ class MissionPeerDouble:
         self._held_at = 0.0
         self._rx: dict[int, dict[str, Any]] = {}  # per mission type: expected count, items, next seq
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._boot_at = time.monotonic() - 600.0  # up for ten minutes
 
     @property
     def url(self) -> str:
@@ -99,16 +122,22 @@ class MissionPeerDouble:
 
     # -- the vehicle's side of the protocol -------------------------------------------------------
     def _run(self) -> None:
-        next_hb = 0.0
+        next_hb = next_tlm = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
-            if now >= next_hb:
+            if self.silent:
+                self.conn.recv_match(blocking=True, timeout=0.05)  # read and lost
+                continue
+            if now >= next_hb and self.telemetry is None:
                 self._raw(
                     self.conn.mav.heartbeat_encode(
                         mav.MAV_TYPE_QUADROTOR, mav.MAV_AUTOPILOT_ARDUPILOTMEGA, 0, 0, mav.MAV_STATE_STANDBY
                     )
                 )
                 next_hb = now + 0.5
+            if self.telemetry is not None and now >= next_tlm:
+                self._send_telemetry(self.telemetry, now)
+                next_tlm = now + 0.1
             self._retry_requests(now)
             if self._held is not None and now - self._held_at > 0.05:
                 held, self._held = self._held, None
@@ -124,6 +153,21 @@ class MissionPeerDouble:
             handler = getattr(self, "_on_" + m.get_type().lower(), None)
             if handler is not None:
                 handler(m)
+
+    def _send_telemetry(self, t: Telemetry, now: float) -> None:
+        m = self.conn.mav
+        base = mav.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED | (mav.MAV_MODE_FLAG_SAFETY_ARMED if t.armed else 0)
+        state = mav.MAV_STATE_ACTIVE if t.armed else mav.MAV_STATE_STANDBY
+        self._raw(
+            m.heartbeat_encode(mav.MAV_TYPE_QUADROTOR, mav.MAV_AUTOPILOT_ARDUPILOTMEGA, base, t.custom_mode, state)
+        )
+        boot_ms = int((now - self._boot_at) * 1000)
+        lat, lon = round(t.lat * 1e7), round(t.lon * 1e7)
+        self._raw(m.global_position_int_encode(boot_ms, lat, lon, 840_000, round(t.rel_alt_m * 1000), 0, 0, 0, 0))
+        self._raw(m.gps_raw_int_encode(boot_ms * 1000, t.fix_type, lat, lon, 840_000, 100, 100, 0, 0, 10))
+        self._raw(m.mission_current_encode(t.seq))
+        while t.texts:
+            self._raw(m.statustext_encode(mav.MAV_SEVERITY_CRITICAL, t.texts.pop(0).encode()))
 
     def _request(self, mt: int, seq: int) -> None:
         self._send(self.conn.mav.mission_request_int_encode(255, 190, seq, mt))

@@ -14,14 +14,42 @@ from patrol.i18n import N_, _, pad
 LISTS = (N_("mission"), N_("fence"), N_("rally"))  # the progress bars' labels
 
 
-def connect(url: str, signing_key: Path | None) -> Any:
-    """A :class:`~patrol.vehicle.link.Link` to ``url``, saying so on stderr (a bad address fails first)."""
+def address(connect: str | None, vehicle: str | None, config: Path | None, more: str = "") -> tuple[str, int | None]:
+    """The link to open and the MAVLink system id to expect there.
+
+    ``--connect`` wins; without it, ``vehicle``'s profile (``[vehicle.NAME]`` of patrol.toml) gives ``connect``.
+    The profile's ``sysid`` is expected either way. One line when neither gives an address (``more``: the
+    command's other ways, e.g. ``, or --fleet fleet.toml``).
+    """
+    from patrol.config import load_config
+    from patrol.errors import InputError
+
+    cfg, path = load_config(config)
+    prof = cfg.vehicle.get(vehicle) if vehicle else None
+    url = connect or (prof.connect if prof is not None else None)
+    if url is None:
+        where = f"{path}: [vehicle.{vehicle}] has no connect" if prof is not None else "no --connect given"
+        raise InputError(
+            _('{where}; give --connect URL, or a --vehicle whose profile has connect = "tcp:HOST:PORT"{more}').format(
+                where=where, more=more
+            )
+        )
+    return url, (prof.sysid if prof is not None else None)
+
+
+def connect(url: str, signing_key: Path | None, sysid: int | None = None, vehicle: str | None = None) -> Any:
+    """A :class:`~patrol.vehicle.link.Link` to ``url``, saying so on stderr (a bad address fails first).
+
+    With ``sysid`` (the vehicle profile's), a link that reaches another system is closed and refused in one line:
+    the wrong drone, or the right address of another one, is never sent a mission.
+    """
     from patrol.vehicle.link import connect as link_connect
-    from patrol.vehicle.link import device_and_baud
+    from patrol.vehicle.link import device_and_baud, expect_system
 
     device_and_baud(url)  # a malformed address is refused before anything is printed
     typer.echo(_("connecting to {url} ...").format(url=url), err=True)
     link = link_connect(url, signing_key=signing_key)
+    expect_system(link, sysid, f"vehicle {vehicle}" if vehicle else "the vehicle", url)
     typer.echo(_("vehicle {id} is there").format(id=f"{link.target_system}/{link.target_component}"), err=True)
     return link
 
@@ -70,3 +98,19 @@ def upload(link: Any, up: Any, fence_params: bool, fence_action: int, check: boo
             link.set_param(name, value)
             typer.echo(_("set {name} = {value} (confirmed)").format(name=name, value=f"{value:g}"), err=True)
     return counts
+
+
+def watch(url: str, signing_key: Path | None, link_wait_s: float, t0: float) -> dict[str, Any]:
+    """What :meth:`patrol.vehicle.fly.Flight.follow` needs to report events and reconnect: each event printed as one
+    line on stderr with the time since the flight began, and a new connection to ``url`` for a lost link."""
+    import time
+
+    from patrol.vehicle.link import connect as link_connect
+
+    def on_event(line: str) -> None:
+        typer.echo(f"\npatrol: t+{time.monotonic() - t0:.0f} s: {line}", err=True)
+
+    def relink() -> Any:
+        return link_connect(url, signing_key=signing_key, heartbeat_timeout_s=5.0)
+
+    return {"on_event": on_event, "relink": relink, "relink_wait_s": link_wait_s}

@@ -73,6 +73,14 @@ PackageOpt = Annotated[Path, typer.Option("--package", "-p", help="The mission p
 ConnectOpt = Annotated[
     str, typer.Option("--connect", "-c", help="tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600.")
 ]
+VehicleConnectOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--connect",
+        "-c",
+        help="tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600 (default: the --vehicle profile's).",
+    ),
+]
 SigningOpt = Annotated[
     Path | None,
     typer.Option("--signing-key", help="MAVLink2 signing key file (32 bytes, 64 hex digits or passphrase)."),
@@ -143,7 +151,12 @@ OperatorOpt = Annotated[
     str | None, typer.Option("--operator", help="Who flies or plans (default: $PATROL_OPERATOR, else user@host).")
 ]
 VehicleOpt = Annotated[
-    str | None, typer.Option("--vehicle", help="The airframe's name in the ledger (default: its MAVLink system id).")
+    str | None,
+    typer.Option(
+        "--vehicle",
+        help="The airframe: its name in the ledger (default: its MAVLink system id) and, for upload and fly, its "
+        "patrol.toml profile's connect and sysid.",
+    ),
 ]
 EveryOpt = Annotated[
     str | None,

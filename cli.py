@@ -23,10 +23,12 @@ from patrol.commands import (
     upload,
 )
 from patrol.commands import map as map_cmd
+from patrol.commands.helptext import PatrolGroup
 from patrol.commands.options import root
 
 HELP = "Plan, fly and audit drone loudspeaker patrols over residential compounds (ArduPilot)."
-app = typer.Typer(name="patrol", help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(name="patrol", cls=PatrolGroup, help=HELP, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)  # fmt: skip
 app.callback(help=HELP)(root)
 
 app.command("plan")(plan.plan)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from patrol.errors import PatrolError
+from patrol.i18n import _
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -148,9 +149,9 @@ def write_folder(files: dict[str, str | bytes], out_dir: str | Path, overwrite: 
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(out)
     if out.exists() and not overwrite:
-        raise PatrolError(f"{out}: already exists; pass --force to replace it")
+        raise PatrolError(_("{out}: already exists; pass --force to replace it").format(out=out))
     if out.exists() and not out.is_dir():
-        raise PatrolError(f"{out}: is a file, not a folder; remove it or choose another --output")
+        raise PatrolError(_("{out}: is a file, not a folder; remove it or choose another --output").format(out=out))
     tmp = Path(tempfile.mkdtemp(prefix=_prefix(out), suffix=".tmp", dir=out.parent))
     try:
         for name, content in files.items():

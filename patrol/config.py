@@ -39,6 +39,7 @@ import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from patrol.errors import InputError
+from patrol.i18n import _
 
 CONFIG_NAME = "patrol.toml"
 KINDS = ("district", "vehicle", "speaker")
@@ -73,10 +74,14 @@ class _Table(BaseModel):
             return v
         m = _NUMBER_UNIT.match(v)
         if not m:
-            raise ValueError(f"{v!r} is not a number of {units[0]}")
+            raise ValueError(_("{v} is not a number of {units}").format(v=repr(v), units=units[0]))
         number, unit = m.groups()
         if unit and unit.lower() not in units:
-            raise ValueError(f"bad unit {unit!r}: {info.field_name} is in {units[0]} (give e.g. {number} {units[0]})")
+            raise ValueError(
+                _("bad unit {unit}: {field_name} is in {units} (give e.g. {number} {units})").format(
+                    unit=repr(unit), field_name=info.field_name, units=units[0], number=number
+                )
+            )
         return float(number)
 
 
@@ -151,7 +156,7 @@ def find_config(explicit: str | Path | None = None) -> Path | None:
     if explicit is not None:
         p = Path(explicit)
         if not p.is_file():
-            raise InputError(f"--config {p}: no such file; give a patrol.toml (see docs/profiles.md)")
+            raise InputError(_("--config {p}: no such file; give a patrol.toml (see docs/profiles.md)").format(p=p))
         return p
     xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     for path in (Path(CONFIG_NAME), xdg / "patrol" / "config.toml"):
@@ -165,7 +170,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
-        raise InputError(f"{path}: unreadable config ({e}); fix it or remove it") from None
+        raise InputError(_("{path}: unreadable config ({e}); fix it or remove it").format(path=path, e=e)) from None
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -197,7 +202,11 @@ def schema_problems(doc: dict[str, Any], path: Path) -> list[str]:
             where = _where(loc)
             if err["type"] == "extra_forbidden":
                 kind = f"[{loc[0]}.NAME]" if loc and loc[0] in KINDS else "the file"
-                lines.append(f"{path}: {where}: unknown key (see docs/profiles.md for the keys of {kind})")
+                lines.append(
+                    _("{path}: {where}: unknown key (see docs/profiles.md for the keys of {kind})").format(
+                        path=path, where=where, kind=kind
+                    )
+                )
             else:
                 msg = err["msg"].removeprefix("Value error, ")
                 lines.append(f"{path}: {where}: {msg}")
@@ -297,12 +306,18 @@ def resolve(
         table: dict[str, _Table] = getattr(cfg, kind)
         if path is None:
             raise InputError(
-                f"--{'speaker-profile' if kind == 'speaker' else kind} {name}: no {CONFIG_NAME} in this folder"
-                " (nor ~/.config/patrol/config.toml); give --config FILE (docs/profiles.md)"
+                _(
+                    "--{value} {name}: no {config_name} in this folder (nor "
+                    "~/.config/patrol/config.toml); give --config FILE (docs/profiles.md)"
+                ).format(value="speaker-profile" if kind == "speaker" else kind, name=name, config_name=CONFIG_NAME)
             )
         if name not in table:
             have = ", ".join(sorted(table)) or "none"
-            raise InputError(f"{path}: no [{kind}.{name}] profile (profiles of that kind there: {have})")
+            raise InputError(
+                _("{path}: no [{kind}.{name}] profile (profiles of that kind there: {have})").format(
+                    path=path, kind=kind, name=name, have=have
+                )
+            )
         chosen[kind] = name
         base = (path or Path(CONFIG_NAME)).parent
         for key, v in profile_values(table[name], base).items():

@@ -7,12 +7,15 @@ English in the code and marked ``_("...")``; ``pybabel extract`` (``make message
 newer than its ``.mo`` (or without one) is compiled in memory when loaded, so a checkout without the build
 step still speaks its language.
 
-Only what is covered is translated today (docs/language.md): the plan summary, ``patrol check``'s report and
-the plan map's legend and panels. Everything else stays English.
+What is covered is listed in docs/language.md: the help, the summaries, check, status, audit, the reports and
+the pages. The helpers below format for the language in use: :func:`pad` and :func:`width` (a Chinese character
+takes two terminal columns), :func:`clock`, :func:`stamp`, :func:`day` (24-hour, ``12月2日`` in Chinese),
+:func:`km`, :func:`number`, :func:`html_lang` and :func:`csv_bom`. English output is what it always was.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 import io
 import os
@@ -103,6 +106,88 @@ def km(metres: float) -> str:
     '12.3 km'
     """
     return _("{n} km").format(n=f"{metres / 1000:.1f}")
+
+
+def html_lang() -> str:
+    """The ``lang`` attribute of a page in the interface language (``en`` or ``zh-CN``)."""
+    return "zh-CN" if _lang == "zh_CN" else "en"
+
+
+def csv_bom() -> str:
+    """What a CSV starts with: nothing in English; in Chinese a UTF-8 byte-order mark, so that spreadsheet
+    programs (Excel, WPS) read the Chinese column heads as UTF-8, not as the local code page."""
+    return "" if _lang == "en" else "\ufeff"
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (a Chinese character takes two).
+
+    >>> width("id"), width("编号")
+    (2, 4)
+    """
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, cols: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``cols`` terminal columns (on the left when ``right``); never cut.
+
+    >>> pad("ab", 4) + "|", pad("编号", 6, right=True) + "|"
+    ('ab  |', '  编号|')
+    """
+    fill = " " * max(cols - width(text), 0)
+    return fill + text if right else text + fill
+
+
+def clock(moment: dt.datetime) -> str:
+    """A local date and time for a table: ``12-02 20:15`` in English, ``12月2日 20:15`` in Chinese (24-hour)."""
+    if _lang == "en":
+        return moment.strftime("%m-%d %H:%M")
+    from babel.dates import format_datetime
+
+    return format_datetime(moment, "M月d日 HH:mm", tzinfo=moment.tzinfo, locale=_lang)
+
+
+def stamp(moment: dt.datetime) -> str:
+    """A full local date and time with its zone: ``2026-12-02 20:15 UTC`` (English), ``2026年12月2日 20:15 UTC``."""
+    if _lang == "en":
+        return f"{moment:%Y-%m-%d %H:%M %Z}"
+    from babel.dates import format_datetime
+
+    return format_datetime(moment, "y年M月d日 HH:mm", tzinfo=moment.tzinfo, locale=_lang) + f" {moment:%Z}"
+
+
+def day(value: dt.date) -> str:
+    """A day: ``2026-12-02`` in English, ``2026年12月2日`` in Chinese.
+
+    >>> day(dt.date(2020, 2, 3))
+    '2020-02-03'
+    """
+    if _lang == "en":
+        return value.isoformat()
+    from babel.dates import format_date
+
+    return format_date(value, "y年M月d日", locale=_lang)
+
+
+def short_day(value: dt.date) -> str:
+    """A day of a week for a chart or a column head: ``12-02`` in English, ``12月2日`` in Chinese."""
+    if _lang == "en":
+        return value.strftime("%m-%d")
+    return f"{value.month}月{value.day}日"
+
+
+def number(value: float, digits: int = 0) -> str:
+    """``value`` with ``digits`` decimals and the locale's grouping (``12,345.6``; the same marks in zh_CN).
+
+    >>> number(12345.67, 1)
+    '12,345.7'
+    """
+    from babel.numbers import format_decimal
+
+    fmt = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(round(value, digits), format=fmt, locale=_lang if _lang != "en" else "en_US")
 
 
 set_language(pick_language())

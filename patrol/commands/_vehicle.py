@@ -9,6 +9,9 @@ from typing import Any
 import typer
 
 from patrol.commands.options import warn
+from patrol.i18n import N_, _, pad
+
+LISTS = (N_("mission"), N_("fence"), N_("rally"))  # the progress bars' labels
 
 
 def address(connect: str | None, vehicle: str | None, config: Path | None, more: str = "") -> tuple[str, int | None]:
@@ -27,7 +30,9 @@ def address(connect: str | None, vehicle: str | None, config: Path | None, more:
     if url is None:
         where = f"{path}: [vehicle.{vehicle}] has no connect" if prof is not None else "no --connect given"
         raise InputError(
-            f'{where}; give --connect URL, or a --vehicle whose profile has connect = "tcp:HOST:PORT"{more}'
+            _('{where}; give --connect URL, or a --vehicle whose profile has connect = "tcp:HOST:PORT"{more}').format(
+                where=where, more=more
+            )
         )
     return url, (prof.sysid if prof is not None else None)
 
@@ -42,10 +47,10 @@ def connect(url: str, signing_key: Path | None, sysid: int | None = None, vehicl
     from patrol.vehicle.link import device_and_baud, expect_system
 
     device_and_baud(url)  # a malformed address is refused before anything is printed
-    typer.echo(f"connecting to {url} ...", err=True)
+    typer.echo(_("connecting to {url} ...").format(url=url), err=True)
     link = link_connect(url, signing_key=signing_key)
     expect_system(link, sysid, f"vehicle {vehicle}" if vehicle else "the vehicle", url)
-    typer.echo(f"vehicle {link.target_system}/{link.target_component} is there", err=True)
+    typer.echo(_("vehicle {id} is there").format(id=f"{link.target_system}/{link.target_component}"), err=True)
     return link
 
 
@@ -61,7 +66,7 @@ def checked_sortie(package: Path, sortie: int, force: str | None, no_checks: boo
         forced = preflight(package, sortie, force)
         if forced is not None:
             log, override = forced
-            warn(f"pre-flight check overridden ({force!r}), logged to {log}")
+            warn(_("pre-flight check overridden ({reason}), logged to {log}").format(reason=repr(force), log=log))
     return up, override
 
 
@@ -77,22 +82,21 @@ def upload(link: Any, up: Any, fence_params: bool, fence_action: int, check: boo
 
     def progress(name: str, i: int, n: int) -> None:
         if name not in bars:
-            bars[name] = typer.progressbar(length=n, label=f"{name:7s}", file=sys.stderr)
+            bars[name] = typer.progressbar(length=n, label=pad(_(name), 7), file=sys.stderr)
             bars[name].__enter__()
         bars[name].update(i - bars[name].pos)
         if i == n:
             bars[name].__exit__(None, None, None)
 
     counts = upload_sortie(link, up, progress=progress)
-    typer.echo(
-        f"uploaded and read back: {counts['mission'] - 1} mission items (+home), {counts['fence']} fence items, "
-        f"{counts['rally']} rally points - identical",
-        err=True,
+    text = _(
+        "uploaded and read back: {mission} mission items (+home), {fence} fence items, {rally} rally points - identical"
     )
+    typer.echo(text.format(mission=counts["mission"] - 1, fence=counts["fence"], rally=counts["rally"]), err=True)
     if fence_params:
         for name, value in needed_params(up, fence_action).items():
             link.set_param(name, value)
-            typer.echo(f"set {name} = {value:g} (confirmed)", err=True)
+            typer.echo(_("set {name} = {value} (confirmed)").format(name=name, value=f"{value:g}"), err=True)
     return counts
 
 

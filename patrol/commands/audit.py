@@ -17,6 +17,7 @@ from patrol.commands.options import (
     say,
     warn,
 )
+from patrol.i18n import _
 
 LogsArg = Annotated[list[Path], typer.Argument(help="Flight logs: .tlog and/or DataFlash .bin (a day's sorties).")]
 AuditOutOpt = Annotated[Path, typer.Option("--output", "-o", help="Folder for report.json, .csv, .html.")]
@@ -24,7 +25,7 @@ MinCoverageOpt = Annotated[
     float, typer.Option("--min-coverage", help="Share of each compound that must hear a whole warning.")
 ]
 OnlyFlownOpt = Annotated[
-    bool, typer.Option("--only-flown", help="Report only compounds the logs swept (25% or more in range).")
+    bool, typer.Option("--only-flown", help="Report only compounds the logs swept (a quarter or more in range).")
 ]
 CompoundsOpt = Annotated[str, typer.Option("--compounds", help="Report only these compound ids (comma-separated).")]
 AssumePlayingOpt = Annotated[
@@ -56,7 +57,11 @@ def audit(
     from patrol.review.flightlog import read_log
 
     if not 0.0 <= min_coverage <= 1.0:
-        raise InputError(f"--min-coverage {min_coverage:g}: give a share between 0 and 1, e.g. 0.9")
+        raise InputError(
+            _("--min-coverage {min_coverage}: give a share between 0 and 1, e.g. 0.9").format(
+                min_coverage=format(min_coverage, "g")
+            )
+        )
     rec = begin(ledger, operator, "audit")
     pkg = audit_view(read_package(package))
     flights = [read_log(p) for p in logs]
@@ -64,20 +69,19 @@ def audit(
         for w in f.warnings:
             warn(f"{f.path}: {w}")
         if not f.plays and not assume_playing:
-            warn(
-                f"{f.path}: no speaker cue reports; nothing counts as heard "
-                "(use --assume-playing for a speaker without reports)"
+            msg = _(
+                "no speaker cue reports; nothing counts as heard (use --assume-playing for a speaker without reports)"
             )
+            warn(f"{f.path}: {msg}")
     audits = select_audits(run_audit(flights, pkg, assume_playing), compounds, only_flown, str(package))
     doc = report(audits, pkg, flights, min_coverage)
     write_folder(report_files(doc, audits, pkg, flights), output, overwrite=force)
     if rec.on:
         say(rec.save(audit_payload(package, audits, doc, flights, output, rec.operator, vehicle)))
     typer.echo(report_table(doc, min_coverage))
-    typer.echo(f"wrote {output}/ (report.json, report.csv, report.html, uncovered.geojson)")
+    typer.echo(_("wrote {path}/ (report.json, report.csv, report.html, uncovered.geojson)").format(path=output))
     failing = [c["id"] for c in doc["compounds"] if not c["passes"]]
     if failing:
-        raise CoverageShortfallError(
-            f"{len(failing)} compound(s) under {min_coverage:.0%} heard whole: {', '.join(failing[:8])}"
-            + (" ..." if len(failing) > 8 else "")
-        ) from None
+        ids = ", ".join(failing[:8]) + (" ..." if len(failing) > 8 else "")
+        text = _("{n} compound(s) under {share} heard whole: {ids}")
+        raise CoverageShortfallError(text.format(n=len(failing), share=f"{min_coverage:.0%}", ids=ids)) from None

@@ -18,6 +18,7 @@ from patrol.commands.options import (
     say,
     warn,
 )
+from patrol.i18n import _
 
 OutOpt = Annotated[
     Path | None, typer.Option("--out", help="Folder for the play log and WAV copies (default: PACKAGE/plays).")
@@ -54,7 +55,9 @@ def broadcast(
     rec = begin(ledger, operator, "broadcast", field=True)
     pkg = read_package(package)
     if not pkg.broadcast:
-        raise InputError(f"{package}: planned with --speaker none; re-plan with a speaker to broadcast")
+        raise InputError(
+            _("{package}: planned with --speaker none; re-plan with a speaker to broadcast").format(package=package)
+        )
     build = read_build(package / "audio")
     for line in repair_build(build, PromptCache()):
         warn(line)
@@ -64,8 +67,9 @@ def broadcast(
     log_path = out_dir / f"sortie-{sortie:02d}-{stamp}.jsonl"
     player = Player(build, out_dir / f"sortie-{sortie:02d}-{stamp}", sound)
     link = _vehicle.connect(connect, signing_key)
-    how = "aloud" if player.sound else "into WAV files"
-    typer.echo(f"following speaker cues ({pkg.broadcast['speaker']}); playing {how}", err=True)
+    how = _("aloud") if player.sound else _("into WAV files")
+    text = _("following speaker cues ({speaker}); playing {how}")
+    typer.echo(text.format(speaker=pkg.broadcast["speaker"], how=how), err=True)
     try:
         plays = follow(
             link,
@@ -81,4 +85,4 @@ def broadcast(
     finally:
         link.close()
         say(rec.save(broadcast_payload(package, sortie, log_path)))
-    typer.echo(f"{len(plays)} speaker events logged to {log_path}")
+    typer.echo(_("{n} speaker events logged to {path}").format(n=len(plays), path=log_path))

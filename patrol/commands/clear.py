@@ -6,6 +6,7 @@ import typer
 
 from patrol.commands import _vehicle
 from patrol.commands.options import ConnectOpt, SigningOpt, one_line_errors
+from patrol.i18n import _
 
 
 @one_line_errors
@@ -19,4 +20,4 @@ def clear(connect: ConnectOpt, signing_key: SigningOpt = None) -> None:
             link.clear(mt)
     finally:
         link.close()
-    typer.echo("cleared mission, fence and rally points")
+    typer.echo(_("cleared mission, fence and rally points"))

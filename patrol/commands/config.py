@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from patrol.commands.options import ConfigOpt, one_line_errors
+from patrol.i18n import _
 
 app = typer.Typer(help="Settings and profiles (patrol.toml): show them resolved, check them.", no_args_is_help=True)
 
@@ -30,7 +31,7 @@ def show(
     from patrol.paths import portable
 
     cfg, path = load_config(config)
-    typer.echo(f"config: {portable(path) if path else 'none (no patrol.toml here)'}")
+    typer.echo(_("config: {path}").format(path=portable(path) if path else _("none (no patrol.toml here)")))
     for kind in ("district", "vehicle", "speaker"):
         for name, prof in getattr(cfg, kind).items():
             keys = ", ".join(f"{k}={v}" for k, v in prof.model_dump(exclude_none=True).items())
@@ -47,7 +48,7 @@ def show(
         if k not in skip
     }
     r = resolve(defaults, set(), cfg, path, picks)
-    typer.echo("plan settings:")
+    typer.echo(_("plan settings:"))
     for k, v in r.values.items():
         shown = [portable(x) for x in v] if isinstance(v, list) else v
         typer.echo(f"  {k} = {shown}  ({r.sources[k]})")
@@ -64,7 +65,7 @@ def check(config: ConfigOpt = None) -> None:
 
     path = find_config(config)
     if path is None:
-        raise InputError("no patrol.toml here (nor ~/.config/patrol/config.toml); give --config FILE")
+        raise InputError(_("no patrol.toml here (nor ~/.config/patrol/config.toml); give --config FILE"))
     doc = read_toml(path)
     problems = schema_problems(doc, path) + profile_problems(valid_profiles(doc), path)
     for line in problems:

@@ -9,6 +9,7 @@ import typer
 
 from patrol.commands import _vehicle
 from patrol.commands.options import ConnectOpt, ForceOpt, SigningOpt, one_line_errors
+from patrol.i18n import _
 
 
 @one_line_errors
@@ -27,13 +28,12 @@ def download(
     from patrol.vehicle.upload import download_sortie
 
     if output.exists() and not force:
-        raise PatrolError(f"{output}: already exists; pass --force to replace it")
+        raise PatrolError(_("{path}: already exists; pass --force to replace it").format(path=output))
     link = _vehicle.connect(connect, signing_key)
     try:
         up = download_sortie(link, str(output))
     finally:
         link.close()
     write_text(output, json.dumps(upload_to_plan(up), indent=4) + "\n")
-    typer.echo(
-        f"wrote {output}: {len(up.mission)} mission items, {len(up.fence)} fence items, {len(up.rally)} rally points"
-    )
+    text = _("wrote {path}: {mission} mission items, {fence} fence items, {rally} rally points")
+    typer.echo(text.format(path=output, mission=len(up.mission), fence=len(up.fence), rally=len(up.rally)))

@@ -10,6 +10,8 @@ from typing import Any
 
 import typer
 
+from patrol.i18n import _
+
 
 def fly_fleet(
     package: Path,
@@ -33,7 +35,6 @@ def fly_fleet(
     import json
 
     from patrol.config import load_config
-    from patrol.errors import InputError
     from patrol.ledger.session import begin
     from patrol.package.check import preflight
     from patrol.package.reader import read_sortie
@@ -42,16 +43,9 @@ def fly_fleet(
     rec = begin(ledger, operator, "fly", field=True)
     man = json.loads((package / "manifest.json").read_text(encoding="utf-8")) if package.is_dir() else {}
     vehicles, slots = fleet_schedule(man, package)
-    cfg, _ = load_config(config)
+    cfg, _path = load_config(config)
     links = read_fleet(fleet_file, vehicles, {n: (p.connect, p.sysid) for n, p in cfg.vehicle.items()})
-    live_sep_m = planned_sep_m = float(man["fleet"]["separation_m"])
-    if separation_m is not None:
-        if not separation_m >= planned_sep_m:
-            raise InputError(
-                f"--separation-m {separation_m:g}: the plan keeps {planned_sep_m:g} m; give that or more "
-                "(or re-plan with a smaller --separation-m)"
-            )
-        live_sep_m = separation_m
+    live_sep_m = _live_separation(float(man["fleet"]["separation_m"]), separation_m)
     if max_sorties is not None:
         slots = [s for s in slots if [x for x in slots if x["vehicle"] == s["vehicle"]].index(s) < max_sorties]
     for s in slots if not no_checks else ():
@@ -63,7 +57,11 @@ def fly_fleet(
         with lock:
             typer.echo(f"{dt.datetime.now().strftime('%H:%M:%S')} {line}", err=True)
 
-    log(f"fleet of {len(links)}: {len(slots)} sorties, the schedule's +00:00:00 in {LEAD_S / time_scale:.0f} s")
+    log(
+        _("fleet of {n}: {sorties} sorties, the schedule's +00:00:00 in {lead} s").format(
+            n=len(links), sorties=len(slots), lead=f"{LEAD_S / time_scale:.0f}"
+        )
+    )
     run = FleetRun(package, links, slots, uploads, log, time_scale=time_scale, timeout_s=timeout_min * 60)
     run.fence_action, run.check, run.link_wait_s = fence_action, not no_checks, link_wait_s
     run.layer_m = float(man["fleet"]["layer_m"])
@@ -75,7 +73,7 @@ def fly_fleet(
         _record(rec, package, e.results)
         for r in e.results:
             typer.echo(r.line())
-        typer.echo("patrol: interrupted: every vehicle in the air was switched to RTL", err=True)
+        typer.echo(_("patrol: interrupted: every vehicle in the air was switched to RTL"), err=True)
         raise typer.Exit(130) from None
     _record(rec, package, results)
     for r in results:
@@ -139,3 +137,19 @@ def _live_table(run: Any, live: bool | None) -> Iterator[None]:
         finally:
             run.tick = None
             view.update(status_table(dict(run.status)))
+
+
+def _live_separation(planned_m: float, given_m: float | None) -> float:
+    """The separation the monitor keeps: the plan's, or a larger ``--separation-m`` (a smaller one is refused)."""
+    from patrol.errors import InputError
+
+    if given_m is None:
+        return planned_m
+    if not given_m >= planned_m:
+        raise InputError(
+            _(
+                "--separation-m {given}: the plan keeps {planned} m; give that or more "
+                "(or re-plan with a smaller --separation-m)"
+            ).format(given=f"{given_m:g}", planned=f"{planned_m:g}")
+        )
+    return given_m

@@ -24,6 +24,7 @@ from patrol.commands.options import (
     one_line_errors,
     say,
 )
+from patrol.i18n import N_, _
 
 TlogOpt = Annotated[Path | None, typer.Option("--tlog", help="Telemetry log to record (default: PACKAGE/flights/...).")]
 LoiterOpt = Annotated[bool, typer.Option("--loiter-on-interrupt", help="On Ctrl-C switch to LOITER instead of RTL.")]
@@ -111,15 +112,14 @@ def fly(
     try:
         trail.uploaded(_vehicle.upload(link, up, fence_params, fence_action, not no_checks))
         flight = Flight(link)
-        typer.echo("waiting for a 3D fix and a ready EKF, then GUIDED, arm, AUTO ...", err=True)
+        typer.echo(_("waiting for a 3D fix and a ready EKF, then GUIDED, arm, AUTO ..."), err=True)
         last = len(up.mission)
         watch = _vehicle.watch(url, signing_key, link_wait_s, flight.t0)
         state = flight.fly(last, timeout_min * 60, lambda s: _progress(s, last), **watch)
         outcome, code = sortie_end(state, last)
         typer.echo("", err=True)
-        typer.echo(
-            f"sortie {sortie} flown: {outcome}; {len(state.reached)} items reached, {len(state.track)} positions logged"
-        )
+        text = _("sortie {n} flown: {outcome}; {reached} items reached, {positions} positions logged")
+        typer.echo(text.format(n=sortie, outcome=_(outcome), reached=len(state.reached), positions=len(state.track)))
     except KeyboardInterrupt:
         outcome = _interrupted(flight, loiter_on_interrupt) or outcome
         raise
@@ -131,30 +131,34 @@ def fly(
         link.close()
         if part.exists():
             os.replace(part, tlog)
-            typer.echo(f"telemetry log: {tlog}", err=True)
+            typer.echo(_("telemetry log: {path}").format(path=tlog), err=True)
         say(rec.save(trail.fly_payload(tlog, outcome, rec.operator)))
     if code:
         raise typer.Exit(code)
+
+
+# The fixed outcomes, translated where they are shown (the ledger records them in English).
+OUTCOMES = (N_("landed and disarmed"), N_("interrupted while the link was lost: the vehicle was told nothing"))
 
 
 def _interrupted(flight: Any, loiter: bool) -> str | None:
     """Ctrl-C in flight: the vehicle told to RTL (or LOITER), or nothing over a lost link; the outcome to record."""
     if flight is not None and flight.link_lost:
         outcome = "interrupted while the link was lost: the vehicle was told nothing"
-        typer.echo(f"\npatrol: {outcome}; take over with the RC transmitter or another ground station", err=True)
+        typer.echo("\n" + _("patrol: {outcome}; take over with the RC transmitter or another ground station").format(
+            outcome=_(outcome)), err=True)  # fmt: skip
         return outcome
     if flight is not None and flight.state.armed:
         mode = "LOITER" if loiter else "RTL"
         flight.set_mode(mode)
-        typer.echo(f"\npatrol: interrupted: vehicle switched to {mode}", err=True)
+        typer.echo("\n" + _("patrol: interrupted: vehicle switched to {mode}").format(mode=mode), err=True)
         return f"interrupted: switched to {mode}"
     return None
 
 
 def _progress(s: Any, last: int) -> None:
-    typer.echo(
-        f"\ritem {max(s.current_seq, 0):3d}/{last}  next {s.wp_dist_m:6.0f} m  alt {s.rel_alt_m:5.1f} m  "
-        f"battery {s.battery_pct:3d}%  {s.mode:8s}",
-        err=True,
-        nl=False,
-    )
+    line = _("item {item}/{last}  next {next} m  alt {alt} m  battery {battery}%  {mode}").format(
+        item=f"{max(s.current_seq, 0):3d}", last=last, next=f"{s.wp_dist_m:6.0f}", alt=f"{s.rel_alt_m:5.1f}",
+        battery=f"{s.battery_pct:3d}", mode=f"{s.mode:8s}",
+    )  # fmt: skip
+    typer.echo("\r" + line, err=True, nl=False)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from patrol.commands.options import ForceOpt, OutDirOpt, one_line_errors, warn
+from patrol.i18n import _
 
 app = typer.Typer(
     name="import",
@@ -51,8 +52,7 @@ def osm(
     for line in summary_lines(result):
         typer.echo(line)
     nofly = f" --nofly {out / 'nofly_candidates.geojson'}" if result.candidates else ""
-    typer.echo(
-        f"wrote {out}/; plan it: patrol plan {out / 'compounds.geojson'} --buildings {out / 'buildings.geojson'}"
-    )
+    text = _("wrote {path}/; plan it: patrol plan {compounds} --buildings {buildings}")
+    typer.echo(text.format(path=out, compounds=out / "compounds.geojson", buildings=out / "buildings.geojson"))
     if nofly:
-        typer.echo(f"after checking the candidate no-fly zones, add:{nofly}")
+        typer.echo(_("after checking the candidate no-fly zones, add:{nofly}").format(nofly=nofly))

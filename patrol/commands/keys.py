@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from patrol.commands.options import ConnectOpt, SigningOpt, one_line_errors
+from patrol.i18n import _
 
 app = typer.Typer(help="MAVLink 2 signing keys: make one, install it on a vehicle, remove it.", no_args_is_help=True)
 
@@ -27,7 +28,11 @@ def new(path: KeyFileArg, force: ForceKeyOpt = False) -> None:
     from patrol.vehicle.signing import new_key_file
 
     out, kid = new_key_file(path, overwrite=force)
-    typer.echo(f"wrote {out} (key id {kid}); install it with patrol keys install --connect URL --key {out}")
+    typer.echo(
+        _("wrote {path} (key id {id}); install it with patrol keys install --connect URL --key {path}").format(
+            path=out, id=kid
+        )
+    )
 
 
 @app.command("install")
@@ -37,9 +42,9 @@ def install(connect: ConnectOpt, key: KeyOpt, signing_key: SigningOpt = None) ->
     (--signing-key). The vehicle then refuses unsigned commands on every port but USB."""
     from patrol.vehicle.keys import install_key
 
-    _say(f"connecting to {connect} ...")
+    _say(_("connecting to {url} ...").format(url=connect))
     kid = install_key(connect, key, signing_key, say=_say)
-    typer.echo(f"installed key id {kid}; fly with --signing-key {key}")
+    typer.echo(_("installed key id {id}; fly with --signing-key {key}").format(id=kid, key=key))
 
 
 @app.command("remove")
@@ -48,6 +53,6 @@ def remove(connect: ConnectOpt, signing_key: SigningOpt = None) -> None:
     """Make the vehicle stop signing (SETUP_SIGNING with a zero key); over a port other than USB give its key."""
     from patrol.vehicle.keys import remove_key
 
-    _say(f"connecting to {connect} ...")
+    _say(_("connecting to {url} ...").format(url=connect))
     remove_key(connect, signing_key, say=_say)
-    typer.echo("signing removed: the vehicle takes unsigned commands again")
+    typer.echo(_("signing removed: the vehicle takes unsigned commands again"))

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from patrol.commands.options import LedgerOpt, OperatorOpt, VehicleOpt, one_line_errors, say
+from patrol.i18n import _
 
 app = typer.Typer(help="The campaign ledger: import flights, write the spool, check it.", no_args_is_help=True)
 
@@ -44,7 +45,8 @@ def sync(ledger: LedgerOpt = None) -> None:
     led = reader(ledger)
     done, left = sync(led)
     led.close()
-    typer.echo(f"{done} spooled record(s) written to {led.target.shown}; {left} left in {spool_dir()}")
+    text = _("{done} spooled record(s) written to {ledger}; {left} left in {spool}")
+    typer.echo(text.format(done=done, ledger=led.target.shown, left=left, spool=spool_dir()))
 
 
 @app.command("check")

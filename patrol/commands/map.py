@@ -9,6 +9,7 @@ import typer
 
 from patrol.commands.options import EveryOpt, HtmlOutOpt, TilesOpt, one_line_errors
 from patrol.commands.status import DateOpt, DistrictOpt
+from patrol.i18n import _
 
 MapLedgerOpt = Annotated[
     bool,
@@ -39,7 +40,7 @@ def map_(
 
     if not ledger:
         if package is None:
-            raise InputError("give a mission package folder, or --ledger to map the campaign")
+            raise InputError(_("give a mission package folder, or --ledger to map the campaign"))
         from patrol.review.maps import map_command
 
         typer.echo(map_command(Path(package), output, tiles))
@@ -59,4 +60,5 @@ def map_(
         page = ledger_map(conn, as_of, days, scope, tiles)
     led.close()
     write_html_atomic(page, out)
-    typer.echo(f"wrote {out} ({_size(len(page.encode()))}): the ledger's compounds over {days} day(s), tiles {tiles}")
+    text = _("wrote {path} ({size}): the ledger's compounds over {days} day(s), tiles {tiles}")
+    typer.echo(text.format(path=out, size=_size(len(page.encode())), days=days, tiles=tiles))

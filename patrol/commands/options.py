@@ -10,6 +10,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from patrol.i18n import _
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -23,19 +25,19 @@ def one_line_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except PatrolError as exc:
-            typer.echo(f"patrol: error: {' '.join(str(exc).split())}", err=True)  # one line, whatever it quotes
+            line = _("patrol: error: {message}").format(message=" ".join(str(exc).split()))
+            typer.echo(line, err=True)  # one line, whatever it quotes
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            typer.echo("patrol: interrupted", err=True)
+            typer.echo(_("patrol: interrupted"), err=True)
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:
             if os.environ.get("PATROL_DEBUG"):
                 raise
-            typer.echo(
-                f"patrol: internal error: {type(exc).__name__}: {exc} (PATROL_DEBUG=1 shows the traceback)", err=True
-            )
+            text = _("patrol: internal error: {error} (PATROL_DEBUG=1 shows the traceback)")
+            typer.echo(text.format(error=f"{type(exc).__name__}: {exc}"), err=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -43,7 +45,7 @@ def one_line_errors(fn: F) -> F:
 
 def warn(message: str) -> None:
     """One warning line on stderr."""
-    typer.echo(f"patrol: warning: {message}", err=True)
+    typer.echo(_("patrol: warning: {message}").format(message=message), err=True)
 
 
 OutDirOpt = Annotated[Path, typer.Option("--output", "-o", help="Mission package folder to write.")]
@@ -118,24 +120,23 @@ def check_report(clips: Any, max_cer: float) -> list[str]:
 
     bad = failures([(c.prompt_id, c.lang, c.check) for c in clips], max_cer)
     for line in bad:
-        warn(f"not understood: {line}")
+        warn(_("not understood: {clip}").format(clip=line))
     checked = [c for c in clips if c.check is not None]
     if checked:
         figures = [c.check.get("worst", c.check["error_rate"]) for c in checked]
         worst = max(1.0 if f is None else f for f in figures)
-        typer.echo(
-            f"check: {len(checked)} clip(s) transcribed, worst error rate {worst:.2f}, {len(bad)} above {max_cer:g}",
-            err=True,
-        )
+        text = _("check: {n} clip(s) transcribed, worst error rate {worst}, {bad} above {max}")
+        typer.echo(text.format(n=len(checked), worst=f"{worst:.2f}", bad=len(bad), max=f"{max_cer:g}"), err=True)
     return bad
 
 
 def cache_report(cache: Any, n: int) -> None:
     """One line on stderr: how many clips the prompt cache gave and how many were made."""
     made = n - cache.hits
-    where = f" (prompt cache {cache.root.parent})" if cache.enabled else " (--no-cache)"
-    extra = f"; {cache.rebuilt} damaged cache entry(ies) rebuilt" if cache.rebuilt else ""
-    typer.echo(f"prompts: {cache.hits} clip(s) from the cache, {made} made{extra}{where}", err=True)
+    where = _(" (prompt cache {path})").format(path=cache.root.parent) if cache.enabled else " (--no-cache)"
+    extra = _("; {n} damaged cache entry(ies) rebuilt").format(n=cache.rebuilt) if cache.rebuilt else ""
+    text = _("prompts: {hits} clip(s) from the cache, {made} made{extra}{where}")
+    typer.echo(text.format(hits=cache.hits, made=made, extra=extra, where=where), err=True)
 
 
 LedgerOpt = Annotated[
@@ -225,14 +226,22 @@ def fleet_params(vehicles: int, swap_min: float, separation_m: float, start: str
     from patrol.types import FleetParams
 
     if not 1 <= vehicles <= MAX_VEHICLES:
-        raise InputError(f"--vehicles {vehicles}: give a number of vehicles from 1 to {MAX_VEHICLES}")
+        raise InputError(
+            _("--vehicles {vehicles}: give a number of vehicles from 1 to {max_vehicles}").format(
+                vehicles=vehicles, max_vehicles=MAX_VEHICLES
+            )
+        )
     if not (swap_min >= 0 and separation_m > 0):
-        raise InputError(f"--swap-min {swap_min:g} / --separation-m {separation_m:g}: give swap >= 0, separation > 0")
+        raise InputError(
+            _("--swap-min {swap_min} / --separation-m {separation_m}: give swap >= 0, separation > 0").format(
+                swap_min=format(swap_min, "g"), separation_m=format(separation_m, "g")
+            )
+        )
     clock = None
     if start is not None:
         m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", start.strip())
         if m is None:
-            raise InputError(f"--start {start!r}: give the start time as HH:MM, e.g. 09:30")
+            raise InputError(_("--start {start}: give the start time as HH:MM, e.g. 09:30").format(start=repr(start)))
         clock = int(m.group(1)) * 3600.0 + int(m.group(2)) * 60.0
     if vehicles == 1:
         return None

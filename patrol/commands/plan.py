@@ -31,6 +31,7 @@ from patrol.commands.options import (
     say,
     warn,
 )
+from patrol.i18n import _
 
 if TYPE_CHECKING:
     from patrol.speech.broadcast import Broadcast
@@ -154,7 +155,7 @@ def _settings(ctx: typer.Context, values: dict[str, Any]) -> tuple[SimpleNamespa
     cfg, path = load_config(config) if config or any(picks.values()) else (PatrolConfig(), None)
     r = resolve(values, given, cfg, path, picks)
     if not r.values["compounds"]:
-        raise InputError("no compounds: give the compound files (COMPOUNDS) or --district NAME of a patrol.toml")
+        raise InputError(_("no compounds: give the compound files (COMPOUNDS) or --district NAME of a patrol.toml"))
     record = {
         "config": portable(path) if path else None,
         "profiles": r.profiles,
@@ -289,4 +290,4 @@ def plan(
         cache_report(cache, len(bc.encoder.build.clips))
         check_report(bc.encoder.build.clips, max_cer)
     typer.echo(summary_table(result))
-    typer.echo(f"wrote {out}/ ({len(result.sorties)} sortie(s))")
+    typer.echo(_("wrote {path}/ ({n} sortie(s))").format(path=out, n=len(result.sorties)))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from patrol import i18n
 from patrol.commands.options import (
     CheckOpt,
     EngineOpt,
@@ -60,7 +61,11 @@ def build(
         typer.echo(f"#{c.track:<3d} {c.prompt_id:18s} {c.lang}  {c.duration_s:5.2f} s  {c.source}{rate}")
     cache_report(cache, len(built.clips))
     check_report(built.clips, max_cer)
-    typer.echo(f"wrote {output}/ ({len(built.clips)} clips, manifest.json, sd/ for the speaker's SD card)")
+    typer.echo(
+        i18n._("wrote {output}/ ({n_clips} clips, manifest.json, sd/ for the speaker's SD card)").format(
+            output=output, n_clips=len(built.clips)
+        )
+    )
 
 
 @app.command("check")
@@ -91,7 +96,7 @@ def check(
     cache = PromptCache()
     checker, why = make_checker(True, max_cer, snr_db if noise else None, (lang,) if lang else None, cache.root.parent)
     if checker is None:
-        raise InputError(f"{why}; `make setup` installs it")
+        raise InputError(i18n._("{why}; `make setup` installs it").format(why=why))
     with tempfile.TemporaryDirectory(prefix="patrol-check-") as d:
         if build is None:
             cat = read_catalogue()
@@ -107,9 +112,20 @@ def check(
         pairs = [(c.text, f["heard"]) for c, f in rows if c.lang == lg and c.text]
         if pairs:
             metric = "CER" if lg == "zh" else "WER"
-            typer.echo(f"{lg}: {metric} {corpus_error_rate(pairs, lg):.3f} over {len(pairs)} clip(s) in quiet")
+            typer.echo(
+                i18n._("{lg}: {metric} {corpus_error_rate} over {n_pairs} clip(s) in quiet").format(
+                    lg=lg,
+                    metric=metric,
+                    corpus_error_rate=format(corpus_error_rate(pairs, lg), ".3f"),
+                    n_pairs=len(pairs),
+                )
+            )
     bad = failures([(c.prompt_id, c.lang, f) for c, f in rows], max_cer)
-    typer.echo(f"{len(rows)} clip(s) checked by {checker.describe()['recogniser']}; {len(bad)} above {max_cer:g}")
+    typer.echo(
+        i18n._("{n_rows} clip(s) checked by {recogniser}; {n_bad} above {max_cer}").format(
+            n_rows=len(rows), recogniser=checker.describe()["recogniser"], n_bad=len(bad), max_cer=format(max_cer, "g")
+        )
+    )
     if bad:
         raise IntelligibilityError("; ".join(bad))
 
@@ -145,22 +161,30 @@ def say(
         warn(line)
     job = next((j for j in catalogue_jobs(cat, voices) if j.prompt_id == prompt_id and j.lang == lang), None)
     if job is None:
-        raise InputError(f"{catalogue}: prompt {prompt_id} has no {lang} text or clip")
+        raise InputError(
+            i18n._("{catalogue}: prompt {prompt_id} has no {lang} text or clip").format(
+                catalogue=catalogue, prompt_id=prompt_id, lang=lang
+            )
+        )
     data, _ = clip_bytes(job, PromptCache(enabled=not no_cache))
     seconds = (len(data) - 44) / 2 / RATE_HZ
     if output is None:
         with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as f:
             f.write(data)
         if play(f.name):
-            typer.echo(f"played {prompt_id} ({lang}), {seconds:.2f} s")
+            typer.echo(
+                i18n._("played {prompt_id} ({lang}), {seconds} s").format(
+                    prompt_id=prompt_id, lang=lang, seconds=format(seconds, ".2f")
+                )
+            )
             Path(f.name).unlink()
             return
         output = Path(f"{prompt_id}.{lang}.wav")
         Path(f.name).replace(output)
-        typer.echo(f"no sound device: wrote {output}")
+        typer.echo(i18n._("no sound device: wrote {output}").format(output=output))
         return
     write_bytes(output, data)
-    typer.echo(f"wrote {output} ({seconds:.2f} s)")
+    typer.echo(i18n._("wrote {output} ({seconds} s)").format(output=output, seconds=format(seconds, ".2f")))
 
 
 @app.command("cache")
@@ -173,8 +197,12 @@ def cache(
 
     store = PromptCache()
     if clear_:
-        typer.echo(f"removed {store.clear()} cached clip(s) from {store.root}")
+        typer.echo(i18n._("removed {clear} cached clip(s) from {root}").format(clear=store.clear(), root=store.root))
         return
     entries = store.entries()
     size = sum(e.stat().st_size for e in entries)
-    typer.echo(f"{store.root}: {len(entries)} clip(s), {size / 1e6:.1f} MB")
+    typer.echo(
+        i18n._("{root}: {n_entries} clip(s), {n} MB").format(
+            root=store.root, n_entries=len(entries), n=format(size / 1e6, ".1f")
+        )
+    )

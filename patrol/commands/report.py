@@ -9,6 +9,7 @@ import typer
 
 from patrol.commands.options import EveryOpt, ForceOpt, LedgerOpt, one_line_errors
 from patrol.commands.status import DistrictOpt
+from patrol.i18n import _
 
 WeekOpt = Annotated[str | None, typer.Option("--week", help="ISO week (2020-W06), a date in it, this or last.")]
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Folder for report.html, report.csv, flights.csv.")]
@@ -38,7 +39,6 @@ def report(
     led.close()
     write_folder(week_files(data), output, overwrite=force)
     heard = ", ".join(f"{v:.0%}" for v in data.heard_share)
-    typer.echo(
-        f"week {data.label}: {len(data.compounds)} compounds, {len(data.flights)} flights; heard per day {heard}"
-    )
-    typer.echo(f"wrote {output}/ (report.html, report.csv, flights.csv)")
+    text = _("week {label}: {compounds} compounds, {flights} flights; heard per day {heard}")
+    typer.echo(text.format(label=data.label, compounds=len(data.compounds), flights=len(data.flights), heard=heard))
+    typer.echo(_("wrote {path}/ (report.html, report.csv, flights.csv)").format(path=output))

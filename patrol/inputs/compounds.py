@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from patrol import i18n
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
 from patrol.inputs.files import RawFeature, load_features, parse_geojson, parse_kml
@@ -118,9 +119,17 @@ def _height(props: dict[str, Any], src: str, label: str) -> tuple[float, str] | 
         if v not in (None, ""):
             h = parse_length_m(v)
             if h is None:
-                raise InputError(f"{src}: {label} has {key}={v!r}; give metres, e.g. 45 or 45 m (or feet: 150 ft)")
+                raise InputError(
+                    i18n._("{src}: {label} has {key}={v}; give metres, e.g. 45 or 45 m (or feet: 150 ft)").format(
+                        src=src, label=label, key=key, v=repr(v)
+                    )
+                )
             if not 0 < h < 700:
-                raise InputError(f"{src}: {label} has {key}={h:g} m; a roof is between 0 and 700 m high")
+                raise InputError(
+                    i18n._("{src}: {label} has {key}={h} m; a roof is between 0 and 700 m high").format(
+                        src=src, label=label, key=key, h=format(h, "g")
+                    )
+                )
             return h, str(origin) if origin else key
     for key in ("building:levels", "levels"):
         v = props.get(key)
@@ -128,9 +137,17 @@ def _height(props: dict[str, Any], src: str, label: str) -> tuple[float, str] | 
             try:
                 n = float(v)
             except (TypeError, ValueError):
-                raise InputError(f"{src}: {label} has {key}={v!r}; give a number of storeys") from None
+                raise InputError(
+                    i18n._("{src}: {label} has {key}={v}; give a number of storeys").format(
+                        src=src, label=label, key=key, v=repr(v)
+                    )
+                ) from None
             if not 0 < n < 200:
-                raise InputError(f"{src}: {label} has {key}={n:g}; give a number of storeys from 1 to 199")
+                raise InputError(
+                    i18n._("{src}: {label} has {key}={n}; give a number of storeys from 1 to 199").format(
+                        src=src, label=label, key=key, n=format(n, "g")
+                    )
+                )
             return n * LEVEL_M, key
     return None
 
@@ -154,9 +171,17 @@ def read_buildings(raw: list[tuple[str, RawFeature]], district: District) -> tup
         bid = str(f.properties.get("id", f"B{f.index + 1}"))
         out.append(Building(bid, local, hs[0], hs[1]))
     if missing:
-        warnings.append(f"{missing} building(s) without height or building:levels skipped (the tier default applies)")
+        warnings.append(
+            i18n._("{missing} building(s) without height or building:levels skipped (the tier default applies)").format(
+                missing=missing
+            )
+        )
     if far:
-        warnings.append(f"{far} building(s) more than {BUILDING_REACH_M / 1000:g} km from every compound ignored")
+        warnings.append(
+            i18n._("{far} building(s) more than {n} km from every compound ignored").format(
+                far=far, n=format(BUILDING_REACH_M / 1000, "g")
+            )
+        )
     return tuple(out), warnings
 
 
@@ -182,13 +207,17 @@ def _check_ranges(raw: list[tuple[str, RawFeature]]) -> None:
     for src, f in raw:
         c = shapely.get_coordinates(f.geometry)
         if c.size == 0:
-            raise InputError(f"{src}: {f.label()} is empty; remove it or draw it")
+            raise InputError(i18n._("{src}: {label} is empty; remove it or draw it").format(src=src, label=f.label()))
         if not np.all(np.isfinite(c)):
-            raise InputError(f"{src}: {f.label()} has non-numeric coordinates; fix its geometry")
+            raise InputError(
+                i18n._("{src}: {label} has non-numeric coordinates; fix its geometry").format(src=src, label=f.label())
+            )
         if not _lonlat_ok(f.geometry):
             raise InputError(
-                f"{src}: {f.label()} has coordinates outside lon ±180 / lat ±90: latitude and longitude "
-                "look swapped or projected; GeoJSON wants [lon, lat] in WGS84 degrees"
+                i18n._(
+                    "{src}: {label} has coordinates outside lon ±180 / lat ±90: latitude and longitude "
+                    "look swapped or projected; GeoJSON wants [lon, lat] in WGS84 degrees"
+                ).format(src=src, label=f.label())
             )
         centres.append(c.mean(axis=0))
     arr = np.array(centres)
@@ -203,19 +232,31 @@ def _check_ranges(raw: list[tuple[str, RawFeature]]) -> None:
                 if swapped < MAX_DISTRICT_SPAN_M
                 else "check its coordinates (WGS84 lon/lat degrees)"
             )
-            raise InputError(f"{src}: {f.label()} lies {d / 1000:.0f} km from the other features: {hint}")
+            raise InputError(
+                i18n._("{src}: {label} lies {n} km from the other features: {hint}").format(
+                    src=src, label=f.label(), n=format(d / 1000, ".0f"), hint=hint
+                )
+            )
 
 
 def _polygonal(geom: BaseGeometry, src: str, label: str, warnings: list[str]) -> Polygon | MultiPolygon:
     if not isinstance(geom, Polygon | MultiPolygon):
-        raise InputError(f"{src}: {label} is a {geom.geom_type}; compounds must be Polygon or MultiPolygon")
+        raise InputError(
+            i18n._("{src}: {label} is a {geom_type}; compounds must be Polygon or MultiPolygon").format(
+                src=src, label=label, geom_type=geom.geom_type
+            )
+        )
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         fixed = shapely.make_valid(geom)
         parts = [g for g in shapely.get_parts(fixed) if isinstance(g, Polygon) and g.area > 0]
         if isinstance(fixed, shapely.GeometryCollection) or not isinstance(fixed, Polygon | MultiPolygon):
             fixed = MultiPolygon(parts) if len(parts) > 1 else (parts[0] if parts else Polygon())
-        warnings.append(f"{src}: {label} had an invalid ring ({reason}); repaired with make_valid")
+        warnings.append(
+            i18n._("{src}: {label} had an invalid ring ({reason}); repaired with make_valid").format(
+                src=src, label=label, reason=reason
+            )
+        )
         geom = fixed
     return shapely.normalize(geom)
 
@@ -224,7 +265,9 @@ def _int_prop(v: Any, src: str, label: str, key: str) -> int:
     try:
         return int(v)
     except (TypeError, ValueError):
-        raise InputError(f"{src}: {label} has {key}={v!r}; give a whole number") from None
+        raise InputError(
+            i18n._("{src}: {label} has {key}={v}; give a whole number").format(src=src, label=label, key=key, v=repr(v))
+        ) from None
 
 
 def _osm_id(props: dict[str, Any]) -> str | None:
@@ -251,7 +294,9 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
     """Turn raw lon/lat features into compounds, hotspots and no-fly zones in one local frame."""
     if not any(isinstance(f.geometry, Polygon | MultiPolygon) for _, f in raw):
         where = sources[0] if sources else "input"
-        raise InputError(f"{where}: no Polygon or MultiPolygon features; compounds must be polygons")
+        raise InputError(
+            i18n._("{where}: no Polygon or MultiPolygon features; compounds must be polygons").format(where=where)
+        )
     _check_ranges(raw)
     allc = np.vstack([shapely.get_coordinates(f.geometry) for _, f in raw])
     frame = LocalFrame.around(allc[:, 0], allc[:, 1])
@@ -266,22 +311,35 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
         label = f.label()
         if isinstance(f.geometry, Point):
             if props.get("hotspot") is None:
-                warnings.append(f"{src}: {label} is a Point without 'hotspot'; ignored")
+                warnings.append(
+                    i18n._("{src}: {label} is a Point without 'hotspot'; ignored").format(src=src, label=label)
+                )
                 continue
             hotspot_feats.append((src, f))
             continue
         geom = _polygonal(f.geometry, src, label, warnings)
         local = frame.geom_to_local(geom)
         if local.is_empty or local.area < MIN_COMPOUND_AREA_M2:
-            raise InputError(f"{src}: {label} is empty or degenerate ({local.area:.1f} m²); remove it or redraw it")
+            raise InputError(
+                i18n._("{src}: {label} is empty or degenerate ({area} m²); remove it or redraw it").format(
+                    src=src, label=label, area=format(local.area, ".1f")
+                )
+            )
         if _truthy(props.get("nofly")):
             zid = str(props.get("id", f"nofly-{f.index + 1}"))
             nofly.append(NoFlyZone(zid, str(props.get("name", zid)), local))
             continue
         if local.area > MAX_COMPOUND_AREA_M2:
             raise InputError(
-                f"{src}: {label} covers {local.area / 1e6:.1f} km², more than a compound can "
-                f"({MAX_COMPOUND_AREA_M2 / 1e6:.0f} km²); split it or check its coordinates"
+                i18n._(
+                    "{src}: {label} covers {n} km², more than a compound can ({n2} km²); split it or "
+                    "check its coordinates"
+                ).format(
+                    src=src,
+                    label=label,
+                    n=format(local.area / 1e6, ".1f"),
+                    n2=format(MAX_COMPOUND_AREA_M2 / 1e6, ".0f"),
+                )
             )
         cid = props.get("id")
         if cid in (None, ""):
@@ -291,11 +349,19 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
             missing_ids.setdefault(src, []).append((label, cid))
         cid = str(cid)
         if cid in seen_ids:
-            raise InputError(f"{src}: compound id {cid!r} appears twice (also in {seen_ids[cid]}); make ids unique")
+            raise InputError(
+                i18n._("{src}: compound id {cid} appears twice (also in {seen_ids}); make ids unique").format(
+                    src=src, cid=repr(cid), seen_ids=seen_ids[cid]
+                )
+            )
         seen_ids[cid] = src
         tier = str(props.get("tier", "scattered")).strip().lower()
         if tier not in TIERS:
-            raise InputError(f"{src}: {label} has tier={tier!r}; use one of closed, guarded, scattered")
+            raise InputError(
+                i18n._("{src}: {label} has tier={tier}; use one of closed, guarded, scattered").format(
+                    src=src, label=label, tier=repr(tier)
+                )
+            )
         _height({k: props.get(k) for k in ("max_building_m", "levels")}, src, label)  # refused here, with the file
         prio = props.get("priority")
         priority = DEFAULT_PRIORITY_BY_TIER[tier] if prio in (None, "") else _int_prop(prio, src, label, "priority")
@@ -313,8 +379,10 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
     for src, lst in missing_ids.items():
         named = ", ".join(f"{lb} as {cid}" for lb, cid in lst[:3]) + (", ..." if len(lst) > 3 else "")
         warnings.append(
-            f"{src}: {len(lst)} compound(s) have no 'id' ({named}); ids by position change when the file is edited: "
-            "give each an 'id' (or export with OSM ids: @id, osm_id, full_id)"
+            i18n._(
+                "{src}: {n_lst} compound(s) have no 'id' ({named}); ids by position change when the "
+                "file is edited: give each an 'id' (or export with OSM ids: @id, osm_id, full_id)"
+            ).format(src=src, n_lst=len(lst), named=named)
         )
     by_id = {c["id"]: c for c in compounds}
     for n, (src, f) in enumerate(hotspot_feats):
@@ -322,18 +390,26 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
         label = f.label()
         kind = str(props.get("hotspot")).strip().lower()
         if kind not in HOTSPOT_KINDS:
-            raise InputError(f"{src}: {label} has hotspot={kind!r}; use gate or square")
+            raise InputError(
+                i18n._("{src}: {label} has hotspot={kind}; use gate or square").format(
+                    src=src, label=label, kind=repr(kind)
+                )
+            )
         cid = str(props.get("compound", ""))
         if cid not in by_id:
             raise InputError(
-                f"{src}: hotspot {label} names compound {cid!r}, which is not in the input; fix 'compound'"
+                i18n._("{src}: hotspot {label} names compound {cid}, which is not in the input; fix 'compound'").format(
+                    src=src, label=label, cid=repr(cid)
+                )
             )
         x, y = frame.to_local(f.geometry.x, f.geometry.y)
         pt = Point(float(x), float(y))
         dist = by_id[cid]["geometry"].distance(pt)
         if dist > HOTSPOT_TOLERANCE_M:
             raise InputError(
-                f"{src}: hotspot {label} lies {dist:.0f} m outside compound {cid!r}; move it inside or fix 'compound'"
+                i18n._(
+                    "{src}: hotspot {label} lies {dist} m outside compound {cid}; move it inside or fix 'compound'"
+                ).format(src=src, label=label, dist=format(dist, ".0f"), cid=repr(cid))
             )
         hid = str(props.get("id", f"{cid}-H{n + 1}"))
         by_id[cid]["hotspots"].append(Hotspot(hid, kind, cid, str(props.get("name", hid)), float(x), float(y)))
@@ -343,5 +419,7 @@ def build_district(raw: list[tuple[str, RawFeature]], sources: tuple[str, ...] =
     )
     if not built:
         where = sources[0] if sources else "input"
-        raise InputError(f"{where}: only no-fly zones and points were found; add compound polygons")
+        raise InputError(
+            i18n._("{where}: only no-fly zones and points were found; add compound polygons").format(where=where)
+        )
     return District(frame, built, tuple(nofly), sources, tuple(warnings))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from patrol import i18n
 from patrol.errors import InputError
 from patrol.inputs.crs import CRS_HELP, WGS84, crs_suggestion, normalise_crs, to_wgs84
 from patrol.inputs.sources import check_crs
@@ -28,17 +29,31 @@ def parse_point(
     if sep:
         canon = normalise_crs(tail)
         if canon is None:
-            raise InputError(f"{what} {value!r}: unknown coordinate system {tail!r}{crs_suggestion(tail)}; {CRS_HELP}")
+            raise InputError(
+                i18n._("{what} {value}: unknown coordinate system {tail}{crs_suggestion}; {crs_help}").format(
+                    what=what,
+                    value=repr(value),
+                    tail=repr(tail),
+                    crs_suggestion=crs_suggestion(tail),
+                    crs_help=CRS_HELP,
+                )
+            )
         given, text = canon, head
     try:
         lat_s, lon_s = text.split(",")
         lat, lon = float(lat_s), float(lon_s)
     except ValueError:
         raise InputError(
-            f"{what} {value!r}: give LAT,LON in degrees (optionally :gcj02 or :bd09), e.g. {what} 38.4150,112.7300"
+            i18n._(
+                "{what} {value}: give LAT,LON in degrees (optionally :gcj02 or :bd09), e.g. {what} 38.4150,112.7300"
+            ).format(what=what, value=repr(value))
         ) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise InputError(f"{what} {value!r}: LAT must be within ±90 and LON within ±180 (order is LAT,LON)")
+        raise InputError(
+            i18n._("{what} {value}: LAT must be within ±90 and LON within ±180 (order is LAT,LON)").format(
+                what=what, value=repr(value)
+            )
+        )
     w_lon, w_lat = to_wgs84(given, lon, lat)
     return float(w_lat), float(w_lon), given
 

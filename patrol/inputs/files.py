@@ -20,6 +20,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from patrol.errors import InputError
+from patrol.i18n import _
 from patrol.inputs.crs import BD09, CRS_HELP, GCJ02, WGS84, crs_suggestion, normalise_crs
 
 # CRS names other tools write, read as patrol's names (EPSG:4490 is CGCS2000, Tianditu's datum).
@@ -76,8 +77,10 @@ def declared_crs(value: Any, source: str) -> str | None:
     if "bd09" in low or "bd-09" in low:
         return BD09
     raise InputError(
-        f"{source}: declares crs {text!r}{crs_suggestion(text)}, which patrol cannot read; "
-        f"give lon/lat degrees and {CRS_HELP}"
+        _(
+            "{source}: declares crs {text}{crs_suggestion}, which patrol cannot read; give "
+            "lon/lat degrees and {crs_help}"
+        ).format(source=source, text=repr(text), crs_suggestion=crs_suggestion(text), crs_help=CRS_HELP)
     )
 
 
@@ -87,11 +90,11 @@ def load_file(path: str | Path) -> LoadedFile:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"{p}: file not found; give the path of a GeoJSON or KML file") from None
+        raise InputError(_("{p}: file not found; give the path of a GeoJSON or KML file").format(p=p)) from None
     except IsADirectoryError:
-        raise InputError(f"{p}: is a folder; give the path of a GeoJSON or KML file") from None
+        raise InputError(_("{p}: is a folder; give the path of a GeoJSON or KML file").format(p=p)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read ({exc}); give a UTF-8 GeoJSON or KML file") from None
+        raise InputError(_("{p}: cannot read ({exc}); give a UTF-8 GeoJSON or KML file").format(p=p, exc=exc)) from None
     stripped = text.lstrip()
     if p.suffix.lower() == ".kml" or stripped.startswith("<"):
         feats, crs = _parse_kml(text, str(p))
@@ -114,22 +117,30 @@ def _parse_geojson(text: str, source: str) -> tuple[list[RawFeature], str | None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{source}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file") from None
+        raise InputError(
+            _("{source}: not valid JSON (line {lineno}: {msg}); fix the file").format(
+                source=source, lineno=exc.lineno, msg=exc.msg
+            )
+        ) from None
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         doc = {"type": "FeatureCollection", "features": [doc], "crs": doc.get("crs")}
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise InputError(f"{source}: expected a GeoJSON FeatureCollection")
+        raise InputError(_("{source}: expected a GeoJSON FeatureCollection").format(source=source))
     crs = declared_crs(doc.get("crs"), source)
     features = doc.get("features")
     if features is None:
         features = []
     if not isinstance(features, list):
-        raise InputError(f"{source}: 'features' is {_kind(features)}, not a list of GeoJSON Features; fix the file")
+        raise InputError(
+            _("{source}: 'features' is {kind}, not a list of GeoJSON Features; fix the file").format(
+                source=source, kind=_kind(features)
+            )
+        )
     out: list[RawFeature] = []
     for i, feat in enumerate(features):
         out.append(_geojson_feature(feat, i, source))
     if not out:
-        raise InputError(f"{source}: no features; draw at least one compound polygon")
+        raise InputError(_("{source}: no features; draw at least one compound polygon").format(source=source))
     return out, crs
 
 
@@ -149,15 +160,21 @@ def _kind(value: Any) -> str:
 def _geojson_feature(feat: Any, i: int, source: str) -> RawFeature:
     """One GeoJSON Feature object as a :class:`RawFeature`; one line naming the feature for anything else."""
     if not isinstance(feat, dict):
-        raise InputError(f"{source}: feature #{i + 1} is {_kind(feat)}, not a GeoJSON Feature object; fix or remove it")
+        raise InputError(
+            _("{source}: feature #{n} is {kind}, not a GeoJSON Feature object; fix or remove it").format(
+                source=source, n=i + 1, kind=_kind(feat)
+            )
+        )
     raw_props = feat.get("properties")
     if raw_props is None:
         raw_props = {}
     if not isinstance(raw_props, dict):
         label = f"feature {feat['id']!r}" if isinstance(feat.get("id"), str | int) else f"feature #{i + 1}"
         raise InputError(
-            f"{source}: {label} has properties {_kind(raw_props)}; properties must be an object "
-            '({"id": ..., "tier": ...}) or null'
+            _(
+                '{source}: {label} has properties {kind}; properties must be an object ({{"id": ..., '
+                '"tier": ...}}) or null'
+            ).format(source=source, label=label, kind=_kind(raw_props))
         )
     props = dict(raw_props)
     if "id" not in props and feat.get("id") is not None:
@@ -165,14 +182,24 @@ def _geojson_feature(feat: Any, i: int, source: str) -> RawFeature:
     geom_doc = feat.get("geometry")
     label = RawFeature(i, Point(), props).label()
     if not geom_doc:
-        raise InputError(f"{source}: {label} has no geometry; remove it or draw it")
+        raise InputError(
+            _("{source}: {label} has no geometry; remove it or draw it").format(source=source, label=label)
+        )
     if not isinstance(geom_doc, dict):
-        raise InputError(f"{source}: {label} has geometry {_kind(geom_doc)}, not a GeoJSON geometry object; fix it")
+        raise InputError(
+            _("{source}: {label} has geometry {kind}, not a GeoJSON geometry object; fix it").format(
+                source=source, label=label, kind=_kind(geom_doc)
+            )
+        )
     try:
         geom = shape(geom_doc)
     except Exception as exc:  # shapely raises several types for malformed coordinates
         msg = " ".join(str(exc).split())[:120]
-        raise InputError(f"{source}: {label} has malformed coordinates ({msg}); fix its geometry") from None
+        raise InputError(
+            _("{source}: {label} has malformed coordinates ({msg}); fix its geometry").format(
+                source=source, label=label, msg=msg
+            )
+        ) from None
     return RawFeature(i, geom, props)
 
 
@@ -186,7 +213,11 @@ def _kml_coords(text: str | None, source: str, label: str) -> list[tuple[float, 
         try:
             pts.append((float(parts[0]), float(parts[1])))
         except (ValueError, IndexError):
-            raise InputError(f"{source}: {label} has a bad KML coordinate {tok!r}; use lon,lat[,alt]") from None
+            raise InputError(
+                _("{source}: {label} has a bad KML coordinate {tok}; use lon,lat[,alt]").format(
+                    source=source, label=label, tok=repr(tok)
+                )
+            ) from None
     return pts
 
 
@@ -199,7 +230,9 @@ def _parse_kml(text: str, source: str) -> tuple[list[RawFeature], str | None]:
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
-        raise InputError(f"{source}: not valid KML/XML ({exc}); fix the file") from None
+        raise InputError(
+            _("{source}: not valid KML/XML ({exc}); fix the file").format(source=source, exc=exc)
+        ) from None
     ns = _KML_NS if root.tag.startswith(_KML_NS) else ""
     crs = None
     for doc in root.iter(f"{ns}Document"):
@@ -229,7 +262,11 @@ def _parse_kml(text: str, source: str) -> tuple[list[RawFeature], str | None]:
                 for c in poly.findall(f"{ns}innerBoundaryIs/{ns}LinearRing/{ns}coordinates")
             ]
             if len(shell) < 3:
-                raise InputError(f"{source}: {label} has a polygon with fewer than 3 points; redraw it")
+                raise InputError(
+                    _("{source}: {label} has a polygon with fewer than 3 points; redraw it").format(
+                        source=source, label=label
+                    )
+                )
             polys.append(Polygon(shell, [h for h in holes if len(h) >= 3]))
         points = [pt for pt in pm.iter(f"{ns}Point")]
         if polys:
@@ -237,11 +274,15 @@ def _parse_kml(text: str, source: str) -> tuple[list[RawFeature], str | None]:
         elif points:
             c = _kml_coords(points[0].findtext(f"{ns}coordinates"), source, label)
             if not c:
-                raise InputError(f"{source}: {label} is a Point with no coordinates; fix it")
+                raise InputError(
+                    _("{source}: {label} is a Point with no coordinates; fix it").format(source=source, label=label)
+                )
             geom = Point(c[0])
         else:
-            raise InputError(f"{source}: {label} has no Polygon or Point; only those are read")
+            raise InputError(
+                _("{source}: {label} has no Polygon or Point; only those are read").format(source=source, label=label)
+            )
         out.append(RawFeature(i, geom, props))
     if not out:
-        raise InputError(f"{source}: no Placemarks; draw at least one compound polygon")
+        raise InputError(_("{source}: no Placemarks; draw at least one compound polygon").format(source=source))
     return out, crs

@@ -29,6 +29,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 
+from patrol import i18n
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
 from patrol.inputs.compounds import LEVEL_M, MAX_COMPOUND_AREA_M2
@@ -127,13 +128,15 @@ def _osm_error(path: Path, exc: BaseException) -> InputError:
 def _check_path(path: Path) -> None:
     name = path.name.lower()
     if not path.exists():
-        raise InputError(f"{path}: file not found; give an .osm, .osm.bz2 or .osm.pbf extract")
+        raise InputError(i18n._("{path}: file not found; give an .osm, .osm.bz2 or .osm.pbf extract").format(path=path))
     if path.is_dir():
-        raise InputError(f"{path}: is a folder; give an .osm, .osm.bz2 or .osm.pbf extract")
+        raise InputError(i18n._("{path}: is a folder; give an .osm, .osm.bz2 or .osm.pbf extract").format(path=path))
     if not name.endswith(SUFFIXES):
         raise InputError(
-            f"{path}: not an OpenStreetMap extract by its name; give .osm, .osm.bz2 or .osm.pbf "
-            "(GeoJSON exports go straight to `patrol plan`)"
+            i18n._(
+                "{path}: not an OpenStreetMap extract by its name; give .osm, .osm.bz2 or .osm.pbf "
+                "(GeoJSON exports go straight to `patrol plan`)"
+            ).format(path=path)
         )
 
 
@@ -291,9 +294,15 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     try:
         a, b, c, d = (float(v) for v in text.split(","))
     except ValueError:
-        raise InputError(f"--bbox {text!r}: give MIN_LON,MIN_LAT,MAX_LON,MAX_LAT in degrees") from None
+        raise InputError(
+            i18n._("--bbox {text}: give MIN_LON,MIN_LAT,MAX_LON,MAX_LAT in degrees").format(text=repr(text))
+        ) from None
     if not (-180 <= a < c <= 180 and -90 <= b < d <= 90):
-        raise InputError(f"--bbox {text!r}: give MIN_LON,MIN_LAT,MAX_LON,MAX_LAT with min below max (lon first)")
+        raise InputError(
+            i18n._("--bbox {text}: give MIN_LON,MIN_LAT,MAX_LON,MAX_LAT with min below max (lon first)").format(
+                text=repr(text)
+            )
+        )
     return a, b, c, d
 
 
@@ -317,13 +326,19 @@ def import_osm(
     raw = _read(p)
     levels = float(default_levels) if default_levels is not None else float(DEFAULT_LEVELS)
     if not 0 < levels < 200:
-        raise InputError(f"--default-levels {levels:g}: give a number of storeys from 1 to 199")
+        raise InputError(
+            i18n._("--default-levels {levels}: give a number of storeys from 1 to 199").format(
+                levels=format(levels, "g")
+            )
+        )
     counts = ImportCounts()
     warnings: list[str] = []
     clip = shapely.box(*bbox) if bbox is not None else None
     everything = [g for _, _, g in raw.areas] + [g for _, _, g in raw.nodes]
     if not everything:
-        raise InputError(f"{p}: no areas or tagged nodes in the file; export an area with housing estates")
+        raise InputError(
+            i18n._("{p}: no areas or tagged nodes in the file; export an area with housing estates").format(p=p)
+        )
     c = shapely.get_coordinates(shapely.GeometryCollection(everything[:5000]))
     frame = LocalFrame.around(c[:, 0], c[:, 1])
     compounds = _compounds(raw, frame, clip, name, min_area_m2, counts, warnings)
@@ -355,13 +370,21 @@ def _nothing_found(
         )
     why = []
     if bbox is not None or name:
-        why.append(f"{n.skipped_filter} outside --bbox/--name")
+        why.append(i18n._("{skipped_filter} outside --bbox/--name").format(skipped_filter=n.skipped_filter))
     if n.skipped_small:
-        why.append(f"{n.skipped_small} under --min-area-m2 {min_area_m2:g}")
+        why.append(
+            i18n._("{skipped_small} under --min-area-m2 {min_area_m2}").format(
+                skipped_small=n.skipped_small, min_area_m2=format(min_area_m2, "g")
+            )
+        )
     if n.skipped_large:
-        why.append(f"{n.skipped_large} over {MAX_COMPOUND_AREA_M2 / 1e6:g} km²")
+        why.append(
+            i18n._("{skipped_large} over {n} km²").format(
+                skipped_large=n.skipped_large, n=format(MAX_COMPOUND_AREA_M2 / 1e6, "g")
+            )
+        )
     if n.skipped_unclosed or n.skipped_incomplete:
-        why.append(f"{n.skipped_unclosed + n.skipped_incomplete} cut at the export's edge")
+        why.append(i18n._("{n} cut at the export's edge").format(n=n.skipped_unclosed + n.skipped_incomplete))
     return (
         f"{p}: none of its {found} residential areas is left ({', '.join(why)}); loosen the filters or export "
         "a larger area"
@@ -385,17 +408,27 @@ def _compounds(
         label = f"relation/{rid} {_names(tags).get('name', '')}".strip()
         if geom is None:
             counts.skipped_incomplete += 1
-            warnings.append(f"{label}: no outer ring is whole in the file (cut at the export's edge); skipped")
+            warnings.append(
+                i18n._("{label}: no outer ring is whole in the file (cut at the export's edge); skipped").format(
+                    label=label
+                )
+            )
             continue
         counts.partial_compounds += 1
         warnings.append(
-            f"{label}: {missing} outer way(s) missing from the file (cut at the export's edge); kept the "
-            f"{len(_polys(geom))} whole ring(s): export a larger area to patrol all of it"
+            i18n._(
+                "{label}: {missing} outer way(s) missing from the file (cut at the export's edge); "
+                "kept the {n_n} whole ring(s): export a larger area to patrol all of it"
+            ).format(label=label, missing=missing, n_n=len(_polys(geom)))
         )
         found.append((f"relation/{rid}", {**tags, "patrol:partial": "yes"}, geom))
     for oid, tags in raw.unclosed:
         counts.skipped_unclosed += 1
-        warnings.append(f"{oid} {_names(tags).get('name', '')}: its outline is not closed in the file; skipped")
+        warnings.append(
+            i18n._("{oid} {get}: its outline is not closed in the file; skipped").format(
+                oid=oid, get=_names(tags).get("name", "")
+            )
+        )
     landuse = [g for _, t, g in found if t.get("landuse") == "residential"]
     landuse_union = shapely.union_all(landuse) if landuse else None
     out: list[tuple[BaseGeometry, dict[str, Any]]] = []
@@ -416,7 +449,11 @@ def _compounds(
             continue
         if area > MAX_COMPOUND_AREA_M2:
             counts.skipped_large += 1
-            warnings.append(f"{oid}: {area / 1e6:.1f} km² is more than one compound; skipped (split it in OSM)")
+            warnings.append(
+                i18n._("{oid}: {n} km² is more than one compound; skipped (split it in OSM)").format(
+                    oid=oid, n=format(area / 1e6, ".1f")
+                )
+            )
             continue
         tier, why = _tier(tags)
         props: dict[str, Any] = {"id": oid, **_names(tags), "tier": tier, "tier_from": why, "area_m2": round(area)}
@@ -542,7 +579,11 @@ def _buildings(
     if bad:
         counts.bad_values = len(bad)
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        warnings.append(f"{len(bad)} unreadable height value(s) ignored: {'; '.join(bad[:5])}{more}")
+        warnings.append(
+            i18n._("{n_bad} unreadable height value(s) ignored: {items}{more}").format(
+                n_bad=len(bad), items="; ".join(bad[:5]), more=more
+            )
+        )
     return out
 
 

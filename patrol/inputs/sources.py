@@ -20,6 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from patrol.errors import InputError
+from patrol.i18n import _
 from patrol.inputs.crs import (
     BD09,
     CRS_HELP,
@@ -52,7 +53,11 @@ def check_crs(name: str, what: str = "--crs") -> str:
     """
     canon = normalise_crs(name)
     if canon is None:
-        raise InputError(f"{what} {name!r}: unknown coordinate system{crs_suggestion(name)}; {CRS_HELP}")
+        raise InputError(
+            _("{what} {name}: unknown coordinate system{crs_suggestion}; {crs_help}").format(
+                what=what, name=repr(name), crs_suggestion=crs_suggestion(name), crs_help=CRS_HELP
+            )
+        )
     return canon
 
 
@@ -69,8 +74,10 @@ def split_crs_suffix(spec: str | Path) -> tuple[Path, str | None]:
     canon = normalise_crs(tail)
     if canon is None:
         raise InputError(
-            f"{text}: unknown coordinate system {tail!r}{crs_suggestion(tail)} after the file name; "
-            f"{CRS_HELP}, e.g. {head}:gcj02"
+            _(
+                "{text}: unknown coordinate system {tail}{crs_suggestion} after the file name; "
+                "{crs_help}, e.g. {head}:gcj02"
+            ).format(text=text, tail=repr(tail), crs_suggestion=crs_suggestion(tail), crs_help=CRS_HELP, head=head)
         )
     return Path(head), canon
 
@@ -79,8 +86,10 @@ def resolve_crs(path: Path, suffix: str | None, declared: str | None, option: st
     """``(crs, where it came from)`` for one file: suffix, else the file's declaration, else ``--crs``."""
     if suffix and declared and suffix != declared:
         raise InputError(
-            f"{path}: the file says its coordinates are {declared} but the command line says {path}:{suffix}; "
-            "check which is right and remove the other"
+            _(
+                "{path}: the file says its coordinates are {declared} but the command line says "
+                "{path}:{suffix}; check which is right and remove the other"
+            ).format(path=path, declared=declared, suffix=suffix)
         )
     if suffix:
         return suffix, FROM_SUFFIX
@@ -114,9 +123,11 @@ def to_wgs84_features(features: Sequence[RawFeature], crs: str, source: str) -> 
         where = ambiguous_region(*first)
         if where in ("Hong Kong", "Macau", "Taiwan"):
             raise InputError(
-                f"{source}: {f.label()} lies in {where}, where map services differ on whether they shift "
-                f"coordinates, so {crs} there cannot be trusted; give this file in WGS-84 (OpenStreetMap, "
-                "Tianditu, a GPS) as FILE:wgs84"
+                _(
+                    "{source}: {label} lies in {where}, where map services differ on whether they shift "
+                    "coordinates, so {crs} there cannot be trusted; give this file in WGS-84 "
+                    "(OpenStreetMap, Tianditu, a GPS) as FILE:wgs84"
+                ).format(source=source, label=f.label(), where=where, crs=crs)
             )
         if where == "border":
             border.append(f.label())
@@ -125,9 +136,11 @@ def to_wgs84_features(features: Sequence[RawFeature], crs: str, source: str) -> 
     warnings = []
     if border:
         warnings.append(
-            f"{source}: {len(border)} feature(s) ({', '.join(border[:3])}) lie within about 20 km of the edge of "
-            f"patrol's mainland-China test, where {crs} may or may not have been applied; check a known point "
-            "on the review map before flying (docs/inputs.md)"
+            _(
+                "{source}: {n_border} feature(s) ({items}) lie within about 20 km of the edge of "
+                "patrol's mainland-China test, where {crs} may or may not have been applied; check a "
+                "known point on the review map before flying (docs/inputs.md)"
+            ).format(source=source, n_border=len(border), items=", ".join(border[:3]), crs=crs)
         )
     return out, warnings
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from patrol import i18n
 from patrol.config import find_config, read_toml
 from patrol.errors import InputError
 
@@ -63,7 +64,7 @@ def _config() -> tuple[dict[str, Any], Path | None]:
         return {}, None
     table = read_toml(path).get("ledger", {})
     if not isinstance(table, dict):
-        raise InputError(f"{path}: [ledger] must be a table with url = ... and operator = ...")
+        raise InputError(i18n._("{path}: [ledger] must be a table with url = ... and operator = ...").format(path=path))
     return table, path
 
 
@@ -93,10 +94,16 @@ def target_from(value: str, source: str, base: Path | None = None) -> LedgerTarg
             url = url.set(drivername="postgresql+psycopg")
         if url.get_backend_name() == "sqlite":
             if not url.database:
-                raise InputError(f"{source} {v!r}: give the SQLite file, e.g. sqlite:///missions/ledger.sqlite")
+                raise InputError(
+                    i18n._("{source} {v}: give the SQLite file, e.g. sqlite:///missions/ledger.sqlite").format(
+                        source=source, v=repr(v)
+                    )
+                )
             return target_from(url.database, source, base)
         if url.get_backend_name() != "postgresql":
-            raise InputError(f"{source} {v!r}: patrol keeps its ledger in SQLite or PostgreSQL")
+            raise InputError(
+                i18n._("{source} {v}: patrol keeps its ledger in SQLite or PostgreSQL").format(source=source, v=repr(v))
+            )
         shown = url.set(drivername="postgresql").render_as_string(hide_password=True)
         return LedgerTarget(url.render_as_string(hide_password=False), shown, source)
     path = Path(v).expanduser()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from patrol.errors import InputError, PatrolError
+from patrol.i18n import _
 from patrol.ledger.payloads import audit_results, flight_summary, package_summary
 from patrol.ledger.session import Recorder
 from patrol.package.reader import read_package
@@ -40,14 +41,14 @@ def due_district(district: District, rec: Recorder, every: str | None) -> Distri
     from patrol.ledger.status import as_of_for, compound_status, parse_policy
 
     if rec.ledger is None:
-        raise InputError("--due needs the ledger; give --ledger PATH|URL (it is off)")
+        raise InputError(_("--due needs the ledger; give --ledger PATH|URL (it is off)"))
     policy = parse_policy(every)
     wanted = [{"code": c.id, "name": c.name, "tier": c.tier, "priority": c.priority} for c in district.compounds]
     with rec.ledger.read() as conn:
         rows = compound_status(conn, as_of_for(None), policy, wanted)
     due = {r.id for r in rows if r.due}
     if not due:
-        raise PatrolError("--due: no compound of the district is due now; see `patrol status`")
+        raise PatrolError(_("--due: no compound of the district is due now; see `patrol status`"))
     return dataclasses.replace(district, compounds=tuple(c for c in district.compounds if c.id in due))
 
 

@@ -15,23 +15,27 @@ import offlinefolium as folium
 from shapely.geometry import shape
 from sqlalchemy import Connection, func, select
 
+from patrol import i18n
 from patrol.errors import InputError
+from patrol.i18n import N_
 from patrol.ledger import schema as s
 from patrol.ledger.status import local_day
 from patrol.review.map_parts import _fit, _legend, _new_map, _Script, _swatch
 from patrol.review.pages import render
 
 BANDS: tuple[tuple[float, str, str], ...] = (
-    (12.0, "#1a9850", "heard within 12 h"),
-    (24.0, "#91cf60", "12 to 24 h ago"),
-    (48.0, "#fee08b", "1 to 2 days ago"),
-    (96.0, "#fc8d59", "2 to 4 days ago"),
-    (float("inf"), "#d73027", "more than 4 days ago"),
+    (12.0, "#1a9850", N_("heard within 12 h")),
+    (24.0, "#91cf60", N_("12 to 24 h ago")),
+    (48.0, "#fee08b", N_("1 to 2 days ago")),
+    (96.0, "#fc8d59", N_("2 to 4 days ago")),
+    (float("inf"), "#d73027", N_("more than 4 days ago")),
 )
 NEVER_COLOUR = "#9e9e9e"
-NEVER_LABEL = "never heard"
-LEGEND_TITLE = "Time since last heard"
-SLIDER_NOTE = "the slider shows the end of each day"
+NEVER_LABEL = N_("never heard")
+LEGEND_TITLE = N_("Time since last heard")
+SLIDER_NOTE = N_("the slider shows the end of each day")
+# The tooltip's words (ledger_map.js.j2 gets them translated).
+_JS_WORDS = (N_("never heard"), N_("{h} h ago"), N_("{d} days ago"))
 
 
 def _naive_utc(t: dt.datetime) -> dt.datetime:
@@ -92,7 +96,7 @@ def hours_since(
 def day_ends(as_of: dt.datetime, days: int) -> list[dt.datetime]:
     """The ends of the ``days`` local days up to ``as_of``'s, the last one being ``as_of`` itself."""
     if days < 1 or days > 366:
-        raise InputError(f"--days {days}: give 1 to 366 days for the slider")
+        raise InputError(i18n._("--days {days}: give 1 to 366 days for the slider").format(days=days))
     local = as_of.astimezone()
     out = []
     for k in range(days - 1, 0, -1):
@@ -106,7 +110,9 @@ def ledger_map(conn: Connection, as_of: dt.datetime, days: int, district: list[d
     ends = day_ends(as_of, days)
     comps, hours = hours_since(conn, ends, district)
     if not comps:
-        raise InputError("the ledger knows no compound shapes yet (plan with the ledger on), or give --district FILE")
+        raise InputError(
+            i18n._("the ledger knows no compound shapes yet (plan with the ledger on), or give --district FILE")
+        )
     m = _new_map(tiles)
     fc = {
         "type": "FeatureCollection",
@@ -128,7 +134,7 @@ def ledger_map(conn: Connection, as_of: dt.datetime, days: int, district: list[d
         minx, miny, maxx, maxy = shape(x["geometry"]).bounds
         pts += [(miny, minx), (maxy, maxx)]
     _fit(m, pts, bottom_right=(20, 120))
-    labels = [e.strftime("%Y-%m-%d") + (" (now)" if k == len(ends) - 1 else "") for k, e in enumerate(ends)]
+    labels = [i18n.day(e.date()) + (i18n._(" (now)") if k == len(ends) - 1 else "") for k, e in enumerate(ends)]
     panel = render("ledger_panel.html.j2", top=len(ends) - 1, label=labels[-1])
     m.get_root().html.add_child(folium.Element(panel), name="patrol-ledger")
     data = {"labels": labels, "hours": hours, "bands": [[b if b != float("inf") else 1e9, col] for b, col, _ in BANDS]}
@@ -137,14 +143,15 @@ def ledger_map(conn: Connection, as_of: dt.datetime, days: int, district: list[d
         layer_name=layer.get_name(),
         data_json=json.dumps(data, separators=(",", ":")).replace("</", "<\\/"),
         never=NEVER_COLOUR,
+        words={w: i18n._(w) for w in _JS_WORDS},
     )
     _Script(script).add_to(m)
-    rows = [(_swatch(col, fill=True), label) for _, col, label in BANDS] + [
-        (_swatch(NEVER_COLOUR, fill=True), NEVER_LABEL)
+    rows = [(_swatch(col, fill=True), i18n._(label)) for _, col, label in BANDS] + [
+        (_swatch(NEVER_COLOUR, fill=True), i18n._(NEVER_LABEL))
     ]
     notes = [
-        f"{len(comps)} compounds; as of {as_of.astimezone():%Y-%m-%d %H:%M %Z}",
-        "the slider shows the end of each day",
+        i18n._("{n} compounds; as of {when}").format(n=len(comps), when=i18n.stamp(as_of.astimezone())),
+        i18n._(SLIDER_NOTE),
     ]
-    _legend(m, LEGEND_TITLE, notes, rows)
+    _legend(m, i18n._(LEGEND_TITLE), notes, rows)
     return m.get_root().render()

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from patrol.i18n import _
 from patrol.ledger import schema as s
 from patrol.ledger.payloads import json_text
 
@@ -223,14 +224,16 @@ def _upload(conn: Connection, run_id: int, pid: int | None, up: dict[str, Any]) 
 def write_plan(conn: Connection, run_id: int, p: dict[str, Any]) -> str:
     """A planned package and its compounds."""
     pid = _package(conn, run_id, p["package"])
-    return f"package #{pid} ({len(p['package']['compounds'])} compounds, {p['package']['sorties']} sorties)"
+    text = _("package #{id} ({compounds} compounds, {sorties} sorties)")
+    return text.format(id=pid, compounds=len(p["package"]["compounds"]), sorties=p["package"]["sorties"])
 
 
 def write_upload(conn: Connection, run_id: int, p: dict[str, Any]) -> str:
     """An upload with its read-back result (and any override)."""
     pid = _package(conn, run_id, p.get("package"))
     _upload(conn, run_id, pid, p["upload"])
-    return f"upload of sortie {p['upload']['sortie']} ({'verified' if p['upload']['verified'] else 'failed'})"
+    text = _("upload of sortie {n} (verified)") if p["upload"]["verified"] else _("upload of sortie {n} (failed)")
+    return text.format(n=p["upload"]["sortie"])
 
 
 def write_fly(conn: Connection, run_id: int, p: dict[str, Any]) -> str:
@@ -240,29 +243,29 @@ def write_fly(conn: Connection, run_id: int, p: dict[str, Any]) -> str:
         _upload(conn, run_id, pid, p["upload"])
     if p.get("flight"):
         _flights(conn, run_id, pid, [p["flight"]])
-        return f"flight of sortie {p['flight'].get('sortie')} ({p['flight']['outcome']})"
-    return "upload (no flight log)"
+        return _("flight of sortie {n} ({outcome})").format(n=p["flight"].get("sortie"), outcome=p["flight"]["outcome"])
+    return _("upload (no flight log)")
 
 
 def write_broadcast(conn: Connection, run_id: int, p: dict[str, Any]) -> str:
     """The companion player's speaker events."""
     pid = _package(conn, run_id, p.get("package"))
     _plays(conn, run_id, pid, p.get("sortie"), p["plays"])
-    return f"{len(p['plays'])} speaker event(s)"
+    return _("{n} speaker event(s)").format(n=len(p["plays"]))
 
 
 def write_import(conn: Connection, run_id: int, p: dict[str, Any]) -> str:
     """Flights flown elsewhere (``patrol ledger add``): each log once."""
     pid = _package(conn, run_id, p.get("package"))
-    _, n_new = _flights(conn, run_id, pid, p["flights"])
-    return f"{n_new} new flight(s), {len(p['flights']) - n_new} already recorded"
+    _fids, n_new = _flights(conn, run_id, pid, p["flights"])
+    return _("{new} new flight(s), {old} already recorded").format(new=n_new, old=len(p["flights"]) - n_new)
 
 
 def write_audit(conn: Connection, run_id: int, p: dict[str, Any]) -> str:
     """An audit: its flights, per-compound results and hearings; earlier audits of a subset of its flights are
     superseded (their results and hearings no longer count)."""
     pid = _package(conn, run_id, p.get("package"))
-    fids, _ = _flights(conn, run_id, pid, p["flights"])
+    fids, _new = _flights(conn, run_id, pid, p["flights"])
     key = ",".join(sorted(fids))
     aid = conn.execute(
         insert(s.audits).returning(s.audits.c.id),
@@ -336,8 +339,9 @@ def write_audit(conn: Connection, run_id: int, p: dict[str, Any]) -> str:
     if rows:
         conn.execute(insert(s.hearings), rows)
     n_pass = sum(1 for r in p["results"] if r["passes"])
-    extra = f"; supersedes audit #{', #'.join(map(str, gone))}" if gone else ""
-    return f"audit #{aid} ({n_pass}/{len(p['results'])} compounds heard whole, {len(rows)} hearing(s){extra})"
+    extra = _("; supersedes audit #{ids}").format(ids=", #".join(map(str, gone))) if gone else ""
+    text = _("audit #{id} ({ok}/{n} compounds heard whole, {hearings} hearing(s){extra})")
+    return text.format(id=aid, ok=n_pass, n=len(p["results"]), hearings=len(rows), extra=extra)
 
 
 WRITERS: dict[str, Callable[[Connection, int, dict[str, Any]], str]] = {

@@ -20,10 +20,14 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from patrol.errors import LedgerError
+from patrol.i18n import N_, _
 from patrol.ledger import record, spool
 from patrol.ledger.config import LedgerTarget, ledger_url, operator_name
 from patrol.ledger.payloads import run_info
 from patrol.ledger.store import Ledger, describe, open_ledger
+
+# The commands that record, as the ledger's messages name them.
+KINDS = (N_("plan"), N_("upload"), N_("fly"), N_("broadcast"), N_("audit"), N_("import"))
 
 STALL_ENV = "PATROL_LEDGER_TEST_STALL_S"
 """Fault-injection point for the tests only: sleep this long inside the write transaction, before its commit, so a
@@ -60,7 +64,8 @@ class Recorder:
         payload = {**payload, "run": run_info(self.kind, self.operator, self.started_s)}
         if self.ledger is None:
             path = spool.put(self.target.key, self.kind, payload, "ledger unusable at the start")
-            return f"ledger: {self.target.shown} unusable; {self.kind} record spooled to {path} (patrol ledger sync)"
+            text = _("ledger: {ledger} unusable; {kind} record spooled to {path} (patrol ledger sync)")
+            return text.format(ledger=self.target.shown, kind=_(self.kind), path=path)
         try:
             with self.ledger.write() as conn:
                 what = record.write(conn, self.kind, payload)
@@ -71,10 +76,12 @@ class Recorder:
         except (LedgerError, SQLAlchemyError, DBAPIError, sqlite3.Error, OSError) as e:
             why = str(e) if isinstance(e, LedgerError) else describe(self.target, e)
             path = spool.put(self.target.key, self.kind, payload, why)
-            return f"ledger: could not record ({why}); record spooled to {path} (patrol ledger sync)"
+            return _("ledger: could not record ({why}); record spooled to {path} (patrol ledger sync)").format(
+                why=why, path=path
+            )
         finally:
             self.ledger.close()
-        return f"ledger: recorded {what} in {self.target.shown}"
+        return _("ledger: recorded {what} in {ledger}").format(what=what, ledger=self.target.shown)
 
 
 def sync(ledger: Ledger, say: Say = _stderr) -> tuple[int, int]:
@@ -86,12 +93,13 @@ def sync(ledger: Ledger, say: Say = _stderr) -> tuple[int, int]:
             with ledger.write() as conn:
                 what = record.write(conn, doc["kind"], doc["payload"], spooled=True)
         except (LedgerError, SQLAlchemyError, DBAPIError, sqlite3.Error, KeyError, TypeError) as e:
-            say(f"ledger: spooled {path.name} not written ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+            why = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+            say(_("ledger: spooled {name} not written ({why})").format(name=path.name, why=why))
             left += 1
             continue
         path.unlink(missing_ok=True)
         done += 1
-        say(f"ledger: spooled {what} written to {ledger.target.shown}")
+        say(_("ledger: spooled {what} written to {ledger}").format(what=what, ledger=ledger.target.shown))
     return done, left
 
 
@@ -109,7 +117,11 @@ def begin(
     except LedgerError as e:
         if not field:
             raise
-        say(f"patrol: warning: {e}; this {kind} goes ahead and its record is spooled")
+        say(
+            _("patrol: warning: {error}; this {kind} goes ahead and its record is spooled").format(
+                error=e, kind=_(kind)
+            )
+        )
         return Recorder(target, None, operator, kind, say)
     sync(led, say)
     return Recorder(target, led, operator, kind, say)

@@ -18,7 +18,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from patrol import i18n
 from patrol.errors import InputError
+from patrol.i18n import N_, _
 from patrol.ledger import schema as s
 
 DEFAULT_POLICY: dict[str, float] = {"scattered": 12 * 3600.0, "guarded": 24 * 3600.0, "closed": 48 * 3600.0}
@@ -29,8 +31,9 @@ _UNITS = {"m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "day": 86400.0}
 POLICY_HELP = "give 4h, 30m, 1d, 2/day or tier=interval pairs such as scattered=12h,guarded=1d"
 
 # Column heads and words of the status table (one place, for translation).
-HEADS = ("id", "tier", "last heard", "ago", "today", "week", "last audit", "prompts", "due")
-NEVER = "never"
+HEADS = (N_("id"), N_("tier"), N_("last heard"), N_("ago"), N_("today"), N_("week"), N_("last audit"), N_("prompts"))
+HEADS += (N_("due"),)
+NEVER = N_("never")
 DUE_NOW = "DUE"
 
 
@@ -46,7 +49,11 @@ def parse_interval(text: str, what: str = "--every") -> float:
         return 86400.0 / float(m.group(1))
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(min|m|h|day|d)", t)
     if not m or float(m.group(1)) <= 0:
-        raise InputError(f"{what} {text!r}: not an interval; {POLICY_HELP}")
+        raise InputError(
+            _("{what} {text}: not an interval; {policy_help}").format(
+                what=what, text=repr(text), policy_help=POLICY_HELP
+            )
+        )
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
@@ -65,7 +72,11 @@ def parse_policy(text: str | None) -> dict[str, float]:
     for part in text.split(","):
         tier, sep, val = part.partition("=")
         if not sep or not tier.strip():
-            raise InputError(f"--every {text!r}: {part!r} is not tier=interval; {POLICY_HELP}")
+            raise InputError(
+                _("--every {text}: {part} is not tier=interval; {policy_help}").format(
+                    text=repr(text), part=repr(part), policy_help=POLICY_HELP
+                )
+            )
         policy[tier.strip().lower()] = parse_interval(val, f"--every {tier.strip()}")
     return policy
 
@@ -106,7 +117,7 @@ def as_of_for(date: dt.date | None, now: dt.datetime | None = None) -> dt.dateti
     now = (now or dt.datetime.now(dt.UTC)).astimezone()
     if date is None or date == now.date():
         return now
-    _, end = local_day(date, now.tzinfo)
+    _start, end = local_day(date, now.tzinfo)
     return end - dt.timedelta(microseconds=1)
 
 
@@ -119,7 +130,7 @@ def compound_status(
     """Every compound of the ledger (or of ``district``: dicts with code, name, tier, priority; those the ledger
     does not know are never heard), as of ``as_of`` (aware), most overdue first."""
     local = as_of.astimezone()
-    day0, _ = local_day(local.date(), local.tzinfo)
+    day0, _end = local_day(local.date(), local.tzinfo)
     week0 = day0 - dt.timedelta(days=local.weekday())
     t_end, t_day, t_week = _naive_utc(as_of), _naive_utc(day0), _naive_utc(week0)
     c, h, r = s.compounds, s.hearings, s.audit_results
@@ -193,34 +204,43 @@ def _ago(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     m = int(abs(seconds) // 60)
-    return f"{m // 1440}d{m % 1440 // 60:02d}h" if m >= 1440 else f"{m // 60}h{m % 60:02d}m"
+    if m >= 1440:
+        return _("{d}d{h:02d}h").format(d=m // 1440, h=m % 1440 // 60)
+    return _("{h}h{m:02d}m").format(h=m // 60, m=m % 60)
 
 
 def status_table(rows: list[CompoundStatus], as_of: dt.datetime, policy: dict[str, float]) -> str:
-    """The status as a text table (local times), then one line of totals."""
-    width = max([len(HEADS[0]), *(len(r.id) for r in rows)])
-    lines = [
-        f"{HEADS[0]:{width}}  {HEADS[1]:9}  {HEADS[2]:11}  {HEADS[3]:>6}  {HEADS[4]:>5}  {HEADS[5]:>4}  "
-        f"{HEADS[6]:>10}  {HEADS[7]:18}  {HEADS[8]}"
-    ]
+    """The status as a text table (local times, in the interface language), then one line of totals."""
+    heads = [_(h) for h in HEADS]
+    width = max([i18n.width(heads[0]), *(i18n.width(r.id) for r in rows)])
+    cols = (width, 9, 11, -6, -5, -4, -10, 18)  # negative: right-aligned
+    body: list[list[str]] = []
+
+    def line(cells: list[str]) -> str:
+        out = [i18n.pad(c, abs(w), right=w < 0) for c, w in zip(cells, cols, strict=False)]
+        return "  ".join([*out, *cells[len(cols) :]])
+
     for r in rows:
-        last = NEVER
+        last = _(NEVER)
         if r.last_heard_utc:
-            last = dt.datetime.fromisoformat(r.last_heard_utc[:-1]).replace(tzinfo=dt.UTC).astimezone()
-            last = last.strftime("%m-%d %H:%M")
+            last = i18n.clock(dt.datetime.fromisoformat(r.last_heard_utc[:-1]).replace(tzinfo=dt.UTC).astimezone())
         share = "-" if r.last_audit_heard_whole_share is None else f"{r.last_audit_heard_whole_share:.1%}"
         if r.overdue_s is None:
-            due = f"{DUE_NOW} (never heard; every {_ago(r.interval_s)})"
+            due = _("DUE (never heard; every {every})").format(every=_ago(r.interval_s))
         elif r.due:
-            due = f"{DUE_NOW} overdue {_ago(r.overdue_s)}"
+            due = _("DUE overdue {late}").format(late=_ago(r.overdue_s))
         else:
-            due = f"in {_ago(-r.overdue_s)}"
-        lines.append(
-            f"{r.id:{width}}  {r.tier:9}  {last:11}  {_ago(r.since_s):>6}  {r.heard_today:5d}  {r.heard_week:4d}  "
-            f"{share:>10}  {(','.join(r.prompts) or '-')[:18]:18}  {due}"
-        )
+            due = _("in {left}").format(left=_ago(-r.overdue_s))
+        prompts = (",".join(r.prompts) or "-")[:18]
+        cells = [r.id, _(r.tier) if r.tier else r.tier, last, _ago(r.since_s), f"{r.heard_today:d}"]
+        body.append([*cells, f"{r.heard_week:d}", share, prompts, due])
+    if i18n.language() != "en":  # wider words (Chinese takes two columns a character): columns fit them
+        cols = tuple(max(abs(w), *(i18n.width(c[k]) for c in [heads, *body])) * (1 if w > 0 else -1)
+                     for k, w in enumerate(cols))  # fmt: skip
+    lines = [line(heads), *(line(c) for c in body)]
     n_due = sum(1 for r in rows if r.due)
-    lines.append(f"{n_due} of {len(rows)} compound(s) due as of {as_of.astimezone():%Y-%m-%d %H:%M %Z}")
+    total = _("{due} of {n} compound(s) due as of {when}")
+    lines.append(total.format(due=n_due, n=len(rows), when=i18n.stamp(as_of.astimezone())))
     return "\n".join(lines)
 
 
@@ -265,4 +285,6 @@ def parse_date(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise InputError(f"--date {text!r}: give a day as YYYY-MM-DD, e.g. 2020-02-03") from None
+        raise InputError(
+            _("--date {text}: give a day as YYYY-MM-DD, e.g. 2020-02-03").format(text=repr(text))
+        ) from None

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from patrol import i18n
 from patrol.errors import LedgerError
 from patrol.ledger.config import LedgerTarget
 from patrol.ledger.schema import HEAD
@@ -137,8 +138,9 @@ def migrate(engine: Engine, target: LedgerTarget) -> None:
         rev, others = _revision(conn)  # again, under the lock: another process may have migrated meanwhile
         if rev is None and others:
             raise LedgerError(
-                f"ledger {target.shown}: a database that is not a patrol ledger (no schema revision); "
-                "give another --ledger"
+                i18n._(
+                    "ledger {shown}: a database that is not a patrol ledger (no schema revision); give another --ledger"
+                ).format(shown=target.shown)
             )
         if rev == HEAD:
             return
@@ -164,19 +166,23 @@ def open_ledger(target: LedgerTarget, create: bool = True) -> Ledger:
     """Open (and with ``create``, make or migrate) the ledger ``target``; :class:`LedgerError` in one line if it
     cannot be used. Without ``create`` a missing SQLite file is an error, not a new empty ledger."""
     if target.off:
-        raise LedgerError("the ledger is off (--ledger off); give --ledger PATH or URL")
+        raise LedgerError(i18n._("the ledger is off (--ledger off); give --ledger PATH or URL"))
     if target.is_sqlite:
         assert target.path is not None
         if not target.path.exists():
             if not create:
                 raise LedgerError(
-                    f"no ledger at {target.shown} ({target.source}): nothing recorded there yet; "
-                    "give --ledger PATH|URL or set PATROL_LEDGER"
+                    i18n._(
+                        "no ledger at {shown} ({source}): nothing recorded there yet; give --ledger PATH|URL "
+                        "or set PATROL_LEDGER"
+                    ).format(shown=target.shown, source=target.source)
                 )
             try:
                 target.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise LedgerError(f"ledger {target.shown}: cannot create its folder ({e})") from None
+                raise LedgerError(
+                    i18n._("ledger {shown}: cannot create its folder ({e})").format(shown=target.shown, e=e)
+                ) from None
     engine = _engine(target)
     try:
         with engine.connect() as conn:
@@ -186,7 +192,9 @@ def open_ledger(target: LedgerTarget, create: bool = True) -> Ledger:
             if rev is not None and not _known(rev):
                 raise LedgerError(_newer(target, rev))
             if not create and rev is None:
-                raise LedgerError(f"ledger {target.shown}: not a patrol ledger (no schema revision)")
+                raise LedgerError(
+                    i18n._("ledger {shown}: not a patrol ledger (no schema revision)").format(shown=target.shown)
+                )
             migrate(engine, target)
     except LedgerError:
         engine.dispose()
@@ -208,13 +216,18 @@ def inventory(ledger: Ledger) -> list[str]:
 
     from patrol.ledger import schema as s
 
-    lines = [f"ledger {ledger.target.shown} ({ledger.dialect}, from {ledger.target.source}), schema {HEAD}"]
+    head = i18n._("ledger {ledger} ({dialect}, from {source}), schema {schema}")
+    lines = [head.format(ledger=ledger.target.shown, dialect=ledger.dialect, source=ledger.target.source, schema=HEAD)]
     with ledger.read() as conn:
         if ledger.dialect == "sqlite":
             bad = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").all() if r[0] != "ok"]
             if bad:
-                raise LedgerError(f"ledger {ledger.target.shown}: integrity check failed ({bad[0]}); restore a backup")
-            lines.append("integrity check: ok")
+                raise LedgerError(
+                    i18n._("ledger {shown}: integrity check failed ({bad}); restore a backup").format(
+                        shown=ledger.target.shown, bad=bad[0]
+                    )
+                )
+            lines.append(i18n._("integrity check: ok"))
         for t in (s.compounds, s.packages, s.uploads, s.overrides, s.flights, s.plays, s.audits, s.hearings):
             lines.append(f"{t.name}: {conn.execute(select(func.count()).select_from(t)).scalar_one()}")
     return lines

@@ -19,13 +19,15 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy import Connection, select
 
+from patrol import i18n
 from patrol.errors import InputError
+from patrol.i18n import N_, _, csv_bom, short_day
 from patrol.ledger import schema as s
 from patrol.ledger.status import OTHER_TIER_S, local_day
 from patrol.review.pages import render
 
 WEEK_HELP = "give an ISO week such as 2020-W06, a date in it (2020-02-03), this or last"
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 def parse_week(text: str | None, today: dt.date | None = None) -> dt.date:
@@ -44,7 +46,9 @@ def parse_week(text: str | None, today: dt.date | None = None) -> dt.date:
         else:
             day = dt.date.fromisoformat(t)
     except ValueError:
-        raise InputError(f"--week {text!r}: not a week; {WEEK_HELP}") from None
+        raise InputError(
+            i18n._("--week {text}: not a week; {week_help}").format(text=repr(text), week_help=WEEK_HELP)
+        ) from None
     return day - dt.timedelta(days=day.weekday())
 
 
@@ -76,7 +80,7 @@ class Week:
     @property
     def label(self) -> str:
         """The ISO week, e.g. 2020-W06."""
-        y, w, _ = self.monday.isocalendar()
+        y, w, _day = self.monday.isocalendar()
         return f"{y}-W{w:02d}"
 
 
@@ -95,8 +99,8 @@ def week_data(
 ) -> Week:
     """The week from ``monday`` out of the ledger, for its compounds (or ``district``'s)."""
     days = [monday + dt.timedelta(days=k) for k in range(7)]
-    t0, _ = local_day(days[0])
-    _, t1 = local_day(days[-1])
+    t0, _end = local_day(days[0])
+    _start, t1 = local_day(days[-1])
     c, h, r, f = s.compounds, s.hearings, s.audit_results, s.flights
     known = {row.code: row for row in conn.execute(select(c.c.id, c.c.code, c.c.name, c.c.tier))}
     scope = district or [{"code": k, "name": v.name, "tier": v.tier} for k, v in sorted(known.items())]
@@ -179,8 +183,7 @@ def chart_svg(week: Week, width: int = 720, height: int = 260) -> Markup:
             points.append((x + slot / 2, top + ph * (1 - week.audit_share[k])))
     ticks = [{"y": top + ph * (1 - v / 100), "label": f"{v} %"} for v in (0, 25, 50, 75, 100)]
     days = [
-        {"x": left + (k + 0.5) * slot, "name": DAY_NAMES[k], "date": d.strftime("%m-%d")}
-        for k, d in enumerate(week.days)
+        {"x": left + (k + 0.5) * slot, "name": _(DAY_NAMES[k]), "date": short_day(d)} for k, d in enumerate(week.days)
     ]
     return render(
         "week_chart.svg.j2",
@@ -202,13 +205,13 @@ def week_csv(week: Week) -> str:
     """One row per compound: hearings per day, days that met the policy, the week's last audit share."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    head = ["id", "name", "tier", *(d.isoformat() for d in week.days), "week", "needed_per_day", "days_met"]
-    w.writerow([*head, "last_heard_whole_share", "last_prompts"])
+    head = [_("id"), _("name"), _("tier"), *(d.isoformat() for d in week.days), _("week"), _("needed_per_day")]
+    w.writerow([*head, _("days_met"), _("last_heard_whole_share"), _("last_prompts")])
     for c in week.compounds:
         met = sum(1 for v in c.per_day if v >= c.needed_per_day)
         share = "" if c.last_share is None else round(c.last_share, 4)
         w.writerow([c.code, c.name, c.tier, *c.per_day, sum(c.per_day), c.needed_per_day, met, share, c.last_prompts])
-    return buf.getvalue()
+    return csv_bom() + buf.getvalue()
 
 
 def flights_csv(week: Week) -> str:
@@ -216,13 +219,19 @@ def flights_csv(week: Week) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     cols = ["start_utc", "end_utc", "vehicle", "operator", "sortie", "source", "log_name", "log_sha256", "outcome"]
-    w.writerow(cols)
+    w.writerow([_(k) for k in cols])
     for f in week.flights:
         w.writerow([f[k] for k in cols])
-    return buf.getvalue()
+    return csv_bom() + buf.getvalue()
+
+
+# The CSVs' column heads, marked for the catalogue (translated where they are written).
+CSV_HEADS = (N_("needed_per_day"), N_("days_met"), N_("last_heard_whole_share"), N_("last_prompts"), N_("start_utc"))
+CSV_HEADS += (N_("end_utc"), N_("vehicle"), N_("operator"), N_("source"), N_("log_name"), N_("log_sha256"))
+CSV_HEADS += (N_("outcome"),)
 
 
 def week_files(week: Week) -> dict[str, str]:
     """The report folder: report.html, report.csv (per compound), flights.csv."""
-    page = render("week_report.html.j2", week=week, chart=chart_svg(week), day_names=DAY_NAMES)
+    page = render("week_report.html.j2", week=week, chart=chart_svg(week), day_names=[_(d) for d in DAY_NAMES])
     return {"report.html": str(page), "report.csv": week_csv(week), "flights.csv": flights_csv(week)}

@@ -157,7 +157,7 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
     if sorties:
         missing = set(sorties) - {c.index for c in out}
         if missing:
-            raise InputError(f"{pkg}: no sortie {', '.join(map(str, sorted(missing)))}")
+            raise InputError(_("{pkg}: no sortie {items}").format(pkg=pkg, items=", ".join(map(str, sorted(missing)))))
     return out
 
 
@@ -267,7 +267,11 @@ def preflight(package: str | Path, sortie: int, force: str | None = None) -> tup
     if not c.violations:
         return None
     if not force:
-        raise SafetyError(f"sortie {sortie} fails the pre-flight check: {c.violations[0]}; see `patrol check`")
+        raise SafetyError(
+            _("sortie {sortie} fails the pre-flight check: {violations}; see `patrol check`").format(
+                sortie=sortie, violations=c.violations[0]
+            )
+        )
     log = pkg / "flights" / "overrides.jsonl"
     log.parent.mkdir(parents=True, exist_ok=True)
     entry = {

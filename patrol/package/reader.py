@@ -24,6 +24,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
+from patrol.i18n import _
 from patrol.package.validate import check_features, check_manifest
 from patrol.speech.catalogue import Build, read_build
 from patrol.types import Building, MissionItem, Speaker
@@ -57,14 +58,14 @@ def _num(v: Any) -> float:
     if v is None:
         return math.nan
     if isinstance(v, bool) or not isinstance(v, int | float):
-        raise ValueError(f"{v!r} is not a number")
+        raise ValueError(_("{v} is not a number").format(v=repr(v)))
     return float(v)
 
 
 def _finite(v: Any) -> float:
     x = _num(v)
     if not math.isfinite(x):
-        raise ValueError(f"{v!r} is not a finite number")
+        raise ValueError(_("{v} is not a finite number").format(v=repr(v)))
     return x
 
 
@@ -75,7 +76,11 @@ def _table(doc: dict[str, Any], key: str, kind: type, name: str, where: str) -> 
         return kind()
     if not isinstance(v, kind):
         want = "an object" if kind is dict else "a list"
-        raise InputError(f"{name}: {where}{key} is {type(v).__name__}, not {want}; re-plan or re-save it in QGC")
+        raise InputError(
+            _("{name}: {where}{key} is {name2}, not {want}; re-plan or re-save it in QGC").format(
+                name=name, where=where, key=key, name2=type(v).__name__, want=want
+            )
+        )
     return v
 
 
@@ -87,7 +92,11 @@ def _item(it: Any, name: str, what: str, read: Any) -> Any:
         return read(it)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         why = f"no {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
-        raise InputError(f"{name}: {what} is damaged ({why[:80]}); re-plan with patrol or re-save it in QGC") from None
+        raise InputError(
+            _("{name}: {what} is damaged ({why}); re-plan with patrol or re-save it in QGC").format(
+                name=name, what=what, why=why[:80]
+            )
+        ) from None
 
 
 _POSITIONED = (mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_LOITER_TIME)
@@ -96,25 +105,35 @@ _POSITIONED = (mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_LOITER_TIME)
 def _mission_item(it: dict[str, Any], name: str, k: int) -> MissionItem:
     if it.get("type") != "SimpleItem":
         raise InputError(
-            f"{name}: mission item {k} is a {it.get('type')} (a QGC pattern); "
-            "open the plan in QGroundControl and save it, or re-plan with patrol"
+            _(
+                "{name}: mission item {k} is a {get} (a QGC pattern); open the plan in "
+                "QGroundControl and save it, or re-plan with patrol"
+            ).format(name=name, k=k, get=it.get("type"))
         )
     params = it.get("params", [])
     if not isinstance(params, list) or len(params) != 7:
         n = len(params) if isinstance(params, list) else type(params).__name__
-        raise InputError(f"{name}: mission item {k} has {n} params, a SimpleItem has 7")
+        raise InputError(_("{name}: mission item {k} has {n} params, a SimpleItem has 7").format(name=name, k=k, n=n))
     p = [_num(v) for v in params]
     command, frame = it["command"], it["frame"]
     if isinstance(command, bool) or not isinstance(command, int) or not 0 <= command <= 65535:
-        raise ValueError(f"command {command!r} is not a MAVLink command number")
+        raise ValueError(_("command {command} is not a MAVLink command number").format(command=repr(command)))
     if isinstance(frame, bool) or not isinstance(frame, int) or not 0 <= frame <= 255:
-        raise ValueError(f"frame {frame!r} is not a MAVLink frame number")
+        raise ValueError(_("frame {frame} is not a MAVLink frame number").format(frame=repr(frame)))
     if command in _POSITIONED and not all(math.isfinite(v) for v in p[4:7]):
-        raise InputError(f"{name}: mission item {k} (command {command}) has no position (lat, lon, alt); re-plan it")
+        raise InputError(
+            _("{name}: mission item {k} (command {command}) has no position (lat, lon, alt); re-plan it").format(
+                name=name, k=k, command=command
+            )
+        )
     if command in _POSITIONED and not (abs(p[4]) <= 90 and abs(p[5]) <= 180):
-        raise InputError(f"{name}: mission item {k} (command {command}) lies off the globe ({p[4]:g}, {p[5]:g})")
+        raise InputError(
+            _("{name}: mission item {k} (command {command}) lies off the globe ({p}, {p2})").format(
+                name=name, k=k, command=command, p=format(p[4], "g"), p2=format(p[5], "g")
+            )
+        )
     if command == mav.MAV_CMD_NAV_TAKEOFF and not math.isfinite(p[6]):
-        raise InputError(f"{name}: mission item {k} (take-off) has no altitude; re-plan it")
+        raise InputError(_("{name}: mission item {k} (take-off) has no altitude; re-plan it").format(name=name, k=k))
     return MissionItem(
         command, frame, *p[:4], lat=p[4], lon=p[5], alt_m=p[6], autocontinue=1 if it.get("autoContinue", True) else 0
     )
@@ -123,14 +142,16 @@ def _mission_item(it: dict[str, Any], name: str, k: int) -> MissionItem:
 def _lat_lon(v: Any) -> tuple[float, float]:
     lat, lon = _finite(v[0]), _finite(v[1])
     if not (abs(lat) <= 90 and abs(lon) <= 180):
-        raise ValueError(f"({lat:g}, {lon:g}) is not a lat, lon")
+        raise ValueError(_("({lat}, {lon}) is not a lat, lon").format(lat=format(lat, "g"), lon=format(lon, "g")))
     return lat, lon
 
 
 def _fence_polygon(poly: dict[str, Any]) -> list[MissionItem]:
     ring = poly.get("polygon", [])
     if not isinstance(ring, list) or len(ring) < 3:
-        raise ValueError(f"{len(ring) if isinstance(ring, list) else 'no'} vertices; a polygon needs 3")
+        raise ValueError(
+            _("{value} vertices; a polygon needs 3").format(value=len(ring) if isinstance(ring, list) else "no")
+        )
     cmd = (
         mav.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION
         if poly.get("inclusion", True)
@@ -160,7 +181,7 @@ def plan_to_upload(doc: Any, name: str = "plan") -> SortieUpload:
     """
     if not isinstance(doc, dict) or doc.get("fileType") != "Plan":
         got = doc.get("fileType") if isinstance(doc, dict) else type(doc).__name__
-        raise InputError(f"{name}: not a QGroundControl plan (fileType is {got!r})")
+        raise InputError(_("{name}: not a QGroundControl plan (fileType is {got})").format(name=name, got=repr(got)))
     m = _table(doc, "mission", dict, name, "")
     home = _item(m.get("plannedHomePosition") or [0.0, 0.0, 0.0], name, "plannedHomePosition", _lat_lon)
     mission = [
@@ -188,7 +209,7 @@ def read_sortie(package: str | Path, sortie: int) -> SortieUpload:
     if pkg.is_dir():
         return read_package(pkg).sortie(sortie)
     if not pkg.exists():
-        raise InputError(f"{pkg}: no such sortie; the package has no sorties")
+        raise InputError(_("{pkg}: no such sortie; the package has no sorties").format(pkg=pkg))
     up = _read_plan(pkg)
     if (pkg.parent / "manifest.json").exists():
         try:
@@ -203,7 +224,7 @@ def _read_plan(path: Path) -> SortieUpload:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: unreadable plan ({e}); re-run patrol plan") from None
+        raise InputError(_("{path}: unreadable plan ({e}); re-run patrol plan").format(path=path, e=e)) from None
     return plan_to_upload(doc, str(path))
 
 
@@ -343,7 +364,11 @@ class Package:
         path = self.folder / f"sortie-{index:02d}.plan"
         if not path.exists():
             have = sorted(p.name for p in self.folder.glob("sortie-*.plan"))
-            raise InputError(f"{path}: no such sortie; the package has {', '.join(have) or 'no sorties'}")
+            raise InputError(
+                _("{path}: no such sortie; the package has {value}").format(
+                    path=path, value=", ".join(have) or "no sorties"
+                )
+            )
         return _with_limits(_read_plan(path), self.manifest, index)
 
     def buildings(self, frame: LocalFrame | None = None) -> list[Building]:
@@ -366,7 +391,7 @@ def read_package(folder: str | Path) -> Package:
     f = Path(folder)
     fix = f"re-plan with `patrol plan GEOFENCE -o {f} --force`"
     if not f.is_dir():
-        raise InputError(f"{f}: no mission package here; make one with `patrol plan GEOFENCE -o {f}`")
+        raise InputError(_("{f}: no mission package here; make one with `patrol plan GEOFENCE -o {f}`").format(f=f))
     docs: dict[str, Any] = {}
     for name in ("route.geojson", "manifest.json", "buildings.geojson"):
         path = f / name
@@ -376,9 +401,9 @@ def read_package(folder: str | Path) -> Package:
             if name == "buildings.geojson":
                 docs[name] = None
                 continue
-            raise InputError(f"{path}: not found; {fix}") from None
+            raise InputError(_("{path}: not found; {fix}").format(path=path, fix=fix)) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise InputError(f"{path}: unreadable ({e}); {fix}") from None
+            raise InputError(_("{path}: unreadable ({e}); {fix}").format(path=path, e=e, fix=fix)) from None
     route, manifest = docs["route.geojson"], docs["manifest.json"]
     check_manifest(manifest, f / "manifest.json", fix)
     features = check_features(route, f / "route.geojson", fix)

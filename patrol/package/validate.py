@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from patrol.errors import InputError
+from patrol.i18n import _
 
 _PATROL_NUMBERS = ("alt_m", "max_alt_m", "nofly_buffer_m")
 _PATROL_OPTIONAL = ("clearance_m", "lateral_clearance_m", "home_clearance_m", "transit_alt_m", "fence_margin_m")
@@ -31,7 +32,7 @@ def check_manifest(man: Any, path: Path, fix: str) -> None:
         return InputError(f"{path}: {field} is missing or not {want}; {fix}")
 
     if not isinstance(man, dict):
-        raise InputError(f"{path}: not a patrol manifest; {fix}")
+        raise InputError(_("{path}: not a patrol manifest; {fix}").format(path=path, fix=fix))
     frame = man.get("frame")
     if not isinstance(frame, dict) or not all(_is_number(frame.get(k)) for k in ("lon0", "lat0")):
         raise bad("frame.lon0/lat0", "a number")
@@ -76,7 +77,7 @@ def check_features(doc: Any, path: Path, fix: str, height: bool = False) -> tupl
     from shapely.geometry import shape
 
     if not isinstance(doc, dict) or not isinstance(doc.get("features"), list):
-        raise InputError(f"{path}: not a GeoJSON FeatureCollection; {fix}")
+        raise InputError(_("{path}: not a GeoJSON FeatureCollection; {fix}").format(path=path, fix=fix))
     out = []
     for k, feat in enumerate(doc["features"], start=1):
         if not (isinstance(feat, dict) and isinstance(feat.get("geometry"), dict)):
@@ -89,8 +90,10 @@ def check_features(doc: Any, path: Path, fix: str, height: bool = False) -> tupl
         except Exception:  # shapely raises several types for malformed coordinates
             ok = False
         if not ok:
-            raise InputError(f"{path}: feature {k} has a damaged or empty geometry; {fix}")
+            raise InputError(
+                _("{path}: feature {k} has a damaged or empty geometry; {fix}").format(path=path, k=k, fix=fix)
+            )
         if height and not (_is_number(feat["properties"].get("height_m")) and feat["properties"]["height_m"] > 0):
-            raise InputError(f"{path}: feature {k} has no positive height_m; {fix}")
+            raise InputError(_("{path}: feature {k} has no positive height_m; {fix}").format(path=path, k=k, fix=fix))
         out.append(feat)
     return tuple(out)

@@ -27,7 +27,9 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
+from patrol import i18n
 from patrol.geo import LocalFrame
+from patrol.i18n import N_, _
 from patrol.package.reader import Package
 from patrol.plan import coverage
 from patrol.plan.shielding import Shield
@@ -435,11 +437,11 @@ def report_csv(doc: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     cols = ["id", "name", "tier", "area_m2", "in_range_share", "heard_whole_share", "time_over_s", "fence_breaches"]
-    w.writerow([*cols, "prompts_played", "cross_track_p95_m", "passes"])
+    w.writerow([_(h) for h in (*cols, "prompts_played", "cross_track_p95_m", "passes")])
     for c in doc["compounds"]:
         prompts = ";".join(sorted({str(p["prompt_id"]) for p in c["prompts_played"]}))
         w.writerow([*(c[k] for k in cols), prompts, c["cross_track_m"]["p95"], c["passes"]])
-    return buf.getvalue()
+    return i18n.csv_bom() + buf.getvalue()
 
 
 def _dash(v: object) -> str:
@@ -472,7 +474,7 @@ def report_html(doc: dict, audits: list[CompoundAudit], pkg: PackageInfo, logs: 
     svg = []
     for cid, g in geoms.items():
         if cid not in rows:
-            svg.append(poly_svg(g, "fill:#ddd;stroke:#999;stroke-width:1", f"{cid} (not audited)"))
+            svg.append(poly_svg(g, "fill:#ddd;stroke:#999;stroke-width:1", _("{id} (not audited)").format(id=cid)))
             continue
         share = rows[cid]["heard_whole_share"]
         hue = int(120 * max(min(share, 1.0), 0.0))
@@ -488,7 +490,9 @@ def report_html(doc: dict, audits: list[CompoundAudit], pkg: PackageInfo, logs: 
             )
             svg.append(
                 poly_svg(
-                    cells.intersection(geoms[a.id]), "fill:#d00;fill-opacity:.6;stroke:none", f"{a.id} not heard whole"
+                    cells.intersection(geoms[a.id]),
+                    "fill:#d00;fill-opacity:.6;stroke:none",
+                    _("{id} not heard whole").format(id=a.id),
                 )
             )
     for lg in logs:
@@ -506,25 +510,54 @@ def report_html(doc: dict, audits: list[CompoundAudit], pkg: PackageInfo, logs: 
         f"<td>{r['fence_breaches']}</td><td>{_dash(r['cross_track_m']['p95'])}</td></tr>"
         for r in doc["compounds"]
     )
-    logs_html = "".join(
-        f"<li>{escape(lg['path'])}: {lg['duration_s']:.0f} s, {lg['plays']} speaker cues"
-        f"{'; ' + escape('; '.join(lg['warnings'])) if lg['warnings'] else ''}</li>"
-        for lg in doc["logs"]
+
+    def log_line(lg: dict) -> str:
+        cues = _("{s} s, {n} speaker cues").format(s=f"{lg['duration_s']:.0f}", n=lg["plays"])
+        warned = "; " + escape("; ".join(lg["warnings"])) if lg["warnings"] else ""
+        return f"<li>{escape(lg['path'])}: {cues}{warned}</li>"
+
+    logs_html = "".join(log_line(lg) for lg in doc["logs"])
+    intro = _("Package {package}; threshold {share} of each compound hearing a whole warning.")
+    intro = intro.format(package=escape(doc["package"]), share=f"{doc['min_coverage']:.0%}")
+    legend = _(
+        "Green compounds heard it everywhere, red cells did not hear a whole warning; the blue line is the flown track."
     )
+    if i18n.language() == "en":
+        legend = "\n" + legend  # the English page keeps its line break
+    title, heading = _("patrol coverage audit"), _("Coverage audit")
+    heads = "".join(f"<th>{_(t)}</th>" for t in AUDIT_HTML_HEADS[:5])
+    heads2 = "".join(f"<th>{_(t)}</th>" for t in AUDIT_HTML_HEADS[5:])
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>patrol coverage audit</title>
+<html lang="{i18n.html_lang()}"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font:14px sans-serif;margin:1.5em}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;
 padding:3px 6px;text-align:right}} td:nth-child(2),td:nth-child(1){{text-align:left}} tr.fail{{background:#fdd}}
 svg{{border:1px solid #999;background:#f8f8f8}}</style></head><body>
-<h1>Coverage audit</h1>
-<p>Package {escape(doc["package"])}; threshold {doc["min_coverage"]:.0%} of each compound hearing a whole warning.
-Green compounds heard it everywhere, red cells did not hear a whole warning; the blue line is the flown track.</p>
+<h1>{heading}</h1>
+<p>{intro}{legend}</p>
 <ul>{logs_html}</ul>
 <svg id="audit-map" width="{w:.0f}" height="{h:.0f}" viewBox="0 0 {w:.0f} {h:.0f}">{"".join(svg)}</svg>
-<table id="audit-table"><tr><th>id</th><th>name</th><th>tier</th><th>area m²</th><th>in range</th>
-<th>heard whole</th><th>time over s</th><th>prompts</th><th>fence breaches</th><th>cross-track p95 m</th></tr>
+<table id="audit-table"><tr>{heads}
+{heads2}</tr>
 {table}</table></body></html>
 """
+
+
+# The audit page's column heads (translated where shown).
+AUDIT_HTML_HEADS = (
+    N_("id"),
+    N_("name"),
+    N_("tier"),
+    N_("area m²"),
+    N_("in range"),
+    N_("heard whole"),
+    N_("time over s"),
+    N_("prompts"),
+    N_("fence breaches"),
+    N_("cross-track p95 m"),
+)
+# The CSV's column heads, marked for the catalogue (report_csv translates them).
+AUDIT_CSV_HEADS = (N_("area_m2"), N_("in_range_share"), N_("heard_whole_share"), N_("time_over_s"))
+AUDIT_CSV_HEADS += (N_("fence_breaches"), N_("prompts_played"), N_("cross_track_p95_m"), N_("passes"))
 
 
 def select_audits(
@@ -538,7 +571,11 @@ def select_audits(
         wanted = [c.strip() for c in compounds.split(",") if c.strip()]
         unknown = sorted(set(wanted) - {a.id for a in audits})
         if unknown:
-            raise InputError(f"--compounds: {', '.join(unknown)} not in {where}; ids are like {audits[0].id}")
+            raise InputError(
+                i18n._("--compounds: {unknown} not in {where}; ids are like {id}").format(
+                    unknown=", ".join(unknown), where=where, id=audits[0].id
+                )
+            )
         audits = [a for a in audits if a.id in wanted]
     if only_flown:
         audits = [a for a in audits if a.in_range.mean() >= 0.25]
@@ -561,14 +598,21 @@ def report_files(doc: dict, audits: list[CompoundAudit], pkg: PackageInfo, logs:
 
 
 def report_table(doc: dict, min_coverage: float) -> str:
-    """The audit summary as a text table, one row per compound, failing ones marked."""
-    width = max((len(c["id"]) for c in doc["compounds"]), default=2)
-    rows = [f"{'id':{width}}  heard_whole  in_range  time_over_s  prompts"]
+    """The audit summary as a text table (interface language), one row per compound, failing ones marked."""
+    heads = [_(h) for h in ("id", N_("heard_whole"), N_("in_range"), "time_over_s", "prompts")]
+    width = max([i18n.width(heads[0]), *(i18n.width(c["id"]) for c in doc["compounds"])]) if doc["compounds"] else 2
+    cols = [width, 10, 8, 11]
+    if i18n.language() != "en":
+        cols = [max(w, i18n.width(hd)) for w, hd in zip(cols, heads, strict=False)]
+    head = [i18n.pad(heads[0], cols[0])] + [i18n.pad(hd, w, True) for hd, w in zip(heads[1:4], cols[1:], strict=True)]
+    if i18n.language() == "en":  # byte for byte the table it always was
+        head = [f"{'id':{width}}", "heard_whole", "in_range", "time_over_s"]
+    rows = ["  ".join([*head, heads[4]])]
     for c in doc["compounds"]:
         prompts = ",".join(sorted({str(p["prompt_id"]) for p in c["prompts_played"]})) or "-"
         mark = "" if c["passes"] else "  < " + f"{min_coverage:.0%}"
-        rows.append(
-            f"{c['id']:{width}}  {c['heard_whole_share']:10.1%}  {c['in_range_share']:8.1%}  "
-            f"{c['time_over_s']:11.0f}  {prompts}{mark}"
-        )
+        cells = [c["id"], f"{c['heard_whole_share']:.1%}", f"{c['in_range_share']:.1%}", f"{c['time_over_s']:.0f}"]
+        padded = [i18n.pad(cells[0], cols[0])]
+        padded += [i18n.pad(v, w, True) for v, w in zip(cells[1:], cols[1:], strict=True)]
+        rows.append("  ".join([*padded, prompts]) + mark)
     return "\n".join(rows)

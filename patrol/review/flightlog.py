@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from patrol import i18n
 from patrol.errors import InputError
 
 COPTER_MODES = {
@@ -105,17 +106,17 @@ def read_log(path: str | Path) -> FlightLog:
     """
     p = Path(path)
     if not p.exists():
-        raise InputError(f"{p}: log not found")
+        raise InputError(i18n._("{p}: log not found").format(p=p))
     size = p.stat().st_size
     if size == 0:
-        raise InputError(f"{p}: empty file; give a .tlog (telemetry) or .bin (DataFlash) flight log")
+        raise InputError(i18n._("{p}: empty file; give a .tlog (telemetry) or .bin (DataFlash) flight log").format(p=p))
     with open(p, "rb") as f:
         head = f.read(4096)
     if head[:3] == b"\xa3\x95\x80" or (p.suffix.lower() in (".bin", ".log") and head[:2] == b"\xa3\x95"):
         return _read_bin(p)
     if p.suffix.lower() == ".tlog" or b"\xfd" in head or b"\xfe" in head:
         return _read_tlog(p)
-    raise InputError(f"{p}: neither a MAVLink .tlog nor a DataFlash .bin log")
+    raise InputError(i18n._("{p}: neither a MAVLink .tlog nor a DataFlash .bin log").format(p=p))
 
 
 def _finish(
@@ -134,16 +135,22 @@ def _finish(
     system_id: int | None = None,
 ) -> FlightLog:
     if len(rows) == 0:
-        raise InputError(f"{p}: no valid position in the log (no GPS fix?); nothing to review or audit")
+        raise InputError(
+            i18n._("{p}: no valid position in the log (no GPS fix?); nothing to review or audit").format(p=p)
+        )
     arr = np.array(rows, dtype=float)
     order = np.argsort(arr[:, 0], kind="stable")
     arr = arr[order]
     t0 = arr[0, 0]
     t = arr[:, 0] - t0
     if skipped_nofix:
-        warnings.append(f"{skipped_nofix} position messages before the first GPS fix skipped")
+        warnings.append(
+            i18n._("{skipped_nofix} position messages before the first GPS fix skipped").format(
+                skipped_nofix=skipped_nofix
+            )
+        )
     if bad_bytes:
-        warnings.append(f"{bad_bytes} damaged or unknown stretches of data skipped")
+        warnings.append(i18n._("{bad_bytes} damaged or unknown stretches of data skipped").format(bad_bytes=bad_bytes))
 
     def step(series: list[tuple[float, object]], default: object, dtype: object) -> np.ndarray:
         if not series:
@@ -359,7 +366,11 @@ def _np_dtype(cls: Any) -> np.dtype:
     codes |= {"f": "<f4", "d": "<f8", "c": "S1"}
     tokens = re.findall(r"(\d*)([a-zA-Z])", cls.unpacker.format.lstrip("<"))
     if len(tokens) != len(cls.ordered_fieldnames):
-        raise RuntimeError(f"pymavlink layout of {cls.msgname} not understood: {cls.unpacker.format}")
+        raise RuntimeError(
+            i18n._("pymavlink layout of {msgname} not understood: {format}").format(
+                msgname=cls.msgname, format=cls.unpacker.format
+            )
+        )
     fields: list[tuple[Any, ...]] = []
     for (count, code), name in zip(tokens, cls.ordered_fieldnames, strict=True):
         k = int(count or 1)
@@ -369,7 +380,11 @@ def _np_dtype(cls: Any) -> np.dtype:
             fields.append((name, codes[code]) if k == 1 else (name, codes[code], (k,)))
     dt = np.dtype(fields)
     if dt.itemsize != cls.unpacker.size:
-        raise RuntimeError(f"pymavlink layout of {cls.msgname} not understood: {cls.unpacker.format}")
+        raise RuntimeError(
+            i18n._("pymavlink layout of {msgname} not understood: {format}").format(
+                msgname=cls.msgname, format=cls.unpacker.format
+            )
+        )
     return dt
 
 
@@ -532,7 +547,7 @@ def _read_tlog(p: Path) -> FlightLog:
         system_time = (int(sy.f["time_unix_usec"][good[0]]) / 1e6, int(sy.f["time_boot_ms"][good[0]]))
 
     if truncated:
-        warnings.append("the log ends in the middle of a message (truncated); the partial message is skipped")
+        warnings.append(i18n._("the log ends in the middle of a message (truncated); the partial message is skipped"))
     start_utc = None
     if len(wall):
         # Time on the vehicle's clock (time_boot_ms), not when the ground station received: a link's
@@ -540,7 +555,11 @@ def _read_tlog(p: Path) -> FlightLog:
         keep = np.concatenate([[True], np.diff(boot) > -1.0])  # late packets reorder by less than that
         if not keep.all():
             back = int((~keep).sum())
-            warnings.append(f"the vehicle clock went back {back} time(s) (a reboot or replayed data); times continued")
+            warnings.append(
+                i18n._(
+                    "the vehicle clock went back {back} time(s) (a reboot or replayed data); times continued"
+                ).format(back=back)
+            )
             boot = np.concatenate([[boot[0]], boot[0] + np.cumsum(np.maximum(np.diff(boot), 0.0))])
         rows[:, 0] = boot
         order = np.argsort(wall, kind="stable")
@@ -570,7 +589,11 @@ def _read_bin(p: Path) -> FlightLog:
         log = DFReader.DFReader_binary(str(p), zero_time_base=True)
     except Exception as e:
         why = " ".join(str(e).split())[:120]  # the log's own bytes may be in it: one line, printable
-        raise InputError(f"{p}: not a readable DataFlash log ({type(e).__name__}: {why!r})") from None
+        raise InputError(
+            i18n._("{p}: not a readable DataFlash log ({name}: {why})").format(
+                p=p, name=type(e).__name__, why=repr(why)
+            )
+        ) from None
     rows: list[tuple[float, float, float, float, float]] = []
     modes, armed, batt, reached, plays, events = [], [], [], [], [], []
     warnings: list[str] = []
@@ -583,7 +606,7 @@ def _read_bin(p: Path) -> FlightLog:
         try:
             m = log.recv_match(type=["GPS", "POS", "MODE", "ARM", "EV", "BAT", "CMD", "MISE", "PTRL", "ORGN", "DSF"])
         except Exception as e:
-            warnings.append(f"stopped reading at a damaged record ({type(e).__name__})")
+            warnings.append(i18n._("stopped reading at a damaged record ({name})").format(name=type(e).__name__))
             break
         if m is None:
             break
@@ -632,11 +655,15 @@ def _read_bin(p: Path) -> FlightLog:
         except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
             odd += 1  # a record whose FMT lacks the fields ArduPilot logs, or with an impossible value
     if odd:
-        warnings.append(f"{odd} record(s) without the fields ArduPilot logs (a damaged FMT?) skipped")
+        warnings.append(
+            i18n._("{odd} record(s) without the fields ArduPilot logs (a damaged FMT?) skipped").format(odd=odd)
+        )
     if dropped:
         warnings.append(
-            f"the autopilot's logger dropped {dropped} messages (DSF.Dp): positions and speaker cues may be "
-            "missing; compare with the .tlog or log less (LOG_BITMASK)"
+            i18n._(
+                "the autopilot's logger dropped {dropped} messages (DSF.Dp): positions and speaker "
+                "cues may be missing; compare with the .tlog or log less (LOG_BITMASK)"
+            ).format(dropped=dropped)
         )
     if any(s == "dataflash PTRL" for *_, s in plays):
         plays = [x for x in plays if x[4] == "dataflash PTRL"]  # the applet's own record is the play

@@ -117,21 +117,23 @@ def _check_one(t: str, given: str) -> str:
         key = key or os.environ.get(TIANDITU_KEY_ENV, "")
         if not key.strip():
             raise InputError(
-                f"tiles {given!r}: Tianditu needs a browser key (free from console.tianditu.gov.cn): "
-                f"--tiles {name.lower()}:KEY or set {TIANDITU_KEY_ENV}"
+                _(
+                    "tiles {given}: Tianditu needs a browser key (free from console.tianditu.gov.cn): "
+                    "--tiles {lower}:KEY or set {tianditu_key_env}"
+                ).format(given=repr(given), lower=name.lower(), tianditu_key_env=TIANDITU_KEY_ENV)
             )
         return f"{name.lower()}:{key.strip()}"
     if t.startswith(("http://", "https://")) and all(k in t for k in ("{z}", "{x}", "{y}")):
         return t
-    raise InputError(f"tiles {given!r}: unknown; {TILES_HELP}")
+    raise InputError(_("tiles {given}: unknown; {tiles_help}").format(given=repr(given), tiles_help=TILES_HELP))
 
 
 def _check_tiles(tiles: str) -> str:
     parts = [_check_one(t.strip(), str(tiles)) for t in str(tiles).strip().split(",") if t.strip()]
     if not parts:
-        raise InputError(f"tiles {tiles!r}: unknown; {TILES_HELP}")
+        raise InputError(_("tiles {tiles}: unknown; {tiles_help}").format(tiles=repr(tiles), tiles_help=TILES_HELP))
     if "none" in parts and len(parts) > 1:
-        raise InputError(f"tiles {tiles!r}: none means no background; give it alone")
+        raise InputError(_("tiles {tiles}: none means no background; give it alone").format(tiles=repr(tiles)))
     return ",".join(parts)
 
 
@@ -187,7 +189,9 @@ def _tile_layers(m: folium.Map, tiles: str) -> None:
 
 def _check_output(out: Path) -> Path:
     if out.is_dir():
-        raise InputError(f"{out}: is a folder; give the HTML file to write, e.g. {out / 'map.html'}")
+        raise InputError(
+            _("{out}: is a folder; give the HTML file to write, e.g. {n}").format(out=out, n=out / "map.html")
+        )
     return out
 
 
@@ -231,7 +235,9 @@ def _poly_parts(geom: dict) -> list[list[list[list[float]]]]:
         return [[_ring(r) for r in geom["coordinates"]]]
     if geom["type"] == "MultiPolygon":
         return [[_ring(r) for r in poly] for poly in geom["coordinates"]]
-    raise InputError(f"a {geom['type']} where a polygon was expected in route.geojson; re-plan the package")
+    raise InputError(
+        _("a {type} where a polygon was expected in route.geojson; re-plan the package").format(type=geom["type"])
+    )
 
 
 def _add_polygons(
@@ -257,7 +263,9 @@ def _line_locations(geom: dict) -> list:
         return _ring(geom["coordinates"])
     if geom["type"] == "MultiLineString":
         return [_ring(line) for line in geom["coordinates"]]
-    raise InputError(f"a {geom['type']} where a line was expected in route.geojson; re-plan the package")
+    raise InputError(
+        _("a {type} where a line was expected in route.geojson; re-plan the package").format(type=geom["type"])
+    )
 
 
 def _shapely_polygons(geom: Polygon | MultiPolygon) -> list[list]:

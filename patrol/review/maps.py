@@ -28,6 +28,7 @@ from offlinefolium import plugins
 
 from patrol.atomic import write_text
 from patrol.errors import InputError
+from patrol.i18n import _
 from patrol.review.flightlog import FlightLog, read_log
 from patrol.review.map_package import FOLLOWED, _load_package
 from patrol.review.map_parts import (
@@ -83,7 +84,7 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
     m = _new_map(tiles)
     bounds: list[tuple[float, float]] = []
 
-    compounds = folium.FeatureGroup(name="Compounds (by tier)")
+    compounds = folium.FeatureGroup(name=_("Compounds (by tier)"))
     for f in pkg.layer("compound"):
         p = f["properties"]
         tier = str(p.get("tier", ""))
@@ -105,7 +106,7 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
 
     swath = pkg.swath()
     if swath is not None:
-        group = folium.FeatureGroup(name=f"Audible swath (r = {pkg.radius_m:.0f} m)")
+        group = folium.FeatureGroup(name=_("Audible swath (r = {r} m)").format(r=f"{pkg.radius_m:.0f}"))
         for locs in _shapely_polygons(swath):
             folium.Polygon(
                 locs,
@@ -135,7 +136,7 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
         bounds.extend(_bounds_points(f["geometry"]))
     nofly.add_to(m)
 
-    inclusion = folium.FeatureGroup(name="Inclusion fences (dashed)")
+    inclusion = folium.FeatureGroup(name=_("Inclusion fences (dashed)"))
     for f in pkg.layer("fence_inclusion"):
         p = f["properties"]
         _add_polygons(
@@ -146,13 +147,15 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
             dash_array="6 5",
             fill=False,
             class_name="patrol-fence-inclusion",
-            popup=_table("Inclusion fence", [("sortie", p.get("sortie")), ("max altitude", _m(p.get("max_alt_m")))]),
+            popup=_table(
+                _("Inclusion fence"), [(_("sortie"), p.get("sortie")), (_("max altitude"), _m(p.get("max_alt_m")))]
+            ),
             popup_width=300,
         )
         bounds.extend(_bounds_points(f["geometry"]))
     inclusion.add_to(m)
 
-    exclusion = folium.FeatureGroup(name="Exclusion fences")
+    exclusion = folium.FeatureGroup(name=_("Exclusion fences"))
     for f in pkg.layer("fence_exclusion"):
         _add_polygons(
             exclusion,
@@ -162,7 +165,7 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
             fill_color=EXCLUSION_COLOUR,
             fill_opacity=0.15,
             class_name="patrol-fence-exclusion",
-            popup=_table("Exclusion fence", [("sortie", f["properties"].get("sortie"))]),
+            popup=_table(_("Exclusion fence"), [(_("sortie"), f["properties"].get("sortie"))]),
         )
     exclusion.add_to(m)
 
@@ -203,7 +206,7 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
         ).add_to(hotspots)
     hotspots.add_to(m)
 
-    rally = folium.FeatureGroup(name="Rally points")
+    rally = folium.FeatureGroup(name=_("Rally points"))
     for f in pkg.layer("rally"):
         lon, lat = f["geometry"]["coordinates"][:2]
         p = f["properties"]
@@ -215,7 +218,9 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
             fill_color="#d2b4de",
             fill_opacity=0.9,
             class_name="patrol-rally",
-            popup=folium.Popup(_table("Rally point", [("sortie", p.get("sortie")), ("altitude", _m(p.get("alt_m")))])),
+            popup=folium.Popup(
+                _table(_("Rally point"), [(_("sortie"), p.get("sortie")), (_("altitude"), _m(p.get("alt_m")))])
+            ),
         ).add_to(rally)
     rally.add_to(m)
 
@@ -249,7 +254,7 @@ def replay_map(
     tiles = _check_tiles(tiles)
     logs = [log] if isinstance(log, FlightLog) else list(log)
     if not logs:
-        raise InputError("no flight log given; give one or more .tlog or .bin files")
+        raise InputError(_("no flight log given; give one or more .tlog or .bin files"))
     pkg = _load_package(Path(package)) if package is not None else None
     m = _new_map(tiles)
     bounds: list[tuple[float, float]] = []
@@ -259,7 +264,7 @@ def replay_map(
     matched: dict[int, float] = {}
     if pkg is not None:
         matched = pkg.follow_shares(logs)
-        compounds = folium.FeatureGroup(name="Planned compounds")
+        compounds = folium.FeatureGroup(name=_("Planned compounds"))
         for f in pkg.layer("compound"):
             p = f["properties"]
             colour = TIER_COLOURS.get(str(p.get("tier", "")), "#555555")
@@ -280,7 +285,7 @@ def replay_map(
             sortie = p.get("sortie")
             share = matched.get(sortie, 0.0) if isinstance(sortie, int) else 0.0
             shown = share >= FOLLOWED
-            group = folium.FeatureGroup(name=f"Planned {_sortie_label(pkg, p)}", show=shown)
+            group = folium.FeatureGroup(name=_("Planned {sortie}").format(sortie=_sortie_label(pkg, p)), show=shown)
             folium.PolyLine(
                 _line_locations(f["geometry"]),
                 color=PLANNED_COLOUR,
@@ -321,9 +326,10 @@ def map_command(package: Path, output: Path, tiles: str) -> str:
     page = plan_map(Path(package), tiles)
     write_html_atomic(page, out)
     pkg = _load_package(Path(package))
-    return (
-        f"wrote {out} ({_size(len(page.encode()))}): {len(pkg.layer('compound'))} compounds, "
-        f"{len(pkg.layer('route'))} sorties, tiles {tiles}"
+    text = _("wrote {path} ({size}): {compounds} compounds, {sorties} sorties, tiles {tiles}")
+    size = _size(len(page.encode()))
+    return text.format(
+        path=out, size=size, compounds=len(pkg.layer("compound")), sorties=len(pkg.layer("route")), tiles=tiles
     )
 
 
@@ -336,7 +342,7 @@ def replay_command(logs: list[Path], package: Path | None, output: Path, tiles: 
     out = _check_output(Path(output))
     _check_tiles(tiles)
     if not logs:
-        raise InputError("no flight log given; give one or more .tlog or .bin files")
+        raise InputError(_("no flight log given; give one or more .tlog or .bin files"))
     pkg = _load_package(Path(package)) if package is not None else None
     flights = [read_log(p) for p in logs]
     page = replay_map(flights, pkg.folder if pkg is not None else None, tiles)
@@ -348,8 +354,22 @@ def replay_command(logs: list[Path], package: Path | None, output: Path, tiles: 
     if pkg is not None:
         shares = pkg.follow_shares(flights)
         good = [str(s) for s, v in sorted(shares.items()) if v >= FOLLOWED]
-        follows = f", follows planned sortie {', '.join(good)}" if good else ", follows no planned sortie"
-    return (
-        f"wrote {out} ({_size(len(page.encode()))}): {len(flights)} log{'s' if len(flights) > 1 else ''}, "
-        f"{_dur(dur)} flown, {plays} cue plays, {breaches} fence breaches{follows}, tiles {tiles}"
+        follows = (
+            _(", follows planned sortie {sorties}").format(sorties=", ".join(good))
+            if good
+            else _(", follows no planned sortie")
+        )
+    text = _(
+        "wrote {path} ({size}): {logs}, {t} flown, {plays} cue plays, {breaches} fence breaches{follows}, tiles {tiles}"
+    )
+    logs_text = (_("{n} logs") if len(flights) > 1 else _("{n} log")).format(n=len(flights))
+    return text.format(
+        path=out,
+        size=_size(len(page.encode())),
+        logs=logs_text,
+        t=_dur(dur),
+        plays=plays,
+        breaches=breaches,
+        follows=follows,
+        tiles=tiles,
     )

@@ -13,6 +13,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from patrol.i18n import _, html_lang, short_day
+
 _ESCAPED = (".html", ".svg")
 
 
@@ -26,6 +28,12 @@ _ENV = Environment(
     undefined=StrictUndefined,
     keep_trailing_newline=False,
 )
+# ``{{ _("text") }}`` in a template: the text in the interface language (babel.cfg extracts it), as Markup: the
+# catalogue's texts are ours, and ``.format`` on Markup escapes what is put into them.
+_ENV.globals["_"] = lambda message: Markup(_(message))
+_ENV.globals["tr"] = lambda value: _(value)  # a value from the data (a tier): translated if known, still escaped
+_ENV.globals["html_lang"] = html_lang
+_ENV.globals["short_day"] = short_day
 
 
 def render(name: str, **context: Any) -> str:

@@ -25,6 +25,7 @@ import offlinefolium as folium
 from markupsafe import Markup
 
 from patrol.geo import LocalFrame
+from patrol.i18n import N_, _
 from patrol.review.flightlog import FlightLog
 from patrol.review.map_package import FOLLOWED, _Package
 from patrol.review.map_parts import (
@@ -46,15 +47,28 @@ PROFILE_POINTS = 800  # and this many in the altitude profile
 # The profile's viewBox (width, height) and its plot's margins (left, right, top, bottom), in SVG units.
 PROFILE_W, PROFILE_H = 540, 130
 PROFILE_LEFT, PROFILE_RIGHT, PROFILE_TOP, PROFILE_BOTTOM = 40, 8, 8, 20
-_EVENT_TITLES = {"mode": "Mode change", "fence_breach": "Fence breach", "armed": "Armed", "disarmed": "Disarmed"}
+_EVENT_TITLES = {"mode": N_("Mode change"), "fence_breach": N_("Fence breach"), "armed": N_("Armed")}
+_EVENT_TITLES["disarmed"] = N_("Disarmed")
+# The words of the slider's readout (replay.js.j2 gets them translated).
+_JS_WORDS = (N_("t"), N_("alt"), N_("battery"), N_("m"), N_("m/s"))
+# Cue actions as the page names them (the log's own words stay in the data).
+_ACTIONS = {"loop": N_("loop"), "play": N_("play"), "stop": N_("stop")}
+
+
+def _act(action: str) -> str:
+    return _(_ACTIONS[action]) if action in _ACTIONS else action
+
+
+def _play_title(cp: Any) -> str:
+    return _("{action} track {track} at {t}").format(action=_act(cp.action), track=cp.track, t=_dur(cp.t_s))
 
 
 def _flown_layers(m: folium.Map, lg: FlightLog, k: int, pkg: _Package | None) -> dict:
     """Add log number ``k``'s layers to ``m`` (faint track, cue plays, events); return its slider track data."""
     colour = FLOWN_COLOURS[k % len(FLOWN_COLOURS)]
-    name = Path(lg.path).name or f"log {k + 1}"
+    name = Path(lg.path).name or _("log {n}").format(n=k + 1)
     idx = _decimate(len(lg.t_s), TRACK_POINTS)
-    group = folium.FeatureGroup(name=f"Flown: {html.escape(name)} ({_dur(lg.duration_s)})")
+    group = folium.FeatureGroup(name=_("Flown: {name} ({t})").format(name=html.escape(name), t=_dur(lg.duration_s)))
     latlon = [[round(float(a), 7), round(float(b), 7)] for a, b in zip(lg.lat[idx], lg.lon[idx], strict=True)]
     folium.PolyLine(
         latlon if len(latlon) > 1 else latlon * 2,
@@ -65,7 +79,7 @@ def _flown_layers(m: folium.Map, lg: FlightLog, k: int, pkg: _Package | None) ->
     ).add_to(group)
     group.add_to(m)
 
-    plays = folium.FeatureGroup(name=f"Cue plays: {html.escape(name)} ({len(lg.plays)})")
+    plays = folium.FeatureGroup(name=_("Cue plays: {name} ({n})").format(name=html.escape(name), n=len(lg.plays)))
     for cp in lg.plays:
         folium.CircleMarker(
             [cp.lat, cp.lon],
@@ -76,11 +90,11 @@ def _flown_layers(m: folium.Map, lg: FlightLog, k: int, pkg: _Package | None) ->
             fill_opacity=0.95,
             class_name=f"patrol-play play-{cp.action}",
             popup=folium.Popup(_play_popup(pkg, cp), max_width=380),
-            tooltip=html.escape(f"{cp.action} track {cp.track} at {_dur(cp.t_s)}"),
+            tooltip=html.escape(_play_title(cp)),
         ).add_to(plays)
     plays.add_to(m)
 
-    events = folium.FeatureGroup(name=f"Modes, arming, breaches: {html.escape(name)}")
+    events = folium.FeatureGroup(name=_("Modes, arming, breaches: {name}").format(name=html.escape(name)))
     stacked: dict[tuple[float, float], int] = {}
     for e in lg.events:
         if e.kind not in _EVENT_TITLES:
@@ -100,12 +114,12 @@ def _flown_layers(m: folium.Map, lg: FlightLog, k: int, pkg: _Package | None) ->
                 icon_anchor=(-8, 8 - 17 * level),
                 class_name=f"patrol-event patrol-{'mode' if e.kind == 'mode' else 'arming'}",
             )
-        title = _EVENT_TITLES[e.kind]
+        title = _(_EVENT_TITLES[e.kind])
         folium.Marker(
             [e.lat, e.lon],
             icon=icon,
-            popup=folium.Popup(_table(title, [("time", _dur(e.t_s)), ("what", e.text)]), max_width=320),
-            tooltip=html.escape(f"{title} at {_dur(e.t_s)}"),
+            popup=folium.Popup(_table(title, [(_("time"), _dur(e.t_s)), (_("what"), e.text)]), max_width=320),
+            tooltip=html.escape(_("{what} at {t}").format(what=title, t=_dur(e.t_s))),
         ).add_to(events)
     events.add_to(m)
     return _track_data(lg, idx, name, colour, group.get_name())
@@ -118,64 +132,80 @@ def _replay_legend(m: folium.Map, logs: Sequence[FlightLog], pkg: _Package | Non
     for lg in logs:
         name = Path(lg.path).name
         start = (
-            time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(lg.start_utc)) if lg.start_utc else "start time unknown"
+            time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(lg.start_utc))
+            if lg.start_utc
+            else _("start time unknown")
         )
+        note = _("{name}: {start}, {t}, {km} flown, max {alt} m, {plays} cue plays, {breaches} fence breaches")
         notes.append(
-            f"{name}: {start}, {_dur(lg.duration_s)}, {_km(_flown_m(lg))} flown, max {_finite_max(lg.alt_m):.0f} m, "
-            f"{len(lg.plays)} cue plays, {len(lg.fence_breaches())} fence breaches"
+            note.format(
+                name=name,
+                start=start,
+                t=_dur(lg.duration_s),
+                km=_km(_flown_m(lg)),
+                alt=f"{_finite_max(lg.alt_m):.0f}",
+                plays=len(lg.plays),
+                breaches=len(lg.fence_breaches()),
+            )
         )
         notes.extend(f"{name}: {w}" for w in lg.warnings)
     if pkg is not None:
         good = sorted((s for s, v in matched.items() if v >= FOLLOWED), key=lambda s: -matched[s])
+        each = _("sortie {n} ({share} matched within {m} m)")
+        shares = [each.format(n=s, share=f"{matched[s]:.0%}", m=f"{pkg.follow_m:.0f}") for s in good]
         notes.append(
-            "follows planned "
-            + ", ".join(f"sortie {s} ({matched[s]:.0%} matched within {pkg.follow_m:.0f} m)" for s in good)
+            _("follows planned {sorties}").format(sorties=", ".join(shares))
             if good
-            else f"follows no planned sortie of {pkg.folder.name} (all are in the layer list, switched off)"
+            else _("follows no planned sortie of {name} (all are in the layer list, switched off)").format(
+                name=pkg.folder.name
+            )
         )
-        notes.append(f"prompt texts: {pkg.catalogue_note}")
+        notes.append(_("prompt texts: {where}").format(where=pkg.catalogue_note))
     rows = [
-        (_swatch(FLOWN_COLOURS[0]), "flown track (faint: whole flight; bold: up to the slider time)"),
-        (_dot(FLOWN_COLOURS[0], border="#000"), "vehicle at the slider time"),
-        (_dot(PLAY_COLOURS["loop"], border="#222"), "cue play: loop (tier prompt while sweeping)"),
-        (_dot(PLAY_COLOURS["play"], border="#222"), "cue play: play (hotspot prompt)"),
-        (_dot(PLAY_COLOURS["stop"], border="#222"), "cue play: stop"),
+        (_swatch(FLOWN_COLOURS[0]), _("flown track (faint: whole flight; bold: up to the slider time)")),
+        (_dot(FLOWN_COLOURS[0], border="#000"), _("vehicle at the slider time")),
+        (_dot(PLAY_COLOURS["loop"], border="#222"), _("cue play: loop (tier prompt while sweeping)")),
+        (_dot(PLAY_COLOURS["play"], border="#222"), _("cue play: play (hotspot prompt)")),
+        (_dot(PLAY_COLOURS["stop"], border="#222"), _("cue play: stop")),
         (
             Markup(
                 '<span class="patrol-breach-icon" style="display:inline-block;width:14px;height:14px;'
                 'line-height:14px;font-size:10px">!</span>'
             ),
-            "fence breach",
+            _("fence breach"),
         ),
-        (Markup('<span class="patrol-label">AUTO</span>'), "mode change, arming"),
+        (Markup('<span class="patrol-label">AUTO</span>'), _("mode change, arming")),
     ]
     if pkg is not None:
         rows += [
-            (_swatch(PLANNED_COLOUR, fill=True), "planned sortie route (wide pale band under the flown track)"),
-            (_dot("#ffffff", border=CUE_COLOURS["enter"]), "planned cue point"),
+            (_swatch(PLANNED_COLOUR, fill=True), _("planned sortie route (wide pale band under the flown track)")),
+            (_dot("#ffffff", border=CUE_COLOURS["enter"]), _("planned cue point")),
         ]
-    title = "Flight replay: " + ", ".join(Path(lg.path).name for lg in logs)
+    title = _("Flight replay: {logs}").format(logs=", ".join(Path(lg.path).name for lg in logs))
     _legend(m, title, notes, rows)
 
 
 def _play_popup(pkg: _Package | None, cp: Any) -> Markup:
     rows = [
-        ("time", f"{_dur(cp.t_s)} ({cp.t_s:.1f} s)"),
-        ("action", cp.action),
-        ("speaker track", cp.track if cp.action != "stop" else None),
-        ("repeats", cp.repeats if cp.action == "play" else None),
-        ("logged as", cp.source),
+        (_("time"), f"{_dur(cp.t_s)} ({cp.t_s:.1f} s)"),
+        (_("action"), _act(cp.action)),
+        (_("speaker track"), cp.track if cp.action != "stop" else None),
+        (_("repeats"), cp.repeats if cp.action == "play" else None),
+        (_("logged as"), cp.source),
     ]
     extra = Markup("")
     if cp.action != "stop":
         hit = pkg.track_prompt(cp.track) if pkg is not None else None
         if hit is not None:
-            extra = Markup("<hr>{}<div class='alt'>clip language: {}</div>").format(pkg.prompt_html(hit[0]), hit[1])
+            lang = Markup(_("clip language: {lang}")).format(lang=hit[1])
+            extra = Markup("<hr>{}<div class='alt'>{}</div>").format(pkg.prompt_html(hit[0]), lang)
         elif pkg is not None and pkg.build is None:
-            extra = Markup("<hr><i>the package has no prompt build (audio/manifest.json): which prompt is unknown</i>")
+            none = _("the package has no prompt build (audio/manifest.json): which prompt is unknown")
+            extra = Markup("<hr><i>{}</i>").format(none)
         elif pkg is not None:
-            extra = Markup("<hr><i>track {} is not in {}'s prompt build</i>").format(cp.track, str(pkg.folder))
-    return _table(f"Cue play: {cp.action}", rows, extra)
+            missing = _("track {track} is not in {package}'s prompt build").format(track=cp.track, package=pkg.folder)
+            extra = Markup("<hr><i>{}</i>").format(missing)
+    return _table(_("Cue play: {action}").format(action=_act(cp.action)), rows, extra)
 
 
 def _decimate(n: int, k: int) -> np.ndarray:
@@ -240,7 +270,7 @@ def _profile_svg(logs: Sequence[FlightLog], t_max: float) -> Markup:
     a = math.ceil(lo / step) * step
     while a <= hi + 1e-9:
         y = sy(a)
-        alt_ticks.append({"y": f"{y:.1f}", "label_y": f"{y + 3:.1f}", "label": f"{a:g} m"})
+        alt_ticks.append({"y": f"{y:.1f}", "label_y": f"{y + 3:.1f}", "label": _("{n} m").format(n=f"{a:g}")})
         a += step
     time_ticks = []
     tstep = _nice_step(span_t, 6, (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600))
@@ -260,7 +290,7 @@ def _profile_svg(logs: Sequence[FlightLog], t_max: float) -> Markup:
             {
                 "x": f"{sx(cp.t_s):.1f}",
                 "colour": PLAY_COLOURS.get(cp.action, "#3498db"),
-                "title": f"{cp.action} track {cp.track} at {_dur(cp.t_s)}",
+                "title": _play_title(cp),
             }
             for cp in lg.plays
         ]
@@ -310,6 +340,7 @@ def _replay_js(map_name: str, tracks: list[dict], t_max: float) -> str:
         tracks_json=json.dumps(tracks, separators=(",", ":")).replace("</", "<\\/"),
         group_names=[t["group"] for t in tracks],
         t_text=f"{max(t_max, 1.0):.1f}",
+        words={w: _(w) for w in _JS_WORDS},
         x0=PROFILE_LEFT,
         x1=PROFILE_W - PROFILE_RIGHT,
         width=PROFILE_W,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from patrol import i18n
 from patrol.errors import InputError, PatrolError
 
 RATE_HZ = 22050
@@ -37,9 +38,11 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
             ch, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
             raw = w.readframes(n)
     except FileNotFoundError:
-        raise InputError(f"{p}: clip not found") from None
+        raise InputError(i18n._("{p}: clip not found").format(p=p)) from None
     except (wave.Error, EOFError) as e:
-        raise InputError(f"{p}: not a PCM WAV file ({e}); convert it, e.g. `sox IN -b 16 OUT.wav`") from None
+        raise InputError(
+            i18n._("{p}: not a PCM WAV file ({e}); convert it, e.g. `sox IN -b 16 OUT.wav`").format(p=p, e=e)
+        ) from None
     if width == 1:
         x = (np.frombuffer(raw, np.uint8).astype(np.float64) - 128.0) / 128.0
     elif width == 2:
@@ -51,7 +54,7 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     elif width == 4:
         x = np.frombuffer(raw, "<i4").astype(np.float64) / float(1 << 31)
     else:
-        raise InputError(f"{p}: {8 * width}-bit samples; use 16-bit PCM WAV")
+        raise InputError(i18n._("{p}: {n}-bit samples; use 16-bit PCM WAV").format(p=p, n=8 * width))
     if ch > 1:
         x = x.reshape(-1, ch).mean(axis=1)
     return x, rate
@@ -136,11 +139,26 @@ def check_clip(x: np.ndarray, rate: int, name: str) -> None:
     """Refuse a clip that is too short, too long or silent, naming it."""
     dur = len(x) / rate
     if rate < 8000:
-        raise InputError(f"{name}: sample rate {rate} Hz is too low for speech; record at 16 kHz or more")
+        raise InputError(
+            i18n._("{name}: sample rate {rate} Hz is too low for speech; record at 16 kHz or more").format(
+                name=name, rate=rate
+            )
+        )
     if not MIN_CLIP_S <= dur <= MAX_CLIP_S:
-        raise InputError(f"{name}: {dur:.1f} s long; a prompt must last {MIN_CLIP_S:g} to {MAX_CLIP_S:g} s")
+        raise InputError(
+            i18n._("{name}: {dur} s long; a prompt must last {min_clip_s} to {max_clip_s} s").format(
+                name=name,
+                dur=format(dur, ".1f"),
+                min_clip_s=format(MIN_CLIP_S, "g"),
+                max_clip_s=format(MAX_CLIP_S, "g"),
+            )
+        )
     if level_dbfs(x) < SILENCE_DBFS:
-        raise InputError(f"{name}: silent (RMS {level_dbfs(x):.0f} dBFS); check the recording")
+        raise InputError(
+            i18n._("{name}: silent (RMS {level_dbfs} dBFS); check the recording").format(
+                name=name, level_dbfs=format(level_dbfs(x), ".0f")
+            )
+        )
 
 
 def play(path: str | Path) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patrol.errors import InputError
+from patrol.i18n import _
 from patrol.paths import portable
 from patrol.speech.build import build_files, choose_voices
 from patrol.speech.cache import PromptCache
@@ -39,7 +40,11 @@ class Broadcast:
 def check_encoding(speaker: str) -> None:
     """Refuse an unknown ``--speaker`` encoding with one line naming the choices."""
     if speaker not in ENCODINGS:
-        raise InputError(f"--speaker {speaker!r}: use one of {', '.join(ENCODINGS)}")
+        raise InputError(
+            _("--speaker {speaker}: use one of {encodings}").format(
+                speaker=repr(speaker), encodings=", ".join(ENCODINGS)
+            )
+        )
 
 
 def prepare_broadcast(
@@ -62,7 +67,9 @@ def prepare_broadcast(
     """
     check_encoding(speaker)
     if lang not in LANGUAGES:
-        raise InputError(f"--lang {lang!r}: use one of {', '.join(LANGUAGES)}")
+        raise InputError(
+            _("--lang {lang}: use one of {languages}").format(lang=repr(lang), languages=", ".join(LANGUAGES))
+        )
     cat = read_catalogue(catalogue or DEFAULT_CATALOGUE)
     relay_by_track = parse_track_map(relay, "--relay")
     pwm_by_track = parse_track_map(servo_pwm, "--servo-pwm")

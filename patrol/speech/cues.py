@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.errors import InputError
+from patrol.i18n import _
 from patrol.speech.catalogue import Build, Catalogue, prompt_for
 from patrol.types import Cue, CueKind, MissionItem
 
@@ -50,7 +51,11 @@ class PromptCues:
 
     def __post_init__(self) -> None:
         if self.encoding not in ENCODINGS:
-            raise InputError(f"--speaker {self.encoding!r}: use one of {', '.join(ENCODINGS)}")
+            raise InputError(
+                _("--speaker {encoding}: use one of {encodings}").format(
+                    encoding=repr(self.encoding), encodings=", ".join(ENCODINGS)
+                )
+            )
 
     def resolve(self, cue: Cue) -> Cue:
         """``cue`` with the prompt id its rule chooses (LEAVE cues keep None: they stop the speaker)."""
@@ -93,10 +98,18 @@ class PromptCues:
             return [MissionItem(mav.MAV_CMD_DO_SEND_SCRIPT_MESSAGE, FRAME, action, t, n, dur, note=note)]
         if self.encoding == "relay":
             if t not in self.relay_by_track:
-                raise InputError(f"--speaker relay: no relay for track {t} ({cue.prompt_id}); map it with --relay")
+                raise InputError(
+                    _("--speaker relay: no relay for track {t} ({prompt_id}); map it with --relay").format(
+                        t=t, prompt_id=cue.prompt_id
+                    )
+                )
             return [MissionItem(mav.MAV_CMD_DO_SET_RELAY, FRAME, self.relay_by_track[t], 1, note=note)]
         if t not in self.pwm_by_track:
-            raise InputError(f"--speaker servo: no PWM for track {t} ({cue.prompt_id}); map it with --servo-pwm")
+            raise InputError(
+                _("--speaker servo: no PWM for track {t} ({prompt_id}); map it with --servo-pwm").format(
+                    t=t, prompt_id=cue.prompt_id
+                )
+            )
         return [MissionItem(mav.MAV_CMD_DO_SET_SERVO, FRAME, self.servo_channel, self.pwm_by_track[t], note=note)]
 
     def _stop(self, cue: Cue) -> list[MissionItem]:
@@ -124,7 +137,9 @@ def parse_track_map(text: str, what: str) -> dict[int, int]:
             out[int(k)] = int(v)
         except ValueError:
             raise InputError(
-                f"{what} {text!r}: give TRACK:VALUE pairs separated by commas, e.g. 1:1100,2:1200"
+                _("{what} {text}: give TRACK:VALUE pairs separated by commas, e.g. 1:1100,2:1200").format(
+                    what=what, text=repr(text)
+                )
             ) from None
     return out
 
@@ -142,5 +157,7 @@ def timing_from_clips(cues: PromptCues) -> tuple[float, float]:
     loops = [cues.duration_s(p) for p in set(cues.catalogue.enter.values())]
     spots = [cues.repeats(p) * (cues.duration_s(p) + REPEAT_GAP_S) for p in set(cues.catalogue.hotspot.values())]
     if not loops:
-        raise InputError(f"{cues.catalogue.path}: no rules.enter prompts; say which prompt loops over each tier")
+        raise InputError(
+            _("{path}: no rules.enter prompts; say which prompt loops over each tier").format(path=cues.catalogue.path)
+        )
     return 2.0 * max(loops), max(spots, default=0.0)

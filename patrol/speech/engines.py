@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from patrol import i18n
 from patrol.speech.audio import AudioError, read_wav
 from patrol.speech.catalogue import ENGINES_BY_LANG
 
@@ -41,7 +42,7 @@ cancelled_retries = 0  # how many retries this process has needed (the tests req
 def require_espeak() -> None:
     """Raise one line naming the Debian packages when espeak-ng is missing."""
     if shutil.which("espeak-ng") is None:
-        raise AudioError("espeak-ng not found: install the Debian packages espeak-ng and libespeak-ng1")
+        raise AudioError(i18n._("espeak-ng not found: install the Debian packages espeak-ng and libespeak-ng1"))
 
 
 def ipa(text: str, voice: str) -> str:
@@ -63,7 +64,7 @@ def engine_version() -> str:
     try:
         py = version("pyttsx3")
     except PackageNotFoundError:
-        raise AudioError("pyttsx3 is not installed; run `make setup`") from None
+        raise AudioError(i18n._("pyttsx3 is not installed; run `make setup`")) from None
     out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=False).stdout
     m = re.search(r"text-to-speech:\s*(\S+)", out)
     return f"pyttsx3 {py}; espeak-ng {m.group(1) if m else out.strip()[:40]}"
@@ -94,7 +95,9 @@ def tts(text: str, lang: str, rate_wpm: int = SPEECH_WPM, timeout_s: float = TTS
                 )
             except subprocess.TimeoutExpired:
                 raise AudioError(
-                    f"text-to-speech of {text!r} ({lang}) did not finish in {timeout_s + 30:g} s"
+                    i18n._("text-to-speech of {text} ({lang}) did not finish in {n} s").format(
+                        text=repr(text), lang=lang, n=format(timeout_s + 30, "g")
+                    )
                 ) from None
             if res.returncode != 4 or "cancelled" not in res.stderr:
                 break
@@ -102,9 +105,15 @@ def tts(text: str, lang: str, rate_wpm: int = SPEECH_WPM, timeout_s: float = TTS
             cancelled_retries += 1
         if res.returncode != 0:
             why = (res.stderr.strip().splitlines() or [f"exit code {res.returncode}"])[-1]
-            raise AudioError(f"text-to-speech of {text!r} ({lang}) failed: {why}")
+            raise AudioError(
+                i18n._("text-to-speech of {text} ({lang}) failed: {why}").format(text=repr(text), lang=lang, why=why)
+            )
         if not out.exists() or out.stat().st_size < 100:
-            raise AudioError(f"pyttsx3 wrote no audio for {text!r} ({lang}); is libespeak-ng1 installed?")
+            raise AudioError(
+                i18n._("pyttsx3 wrote no audio for {text} ({lang}); is libespeak-ng1 installed?").format(
+                    text=repr(text), lang=lang
+                )
+            )
         return read_wav(out)
 
 
@@ -122,11 +131,23 @@ def parse_engines(spec: str | None, where: str = "--engine") -> dict[str, str]:
     for part in (p.strip() for p in spec.split(",") if p.strip()):
         lang, _, name = part.rpartition("=")
         if name not in LANGS:
-            raise AudioError(f"{where} {spec!r}: unknown engine {name!r}; use one of {', '.join(LANGS)}")
+            raise AudioError(
+                i18n._("{where} {spec}: unknown engine {name}; use one of {langs}").format(
+                    where=where, spec=repr(spec), name=repr(name), langs=", ".join(LANGS)
+                )
+            )
         if lang and lang not in PREFERENCE:
-            raise AudioError(f"{where} {spec!r}: unknown language {lang!r}; use one of {', '.join(PREFERENCE)}")
+            raise AudioError(
+                i18n._("{where} {spec}: unknown language {lang}; use one of {preference}").format(
+                    where=where, spec=repr(spec), lang=repr(lang), preference=", ".join(PREFERENCE)
+                )
+            )
         if lang and lang not in LANGS[name]:
-            raise AudioError(f"{where} {spec!r}: {name} does not speak {lang}; it speaks {', '.join(LANGS[name])}")
+            raise AudioError(
+                i18n._("{where} {spec}: {name} does not speak {lang}; it speaks {items}").format(
+                    where=where, spec=repr(spec), name=name, lang=lang, items=", ".join(LANGS[name])
+                )
+            )
         for lg in [lang] if lang else LANGS[name]:
             out[lg] = name
     return out
@@ -155,7 +176,11 @@ def choose(langs: tuple[str, ...] | list[str], asked: dict[str, str] | None = No
     for lang in langs:
         if lang in asked:
             if (why := unavailable(asked[lang])) is not None:
-                raise AudioError(f"{lang} voice {asked[lang]} was asked for, but {why}")
+                raise AudioError(
+                    i18n._("{lang} voice {asked} was asked for, but {why}").format(
+                        lang=lang, asked=asked[lang], why=why
+                    )
+                )
             chosen[lang] = asked[lang]
             continue
         missing = []
@@ -166,7 +191,9 @@ def choose(langs: tuple[str, ...] | list[str], asked: dict[str, str] | None = No
                 break
             missing.append((name, why))
         else:
-            raise AudioError(f"no {lang} voice: {'; '.join(w for _, w in missing)}")
+            raise AudioError(
+                i18n._("no {lang} voice: {items}").format(lang=lang, items="; ".join(w for _, w in missing))
+            )
         if missing:
             notes.append(
                 f"{lang}: {missing[0][1]}: falling back to {chosen[lang]}, which residents understand less well"

@@ -24,6 +24,8 @@ import functools
 
 import numpy as np
 
+from patrol.i18n import _
+
 NOISES = ("pink", "traffic")
 # EN 1793-3 normalised traffic noise spectrum: A-weighted third-octave band levels (dB, relative).
 TRAFFIC_BANDS_HZ = (100, 125, 160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150, 4000, 5000)
@@ -78,7 +80,9 @@ def _shape(kind: str, n: int, rate: int) -> np.ndarray:
         amp = 10 ** (level / 20.0) / np.sqrt(np.maximum(f, TRAFFIC_BANDS_HZ[0]))
         amp[f > 1.12 * TRAFFIC_BANDS_HZ[-1]] *= 10 ** (-12 / 20)  # beyond 5.6 kHz: rolled off, not cut
     else:
-        raise ValueError(f"unknown noise {kind!r}; use one of {', '.join(NOISES)}")
+        raise ValueError(
+            _("unknown noise {kind}; use one of {noises}").format(kind=repr(kind), noises=", ".join(NOISES))
+        )
     amp[0] = 0.0
     return amp
 

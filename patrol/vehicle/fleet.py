@@ -32,6 +32,7 @@ from typing import Any
 import tomllib
 
 from patrol.errors import InputError, PatrolError
+from patrol.i18n import _
 from patrol.vehicle.deconflict import (
     HomePad,
     Seen,
@@ -105,10 +106,16 @@ class VehicleResult:
 
     def line(self) -> str:
         """One summary line: ``V1: 2/2 sorties flown (2, 4)`` or what stopped it."""
-        done = f"{len(self.flown)}/{len(self.sorties)} sorties flown" + (
+        done = _("{flown}/{sorties} sorties flown").format(flown=len(self.flown), sorties=len(self.sorties)) + (
             f" ({', '.join(map(str, self.flown))})" if self.flown else ""
         )
-        why = f"; FAILED: {self.failed}" if self.failed else f"; {self.interrupted}" if self.interrupted else ""
+        why = (
+            "; " + _("FAILED: {why}").format(why=self.failed)
+            if self.failed
+            else f"; {self.interrupted}"
+            if self.interrupted
+            else ""
+        )
         return f"{self.vehicle}: {done}{why}"
 
 
@@ -252,7 +259,7 @@ def fly_fleet(run: FleetRun) -> list[VehicleResult]:
             time.sleep(0.2)
         except KeyboardInterrupt:
             interrupted = True
-            run.log("interrupted: every vehicle in the air is told to RTL")
+            run.log(_("interrupted: every vehicle in the air is told to RTL"))
             run.stop.set()
     if interrupted:
         raise FleetInterrupted(list(results.values()))
@@ -289,14 +296,22 @@ def _vehicle_day(run: FleetRun, res: VehicleResult, t0: float) -> None:
             _status(run, res.vehicle, state=res.interrupted)
             return
         except PatrolError as e:
-            res.failed = f"sortie {sortie}: {' '.join(str(e).split())}"
+            res.failed = _("sortie {sortie}: {why}").format(sortie=sortie, why=" ".join(str(e).split()))
             _status(run, res.vehicle, state="FAILED")
-            run.log(f"{res.vehicle} sortie {sortie}: FAILED: {' '.join(str(e).split())}")
+            run.log(
+                _("{vehicle} sortie {sortie}: FAILED: {why}").format(
+                    vehicle=res.vehicle, sortie=sortie, why=" ".join(str(e).split())
+                )
+            )
             return
         except Exception as e:  # a vehicle's unexpected error must not end the others
-            res.failed = f"sortie {sortie}: {type(e).__name__}: {e}"
+            res.failed = _("sortie {sortie}: {why}").format(sortie=sortie, why=f"{type(e).__name__}: {e}")
             _status(run, res.vehicle, state="FAILED")
-            run.log(f"{res.vehicle} sortie {sortie}: FAILED: {type(e).__name__}: {e}")
+            run.log(
+                _("{vehicle} sortie {sortie}: FAILED: {why}").format(
+                    vehicle=res.vehicle, sortie=sortie, why=f"{type(e).__name__}: {e}"
+                )
+            )
             return
 
 
@@ -332,7 +347,11 @@ class _Guard:
         told = False
         while not self.run.pad.request(self.vid, "exclusive"):
             if not told:
-                self.say(f"{self.vid}: waiting on the ground: {self.run.pad.blocker(self.vid)} is over home")
+                self.say(
+                    _("{vehicle}: waiting on the ground: {other} is over home").format(
+                        vehicle=self.vid, other=self.run.pad.blocker(self.vid)
+                    )
+                )
                 told = True
             if self.run.stop.is_set():
                 raise _StopError("before take-off")
@@ -369,10 +388,12 @@ class _Guard:
             if first is not None and not self.exited:
                 self._leave_cylinder(s, first)
                 return
-            why = f"waiting for the home pad ({self.run.pad.blocker(self.vid)} is over home)"
+            why = _("waiting for the home pad ({other} is over home)").format(other=self.run.pad.blocker(self.vid))
         elif self.exited:
             self.exited = False
-            self.say(f"{self.vid}: the home pad is free: back to {self.resume_mode}")
+            self.say(
+                _("{vehicle}: the home pad is free: back to {mode}").format(vehicle=self.vid, mode=self.resume_mode)
+            )
             self.flight.set_mode(self.resume_mode)
             self.holding = None
             return
@@ -386,10 +407,14 @@ class _Guard:
                 self.resume_mode = s.mode
             self.flight.set_mode("BRAKE")
             self.holding = why
-            self.say(f"{self.vid}: HOLD (BRAKE) at {dist:.0f} m from home, alt {s.rel_alt_m:.0f} m: {why}")
+            self.say(
+                _("{vehicle}: HOLD (BRAKE) at {dist} m from home, alt {alt} m: {why}").format(
+                    vehicle=self.vid, dist=f"{dist:.0f}", alt=f"{s.rel_alt_m:.0f}", why=why
+                )
+            )
         elif not why and self.holding and not self.exited:
             self.flight.set_mode(self.resume_mode)
-            self.say(f"{self.vid}: clear: back to {self.resume_mode}")
+            self.say(_("{vehicle}: clear: back to {mode}").format(vehicle=self.vid, mode=self.resume_mode))
             self.holding = None
 
     def _monitor(self, s: FlightState) -> str | None:
@@ -406,8 +431,10 @@ class _Guard:
                 if pair not in run.held:
                     run.held[pair] = set()
                     self.say(
-                        f"ALERT: {a} and {b} are {dh:.0f} m apart ({dz:.0f} m vertically), under the "
-                        f"{run.separation_m:g} m separation: both told to hold"
+                        _(
+                            "ALERT: {a} and {b} are {dh} m apart ({dz} m vertically), under the {sep} m separation: "
+                            "both told to hold"
+                        ).format(a=a, b=b, dh=f"{dh:.0f}", dz=f"{dz:.0f}", sep=f"{run.separation_m:g}")
                     )
             for pair in [p for p in run.held if self.vid in p]:
                 (other,) = pair - {self.vid}
@@ -418,11 +445,11 @@ class _Guard:
                 stopped = run.held[pair]
                 stopped.add(self.vid)
                 if self.order.index(self.vid) > self.order.index(other):  # the later: holds, then steps up
-                    why = f"{other} is too close"
+                    why = _("{other} is too close").format(other=other)
                     if other in stopped and self.stepped_for is None:
                         step_from = other
                 elif other not in stopped:  # the earlier: holds until the later has been told
-                    why = f"{other} is too close"
+                    why = _("{other} is too close").format(other=other)
         if step_from is not None:
             self._step_up(s, step_from)
         return why
@@ -432,7 +459,11 @@ class _Guard:
         under it; it stays there until they are 1.2 separations apart or the other has landed."""
         alt_m = s.rel_alt_m + self.run.layer_m + 1.0
         if alt_m > self.ceiling_m:
-            self.say(f"{self.vid}: cannot climb a layer under the {self.ceiling_m:g} m ceiling: holds in BRAKE")
+            self.say(
+                _("{vehicle}: cannot climb a layer under the {ceiling} m ceiling: holds in BRAKE").format(
+                    vehicle=self.vid, ceiling=f"{self.ceiling_m:g}"
+                )
+            )
             self.stepped_for = ""  # held, not stepped
             return
         if s.mode not in ("BRAKE", "GUIDED", "LOITER"):
@@ -440,8 +471,12 @@ class _Guard:
         self.flight.set_mode("GUIDED")
         self.flight.goto(s.lat, s.lon, alt_m)
         self.stepped_for = other
-        self.holding = f"a layer above {other}"
-        self.say(f"{self.vid}: climbs to {alt_m:.0f} m over where it is, a layer above {other}, until apart")
+        self.holding = _("a layer above {other}").format(other=other)
+        self.say(
+            _("{vehicle}: climbs to {alt} m over where it is, a layer above {other}, until apart").format(
+                vehicle=self.vid, alt=f"{alt_m:.0f}", other=other
+            )
+        )
 
     def _leave_cylinder(self, s: FlightState, first: str) -> None:
         """Both inside the cylinder and both want to land: this (the later) one flies out, away from ``first``."""
@@ -454,8 +489,12 @@ class _Guard:
         self.flight.set_mode("GUIDED")
         self.flight.goto(lat, lon, s.rel_alt_m)
         self.exited = True
-        self.holding = f"leaving the home pad for {first} to land"
-        self.say(f"{self.vid}: {first} lands first: flying out of the home pad (to {self.guard_m:.0f} m from home)")
+        self.holding = _("leaving the home pad for {other} to land").format(other=first)
+        self.say(
+            _("{vehicle}: {other} lands first: flying out of the home pad (to {dist} m from home)").format(
+                vehicle=self.vid, other=first, dist=f"{self.guard_m:.0f}"
+            )
+        )
 
 
 def _wait_until(run: FleetRun, when: float) -> None:
@@ -476,7 +515,11 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
     up = run.uploads[sortie]
     _wait_until(run, start_at - LEAD_S / run.time_scale)
     say = run.log
-    say(f"{vid} sortie {sortie}: connecting to {cfg.url} (start {slot['start']})")
+    say(
+        _("{vehicle} sortie {sortie}: connecting to {url} (start {start})").format(
+            vehicle=vid, sortie=sortie, url=cfg.url, start=slot["start"]
+        )
+    )
     _status(run, vid, sortie=sortie, item=0, items=len(up.mission), mode="-", state="connecting")
     record = SortieRecord(sortie, time.time())
     res.records.append(record)
@@ -500,7 +543,11 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
         record.counts = counts
         for name, value in fence_params(up, run.fence_action).items():
             link.set_param(name, value)
-        say(f"{vid} sortie {sortie}: uploaded and read back ({counts['mission'] - 1} mission items), fence set")
+        say(
+            _("{vehicle} sortie {sortie}: uploaded and read back ({n} mission items), fence set").format(
+                vehicle=vid, sortie=sortie, n=counts["mission"] - 1
+            )
+        )
         flight = Flight(link)
         flight.wait_ready()
         flight.set_mode("GUIDED")
@@ -509,7 +556,7 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
         _wait_until(run, start_at)
         _status(run, vid, state="waiting for the home pad")
         guard.take_off_when_clear()
-        say(f"{vid} sortie {sortie}: arm and AUTO")
+        say(_("{vehicle} sortie {sortie}: arm and AUTO").format(vehicle=vid, sortie=sortie))
         flight.arm()
         flight.start_mission()
         last = len(up.mission)
@@ -521,9 +568,11 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
             if s.current_seq != seen["item"] or s.mode != seen["mode"]:
                 seen.update(item=s.current_seq, mode=s.mode)
                 say(
-                    f"{vid} sortie {sortie}: item {max(s.current_seq, 0)}/{last} {s.mode} alt {s.rel_alt_m:.0f} m "
-                    f"battery {s.battery_pct}%"
-                )
+                    _("{vehicle} sortie {sortie}: item {item}/{items} {mode} alt {alt} m battery {battery}%").format(
+                        vehicle=vid, sortie=sortie, item=max(s.current_seq, 0), items=last, mode=s.mode,
+                        alt=f"{s.rel_alt_m:.0f}", battery=s.battery_pct,
+                    )
+                )  # fmt: skip
             guard.step(s)
             _status(
                 run, vid, item=max(s.current_seq, 0), mode=s.mode, alt_m=s.rel_alt_m, battery_pct=s.battery_pct,
@@ -541,14 +590,18 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
         )
         guard.landed()
         record.outcome, code = sortie_end(state, last)
-        say(f"{vid} sortie {sortie}: {record.outcome} ({len(state.reached)} items reached)")
+        say(
+            _("{vehicle} sortie {sortie}: {outcome} ({n} items reached)").format(
+                vehicle=vid, sortie=sortie, outcome=record.outcome, n=len(state.reached)
+            )
+        )
         if code:
             raise EndedEarlyError(f"{record.outcome}; its later sorties are not flown")
     except _StopError:
         if flight is not None and flight.state.armed:
             flight.set_mode("RTL")
             record.outcome = "interrupted: switched to RTL"
-            say(f"{vid} sortie {sortie}: switched to RTL")
+            say(_("{vehicle} sortie {sortie}: switched to RTL").format(vehicle=vid, sortie=sortie))
             raise _StopError("in the air: switched to RTL") from None
         raise
     except EndedEarlyError:
@@ -564,4 +617,4 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
             os.replace(part, tlog)
             res.tlogs.append(tlog)
             record.tlog = tlog
-            say(f"{vid} sortie {sortie}: telemetry log {tlog}")
+            say(_("{vehicle} sortie {sortie}: telemetry log {path}").format(vehicle=vid, sortie=sortie, path=tlog))

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from patrol import i18n
 from patrol.vehicle.link import Link, connect
 from patrol.vehicle.signing import (
     SIGNED_FLAG,
@@ -59,9 +60,11 @@ def install_key(url: str, key_path: Path, current_key: Path | None = None, say: 
                     say(f"vehicle {link.target_system} signs with key id {key_id(key)}")
                 return key_id(key)
         raise SigningError(
-            f"{url}: the vehicle did not take key id {key_id(key)} (its heartbeats are not signed with it); "
-            "ArduPilot refuses a new key while armed, and over a port other than USB it needs the current key "
-            "(--signing-key)"
+            i18n._(
+                "{url}: the vehicle did not take key id {key_id} (its heartbeats are not signed with "
+                "it); ArduPilot refuses a new key while armed, and over a port other than USB it "
+                "needs the current key (--signing-key)"
+            ).format(url=url, key_id=key_id(key))
         )
     finally:
         link.close()
@@ -81,8 +84,11 @@ def remove_key(url: str, current_key: Path | None = None, say: Say | None = None
                     say(f"vehicle {link.target_system} no longer signs: it takes unsigned commands on every port")
                 return
         raise SigningError(
-            f"{url}: the vehicle still signs its heartbeats; ArduPilot refuses to drop its key while armed, and "
-            "over a port other than USB the request must be signed with its key (--signing-key)"
+            i18n._(
+                "{url}: the vehicle still signs its heartbeats; ArduPilot refuses to drop its key "
+                "while armed, and over a port other than USB the request must be signed with its key "
+                "(--signing-key)"
+            ).format(url=url)
         )
     finally:
         link.close()

@@ -23,6 +23,7 @@ from typing import Any
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
+from patrol import i18n
 from patrol.errors import InputError, PatrolError
 from patrol.package.reader import MISSION, TYPE_NAMES
 from patrol.types import MissionItem
@@ -64,16 +65,24 @@ def device_and_baud(url: str) -> tuple[str, int]:
     scheme = url.split(":", 1)[0]
     if scheme in ("tcp", "tcpin", "udp", "udpin", "udpout", "udpbcast"):
         if url.count(":") < 2:
-            raise InputError(f"connection {url!r}: give {scheme}:HOST:PORT")
+            raise InputError(i18n._("connection {url}: give {scheme}:HOST:PORT").format(url=repr(url), scheme=scheme))
         return url, 57600
     if url.startswith(("/dev/", "COM")) and ":" in url:
         dev, baud = url.rsplit(":", 1)
         if not baud.isdigit():
-            raise InputError(f"connection {url!r}: serial baud {baud!r} is not a number; e.g. /dev/ttyUSB0:57600")
+            raise InputError(
+                i18n._("connection {url}: serial baud {baud} is not a number; e.g. /dev/ttyUSB0:57600").format(
+                    url=repr(url), baud=repr(baud)
+                )
+            )
         return dev, int(baud)
     if url.startswith(("/dev/", "COM")):
         return url, 57600
-    raise InputError(f"connection {url!r}: use tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600")
+    raise InputError(
+        i18n._("connection {url}: use tcp:HOST:PORT, udp:/udpin:/udpout:HOST:PORT or /dev/ttyUSB0:57600").format(
+            url=repr(url)
+        )
+    )
 
 
 class Rto:
@@ -232,7 +241,11 @@ class Link:
                 # the vehicle gave up mid-transfer (its own timers are shorter than a lossy link's gaps):
                 # start again from MISSION_COUNT rather than leave a half-written list
                 if attempt == 2:
-                    raise LinkError(f"{name} upload cancelled by the vehicle 3 times ({e}); check the link") from None
+                    raise LinkError(
+                        i18n._("{name} upload cancelled by the vehicle 3 times ({e}); check the link").format(
+                            name=name, e=e
+                        )
+                    ) from None
 
     def _upload_once(self, items: Sequence[MissionItem], mission_type: int, progress: Progress | None) -> None:
         name = TYPE_NAMES.get(mission_type, str(mission_type))
@@ -293,12 +306,20 @@ class Link:
                     return
                 reason = ACK_NAMES.get(m.type, str(m.type))
                 if m.type in (mav.MAV_MISSION_OPERATION_CANCELLED, mav.MAV_MISSION_ERROR) and last_sent is not None:
-                    raise _CancelledError(f"{reason} after item {last_sent}")
+                    raise _CancelledError(
+                        i18n._("{reason} after item {last_sent}").format(reason=reason, last_sent=last_sent)
+                    )
                 item = f" after item {last_sent}" if last_sent is not None else ""
-                raise LinkError(f"{name} upload refused{item}: {reason}")
+                raise LinkError(
+                    i18n._("{name} upload refused{item}: {reason}").format(name=name, item=item, reason=reason)
+                )
             seq = m.seq
             if not 0 <= seq < n:
-                raise LinkError(f"{name} upload: vehicle asked for item {seq} of {n}; clear the vehicle and retry")
+                raise LinkError(
+                    i18n._("{name} upload: vehicle asked for item {seq} of {n}; clear the vehicle and retry").format(
+                        name=name, seq=seq, n=n
+                    )
+                )
             if misses == 0:
                 self.rto.sample(time.monotonic() - sent_at)
             else:
@@ -396,10 +417,16 @@ class Link:
                     # item: start again from MISSION_COUNT, at most three times (upload())
                     raise _CancelledError(f"{reason} after item {base - 1}" if base > 0 else f"{reason} at item 0")
                 item = f" after item {base - 1}" if base > 0 else ""
-                raise LinkError(f"{name} upload refused{item}: {reason}")
+                raise LinkError(
+                    i18n._("{name} upload refused{item}: {reason}").format(name=name, item=item, reason=reason)
+                )
             seq = m.seq
             if not 0 <= seq < n:
-                raise LinkError(f"{name} upload: vehicle asked for item {seq} of {n}; clear the vehicle and retry")
+                raise LinkError(
+                    i18n._("{name} upload: vehicle asked for item {seq} of {n}; clear the vehicle and retry").format(
+                        name=name, seq=seq, n=n
+                    )
+                )
             if seq > base:
                 if base >= 0 and seq == base + 1:
                     self._note_gap(now - moved_at)
@@ -418,7 +445,11 @@ class Link:
         name = TYPE_NAMES.get(mission_type, str(mission_type))
         diffs = compare_items(list(items), self.download(mission_type), mission_type)
         if diffs:
-            raise LinkError(f"{name} upload not accepted ({why}) and the vehicle holds something else: {diffs[0]}")
+            raise LinkError(
+                i18n._("{name} upload not accepted ({why}) and the vehicle holds something else: {diffs}").format(
+                    name=name, why=why, diffs=diffs[0]
+                )
+            )
 
     def download(self, mission_type: int = MISSION, progress: Progress | None = None) -> list[MissionItem]:
         """The vehicle's list of ``mission_type`` (for missions, item 0 is home)."""
@@ -437,7 +468,11 @@ class Link:
             misses += 1
             self.rto.backoff()
             if misses > self.retries and self.rto.at_cap:
-                raise LinkError(f"{name} download: no MISSION_COUNT after {self.retries} retries; check the link")
+                raise LinkError(
+                    i18n._("{name} download: no MISSION_COUNT after {retries} retries; check the link").format(
+                        name=name, retries=self.retries
+                    )
+                )
         got = self._request_items(count, mission_type, name, progress)
         out = [
             MissionItem(
@@ -479,8 +514,12 @@ class Link:
                 # link that still delivers keeps going (a per-item limit fails long lists on such links)
                 if now - progress_at > (self.retries + 1) * self.timeout_s:
                     raise LinkError(
-                        f"{name} download: item {overdue[0]} of {count} never came "
-                        f"(nothing for {(self.retries + 1) * self.timeout_s:g} s)"
+                        i18n._("{name} download: item {overdue} of {count} never came (nothing for {n} s)").format(
+                            name=name,
+                            overdue=overdue[0],
+                            count=count,
+                            n=format((self.retries + 1) * self.timeout_s, "g"),
+                        )
                     )
                 self.rto.backoff()  # once per timeout, however many requests it caught
                 for seq in overdue:
@@ -528,9 +567,15 @@ class Link:
             if m is None:
                 continue
             if m.type != mav.MAV_MISSION_ACCEPTED:
-                raise LinkError(f"{name} clear refused: {ACK_NAMES.get(m.type, m.type)}")
+                raise LinkError(
+                    i18n._("{name} clear refused: {get}").format(name=name, get=ACK_NAMES.get(m.type, m.type))
+                )
             return
-        raise LinkError(f"{name} clear: no MISSION_ACK after {self.retries} retries; check the link")
+        raise LinkError(
+            i18n._("{name} clear: no MISSION_ACK after {retries} retries; check the link").format(
+                name=name, retries=self.retries
+            )
+        )
 
     # -- parameters and commands ----------------------------------------------------------------
     def get_param(self, name: str) -> float:
@@ -542,7 +587,11 @@ class Link:
                 m = self.recv(("PARAM_VALUE",), deadline - time.monotonic())
                 if m is not None and m.param_id == name:
                     return float(m.param_value)
-        raise LinkError(f"parameter {name}: no PARAM_VALUE after {self.retries} retries (is it a parameter here?)")
+        raise LinkError(
+            i18n._("parameter {name}: no PARAM_VALUE after {retries} retries (is it a parameter here?)").format(
+                name=name, retries=self.retries
+            )
+        )
 
     def set_param(self, name: str, value: float) -> float:
         """Set ``name`` to ``value`` and return the value the vehicle confirms (PARAM_VALUE echo).
@@ -564,8 +613,14 @@ class Link:
                         return float(m.param_value)
                     kept = float(m.param_value)
             if kept is not None:
-                raise LinkError(f"parameter {name}: set {value:g}, vehicle kept {kept:g}")
-        raise LinkError(f"parameter {name}: no confirmation after {self.retries} retries")
+                raise LinkError(
+                    i18n._("parameter {name}: set {value}, vehicle kept {kept}").format(
+                        name=name, value=format(value, "g"), kept=format(kept, "g")
+                    )
+                )
+        raise LinkError(
+            i18n._("parameter {name}: no confirmation after {retries} retries").format(name=name, retries=self.retries)
+        )
 
     def command(self, command: int, *params: float, timeout_s: float | None = None) -> int:
         """Send COMMAND_LONG and return the COMMAND_ACK result (retrying with confirmation counts)."""
@@ -581,7 +636,11 @@ class Link:
                         deadline = time.monotonic() + wait
                         continue
                     return int(m.result)
-        raise LinkError(f"command {command}: no COMMAND_ACK after {self.retries} retries")
+        raise LinkError(
+            i18n._("command {command}: no COMMAND_ACK after {retries} retries").format(
+                command=command, retries=self.retries
+            )
+        )
 
 
 def expect_system(link: Link, sysid: int | None, what: str, url: str) -> None:
@@ -590,8 +649,11 @@ def expect_system(link: Link, sysid: int | None, what: str, url: str) -> None:
         return
     link.close()
     raise LinkError(
-        f"{url} reaches MAVLink system {link.target_system}, but {what} is system {sysid} (its profile's sysid): "
-        "the wrong drone or the wrong address; check the link, or the vehicle's MAV_SYSID"
+        i18n._(
+            "{url} reaches MAVLink system {target_system}, but {what} is system {sysid} (its "
+            "profile's sysid): the wrong drone or the wrong address; check the link, or the "
+            "vehicle's MAV_SYSID"
+        ).format(url=url, target_system=link.target_system, what=what, sysid=sysid)
     )
 
 
@@ -617,7 +679,9 @@ def connect(
             dialect="ardupilotmega",
         )
     except OSError as e:
-        raise LinkError(f"connection {url}: {e.strerror or e}; is the vehicle or SITL running?") from None
+        raise LinkError(
+            i18n._("connection {url}: {value}; is the vehicle or SITL running?").format(url=url, value=e.strerror or e)
+        ) from None
     if isinstance(conn, mavutil.mavtcp):
         _note_peer_close(conn)
     log_every_link(conn)
@@ -664,8 +728,16 @@ def connect(
         return link
     conn.close()
     if booting:
-        raise LinkError(f"connection {url}: the vehicle is still booting after {heartbeat_timeout_s:g} s; try again")
-    raise LinkError(f"connection {url}: no vehicle heartbeat in {heartbeat_timeout_s:g} s; check the address and link")
+        raise LinkError(
+            i18n._("connection {url}: the vehicle is still booting after {heartbeat_timeout_s} s; try again").format(
+                url=url, heartbeat_timeout_s=format(heartbeat_timeout_s, "g")
+            )
+        )
+    raise LinkError(
+        i18n._("connection {url}: no vehicle heartbeat in {heartbeat_timeout_s} s; check the address and link").format(
+            url=url, heartbeat_timeout_s=format(heartbeat_timeout_s, "g")
+        )
+    )
 
 
 def log_every_link(conn: Any) -> None:

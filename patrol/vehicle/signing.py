@@ -27,6 +27,7 @@ from typing import Any
 
 from patrol.atomic import write_bytes, write_text
 from patrol.errors import InputError, PatrolError
+from patrol.i18n import _
 from patrol.paths import state_dir
 
 KEY_BYTES = 32
@@ -62,11 +63,15 @@ def check_key_mode(path: Path) -> None:
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError as e:
-        raise SigningError(f"{path}: cannot read signing key ({e.strerror})") from None
+        raise SigningError(
+            _("{path}: cannot read signing key ({strerror})").format(path=path, strerror=e.strerror)
+        ) from None
     if mode & 0o077:
         raise SigningError(
-            f"{path}: signing key is open to other users (mode {mode:04o}); "
-            f"run chmod 600 {path} (and consider the key exposed: patrol keys new)"
+            _(
+                "{path}: signing key is open to other users (mode {mode}); run chmod 600 {path} (and "
+                "consider the key exposed: patrol keys new)"
+            ).format(path=path, mode=format(mode, "04o"))
         )
 
 
@@ -81,7 +86,7 @@ def read_key(path: str | Path) -> bytes:
     try:
         raw = p.read_bytes()
     except OSError as e:
-        raise SigningError(f"{p}: cannot read signing key ({e.strerror})") from None
+        raise SigningError(_("{p}: cannot read signing key ({strerror})").format(p=p, strerror=e.strerror)) from None
     if len(raw) == KEY_BYTES:
         return raw
     text = raw.decode("utf-8", "replace").strip()
@@ -91,7 +96,7 @@ def read_key(path: str | Path) -> bytes:
         except ValueError:
             pass
     if not text:
-        raise SigningError(f"{p}: signing key file is empty; write a passphrase or 64 hex digits in it")
+        raise SigningError(_("{p}: signing key file is empty; write a passphrase or 64 hex digits in it").format(p=p))
     return hashlib.sha256(text.encode()).digest()
 
 
@@ -102,7 +107,9 @@ def new_key_file(path: str | Path, overwrite: bool = False) -> tuple[Path, str]:
     """
     p = Path(path)
     if p.exists() and not overwrite:
-        raise InputError(f"{p}: already exists; pass --force to replace it (every vehicle holding it must be re-keyed)")
+        raise InputError(
+            _("{p}: already exists; pass --force to replace it (every vehicle holding it must be re-keyed)").format(p=p)
+        )
     key = secrets.token_bytes(KEY_BYTES)
     write_bytes(p, key, mode=0o600)
     return p, key_id(key)
@@ -137,7 +144,9 @@ class SigningClock:
             link_id, last = 1 + secrets.randbelow(254), 0
         except (OSError, ValueError, KeyError, TypeError):
             raise SigningError(
-                f"{path}: signing state is unreadable; delete it only if this laptop's clock is right"
+                _("{path}: signing state is unreadable; delete it only if this laptop's clock is right").format(
+                    path=path
+                )
             ) from None
         return cls(kid, link_id, last, path)
 

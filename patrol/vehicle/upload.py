@@ -14,6 +14,7 @@ from shapely.geometry import Point, Polygon
 
 from patrol.errors import SafetyError
 from patrol.geo import LocalFrame
+from patrol.i18n import _
 from patrol.package.reader import FENCE, MISSION, RALLY, TYPE_NAMES, SortieUpload, fence_polygons
 from patrol.types import MissionItem
 from patrol.vehicle.link import Link, LinkError
@@ -39,26 +40,44 @@ def check_sortie_upload(
     excl = [Polygon([frame.to_local(lon, lat) for lat, lon in ring]) for inc, ring in polys if not inc]
     limit = max_alt_m if max_alt_m is not None else up.max_alt_m
     if not incl:
-        raise SafetyError(f"{up.name}: no inclusion fence; re-plan the package (patrol plan writes one per sortie)")
+        raise SafetyError(
+            _("{name}: no inclusion fence; re-plan the package (patrol plan writes one per sortie)").format(
+                name=up.name
+            )
+        )
     named = [(f"mission item {k}", it) for k, it in enumerate(up.mission, start=1)]
     named += [(f"rally point {k}", it) for k, it in enumerate(up.rally, start=1)]
     for label, it in named:
         if limit is not None and not math.isnan(it.alt_m) and it.alt_m > limit + 1e-6:
-            raise SafetyError(f"{up.name}: {label} at {it.alt_m:g} m is above the {limit:g} m altitude limit")
+            raise SafetyError(
+                _("{name}: {label} at {alt_m} m is above the {limit} m altitude limit").format(
+                    name=up.name, label=label, alt_m=format(it.alt_m, "g"), limit=format(limit, "g")
+                )
+            )
         if not (has_position(it) or it.command == mav.MAV_CMD_NAV_RALLY_POINT):
             continue
         p = Point(frame.to_local(it.lon, it.lat))
         if not any(poly.buffer(0.5).covers(p) for poly in incl):
-            raise SafetyError(f"{up.name}: {label} ({it.lat:.7f}, {it.lon:.7f}) is outside the inclusion fence")
+            raise SafetyError(
+                _("{name}: {label} ({lat}, {lon}) is outside the inclusion fence").format(
+                    name=up.name, label=label, lat=format(it.lat, ".7f"), lon=format(it.lon, ".7f")
+                )
+            )
         for z in excl:
             if z.contains(p):
-                raise SafetyError(f"{up.name}: {label} ({it.lat:.7f}, {it.lon:.7f}) is inside an exclusion zone")
+                raise SafetyError(
+                    _("{name}: {label} ({lat}, {lon}) is inside an exclusion zone").format(
+                        name=up.name, label=label, lat=format(it.lat, ".7f"), lon=format(it.lon, ".7f")
+                    )
+                )
     if vehicle_home is not None:
         off = math.hypot(*frame.to_local(vehicle_home[1], vehicle_home[0]))
         if off > max_home_offset_m:
             raise SafetyError(
-                f"{up.name}: planned home is {off:.0f} m from the vehicle's home (limit {max_home_offset_m:g} m); "
-                "launch from the planned point or re-plan with --home"
+                _(
+                    "{name}: planned home is {off} m from the vehicle's home (limit {max_home_offset_m} "
+                    "m); launch from the planned point or re-plan with --home"
+                ).format(name=up.name, off=format(off, ".0f"), max_home_offset_m=format(max_home_offset_m, "g"))
             )
 
 

@@ -176,14 +176,17 @@ LIVE_SEP_M = 150.0  # above the plan's 50 m, as a crew would ask on a gusty day
 
 def _one_path_for_both(package: Path, tmp_path: Path) -> Path:
     """A test double for drift the simulator cannot produce on demand: a copy of ``package`` whose schedule sends
-    V2 along V1's first sortie (same path, same layer) 30 s after it, a schedule the planner would refuse."""
+    V1 and then V2 along the shortest sortie (same path, same layer) 30 s apart, a schedule the planner would
+    refuse."""
     pkg = tmp_path / "doctored"
     shutil.copytree(package, pkg)
     man = json.loads((pkg / "manifest.json").read_text())
     slots = man["fleet"]["slots"]
+    shortest = min(man["sorties"], key=lambda s: s["predicted_time_s"])["index"]  # the test's time is CI's
     v1 = next(s for s in slots if s["vehicle"] == "V1")
     v2 = next(s for s in slots if s["vehicle"] == "V2")
-    v2.update(sortie=v1["sortie"], start_s=v1["start_s"] + 30.0)
+    v1.update(sortie=shortest)
+    v2.update(sortie=shortest, start_s=v1["start_s"] + 30.0)
     (pkg / "manifest.json").write_text(json.dumps(man))
     return pkg
 

@@ -114,6 +114,7 @@ def test_ctrl_c_before_take_off_stops_every_vehicle_with_a_summary_and_exit_130(
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "cli.py"), "fly", str(fleet_pkg), "--fleet", str(f), "--ledger", "off"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a runner in the background ignores it
     )  # fmt: skip
     deadline = time.monotonic() + 60
     seen = ""

@@ -53,7 +53,11 @@ def pick_language(option: str | None = None, environ: dict[str, str] | None = No
         if option is not None and value == option:
             from patrol.errors import InputError
 
-            raise InputError(f"--ui-lang {option!r}: patrol speaks {' and '.join(LANGUAGES)}")
+            raise InputError(
+                _("--ui-lang {value}: patrol speaks {first} and {second}").format(
+                    value=repr(option), first=LANGUAGES[0], second=LANGUAGES[1]
+                )
+            )
         return "en"
     return "en"
 

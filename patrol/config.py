@@ -39,10 +39,12 @@ import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from patrol.errors import InputError
-from patrol.i18n import _
+from patrol.i18n import N_, _
 
 CONFIG_NAME = "patrol.toml"
 KINDS = ("district", "vehicle", "speaker")
+# Where a setting came from besides a profile (its "kind.NAME"), as the manifest records it; translated when shown.
+COMMAND_LINE, DEFAULT = N_("command line"), N_("default")
 # The units a key's suffix names, and how a value string may spell them.
 _UNITS = {
     "_m": ("m",),
@@ -201,7 +203,7 @@ def schema_problems(doc: dict[str, Any], path: Path) -> list[str]:
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "dict[str,int]")))
             where = _where(loc)
             if err["type"] == "extra_forbidden":
-                kind = f"[{loc[0]}.NAME]" if loc and loc[0] in KINDS else "the file"
+                kind = f"[{loc[0]}.NAME]" if loc and loc[0] in KINDS else _("the file")
                 lines.append(
                     _("{path}: {where}: unknown key (see docs/profiles.md for the keys of {kind})").format(
                         path=path, where=where, kind=kind
@@ -241,7 +243,8 @@ def load_config(explicit: str | Path | None = None) -> tuple[PatrolConfig, Path 
     doc = read_toml(path)
     problems = schema_problems(doc, path)
     if problems:
-        raise InputError("; ".join(problems) + f" (patrol config check --config {path} lists them)")
+        text = _("{problems} (patrol config check --config {path} lists them)")
+        raise InputError(text.format(problems="; ".join(problems), path=path))
     return PatrolConfig.model_validate(doc), path
 
 
@@ -297,7 +300,7 @@ def resolve(
 {'endurance_min': 'vehicle.m300', 'reserve_pct': 'command line', 'alt_m': 'default'})
     """
     values = dict(options)
-    sources = {k: ("command line" if k in given else "default") for k in options}
+    sources = {k: (COMMAND_LINE if k in given else DEFAULT) for k in options}
     chosen = {}
     for kind in KINDS:
         name = picks.get(kind)

@@ -10,7 +10,8 @@ step still speaks its language.
 What is covered is listed in docs/language.md: the help, the summaries, check, status, audit, the reports and
 the pages. The helpers below format for the language in use: :func:`pad` and :func:`width` (a Chinese character
 takes two terminal columns), :func:`clock`, :func:`stamp`, :func:`day` (24-hour, ``12月2日`` in Chinese),
-:func:`km`, :func:`number`, :func:`html_lang` and :func:`csv_bom`. English output is what it always was.
+:func:`km`, :func:`number`, :func:`html_lang` and :func:`csv_bom`; :class:`Said` keeps a message in English for a
+record and shows it translated. English output is what it always was.
 """
 
 from __future__ import annotations
@@ -52,7 +53,11 @@ def pick_language(option: str | None = None, environ: dict[str, str] | None = No
         if option is not None and value == option:
             from patrol.errors import InputError
 
-            raise InputError(f"--ui-lang {option!r}: patrol speaks {' and '.join(LANGUAGES)}")
+            raise InputError(
+                _("--ui-lang {value}: patrol speaks {first} and {second}").format(
+                    value=repr(option), first=LANGUAGES[0], second=LANGUAGES[1]
+                )
+            )
         return "en"
     return "en"
 
@@ -97,6 +102,38 @@ def _(message: str) -> str:
 def N_(message: str) -> str:  # noqa: N802 (gettext's name for it)
     """Mark ``message`` for extraction only (it is translated later, where it is shown)."""
     return message
+
+
+class Said(str):
+    """A message kept in English for a record (the ledger's flight outcome) that can also be shown translated.
+
+    ``Said(N_("at item {k}"), k=3)`` is the English text itself (a ``str``, stored as it is); :func:`shown`
+    gives the same message in the interface language, its placeholders filled the same way (a placeholder that
+    is itself a :class:`Said` is shown translated too).
+
+    >>> said = Said("landed at item {k}", k=3)
+    >>> said, shown(said)
+    ('landed at item 3', 'landed at item 3')
+    """
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, **params: object) -> Said:
+        """The English message ``msgid`` with ``params`` filled in."""
+        self = super().__new__(cls, msgid.format(**params))
+        self.msgid, self.params = msgid, params
+        return self
+
+    def shown(self) -> str:
+        """The message in the interface language."""
+        return _(self.msgid).format(**{k: shown(v) if isinstance(v, Said) else v for k, v in self.params.items()})
+
+
+def shown(text: str) -> str:
+    """``text`` in the interface language: a :class:`Said` translated with its placeholders, a plain message
+    looked up in the catalogue (English where it has none)."""
+    return text.shown() if isinstance(text, Said) else _(text)
 
 
 def km(metres: float) -> str:

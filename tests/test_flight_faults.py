@@ -217,3 +217,54 @@ def test_a_reboot_in_flight_is_reported_and_the_sortie_did_not_end_as_planned(fl
     assert "vehicle rebooted (its boot clock went back)" in events and "GPS lost (fix type 0)" in events
     words, code = sortie_end(state, LAST)
     assert code == EXIT_ENDED_EARLY and "rebooted in flight" in words and "38.415000, 112.730000" in words
+
+
+def test_fly_lines_in_chinese_frame_the_vehicles_own_words(flying, tmp_path):
+    """In Chinese the event lines, the outcome shown and a refusal are Chinese; the vehicle's STATUSTEXT stays as it
+    said it, and the outcome the ledger records stays English."""
+    from patrol import i18n
+    from patrol.vehicle.link import LinkError
+
+    t = flying.telemetry
+
+    def failsafe() -> None:
+        t.seq = 5
+        t.texts.append("Battery 1 is low 10.38V used 812 mAh")
+        t.custom_mode = COPTER_MODES["RTL"]
+
+    try:
+        i18n.set_language("zh_CN")
+        _script([(0.5, failsafe), (0.8, lambda: _land(t))])
+        _, state, events = _watch(flying, tmp_path / "f.tlog")
+        words, code = sortie_end(state, LAST)
+        link = connect(flying.url, heartbeat_timeout_s=5)
+        try:
+            with pytest.raises(LinkError) as refused:
+                Flight(link).wait_ready(timeout_s=1.0)  # the double reports no EKF: never ready
+        finally:
+            link.close()
+        shown = i18n.shown(words)
+    finally:
+        i18n.set_language("en")
+    assert "失控保护：飞机提示 'Battery 1 is low 10.38V used 812 mAh'" in events
+    assert "飞机自行切换到 RTL（原为 AUTO）" in events
+    assert code == EXIT_ENDED_EARLY
+    assert words == f"landed and disarmed before the mission's end (at item 5 of {LAST}; the vehicle took RTL)"
+    assert shown == f"任务结束前已降落并上锁（航点 5/{LAST}；飞机自行进入 RTL）"
+    assert str(refused.value) == (
+        "飞机在 1 秒内未就绪（GPS 定位类型 3，EKF 标志 0x0）；请在室外等待 3D 定位后重试"
+    )  # fmt: skip
+
+
+def test_a_vehicle_not_ready_is_refused_in_english_as_before(flying):
+    from patrol.vehicle.link import LinkError
+
+    link = connect(flying.url, heartbeat_timeout_s=5)
+    try:
+        with pytest.raises(LinkError) as refused:
+            Flight(link).wait_ready(timeout_s=1.0)
+    finally:
+        link.close()
+    assert str(refused.value) == (
+        "vehicle not ready in 1 s (GPS fix 3, EKF flags 0x0); wait for a 3D fix outdoors and try again"
+    )

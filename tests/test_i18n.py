@@ -309,3 +309,76 @@ def test_chinese_audit_page_renders_glyphs_not_tofu(campaign_zh, tmp_path):
     b = _page_shot(page.replace("<h1>覆盖核查</h1>", "<h1>禁飞集结</h1>"), tmp_path, "b")
     assert a == again, "the same page rendered twice differs: the comparison below would mean nothing"
     assert a != b, "Chinese text renders as identical boxes (tofu): install a CJK font (apt-get install fonts-noto-cjk)"
+
+
+def _fails(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    res = subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=ROOT, capture_output=True, text=True,
+                         env=env)  # fmt: skip
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr
+    return res
+
+
+@pytest.mark.parametrize(
+    ("option", "english", "chinese"),
+    [
+        (["--alt-m", "300"], "--alt-m 300 is outside 0..120 m (--max-alt-m); lower it",
+         "--alt-m 300 超出 0..120 米（--max-alt-m）；请调低"),
+        (["--speaker-db", "60"],
+         "at 40 m the warning is not heard on the ground: a 60 dB speaker over 55 dB ambient (+10 dB margin) carries "
+         "0 m; fly below 0 m or use a speaker of --speaker-db 100 or more (heard 30 m around)",
+         "在 40 米高度，地面听不到警示：60 分贝的喇叭在 55 分贝环境噪声下（余量 +10 分贝）只能传 0 米；"
+         "请在 0 米以下飞行，或使用 --speaker-db 100 及以上的喇叭（可覆盖周围 30 米）"),
+        (["--spacing-m", "500"],
+         "--spacing-m 500 leaves strips out of range (audible radius 38.6 m); the widest spacing that keeps every "
+         "point in range is 76.3 m",
+         "--spacing-m 500 会留下听不到的条带（可听半径 38.6 米）；能让每一点都在范围内的最大航线间距是 76.3 米"),
+    ],
+    ids=["altitude", "speaker", "spacing"],
+)  # fmt: skip
+def test_a_planner_error_in_chinese_and_as_it_was_in_english(option, english, chinese, tmp_path):
+    """The planner's one-line refusals (patrol/plan) in the locale's language; English byte for byte as before."""
+    plan = ["plan", str(SAMPLE), *option, "--speaker", "none", "--ledger", "off", "-o", str(tmp_path / "out")]
+    zh = _fails(*plan, env=_env(LANG="zh_CN.UTF-8")).stderr.strip().splitlines()[-1]
+    assert zh == "patrol：错误：" + chinese
+    en = _fails(*plan, env=_env(LANG="C.UTF-8")).stderr.strip().splitlines()[-1]
+    assert en == "patrol: error: " + english
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_read_back_difference_is_one_sentence_in_the_language_in_use():
+    """``mission item 3: command 16 != 22``: each difference a translated phrase, no English pieces in Chinese."""
+    from dataclasses import replace
+
+    from patrol import i18n
+    from patrol.package.reader import MISSION, RALLY
+    from patrol.types import MissionItem
+    from patrol.vehicle.readback import compare_items
+
+    sent = [MissionItem(16, 3, 0.0, 0.0, 0.0, 0.0, 38.4 + k / 1000, 112.7, 40.0) for k in range(5)]
+    got = list(sent)
+    got[3] = replace(sent[3], command=22, alt_m=45.0)
+    assert compare_items(sent, got, MISSION) == ["mission item 3: command 16 != 22, alt_m 40.0 != 45.0"]
+    assert compare_items(sent, got[:4], RALLY) == ["rally: sent 5 items, vehicle holds 4"]
+    try:
+        i18n.set_language("zh_CN")
+        zh = compare_items(sent, got, MISSION)
+        short = compare_items(sent, got[:4], RALLY)
+    finally:
+        i18n.set_language("en")
+    assert zh == ["航线任务第 3 项：命令（发送 16，回读 22），高度_米（发送 40.0，回读 45.0）"]
+    assert short == ["集结点：发送了 5 项，飞机上有 4 项"]
+
+
+def test_clicks_own_words_in_chinese_and_as_they_were_in_english():
+    """A missing option: click's usage line, its error and typer's hint in Chinese; English as typer words it."""
+    zh = _fails("plan", env=_env(LANG="zh_CN.UTF-8", COLUMNS="80")).stderr
+    lines = zh.splitlines()
+    assert lines[0] == "用法：cli.py plan [OPTIONS] [compounds]..."  # the program's name as run (patrol: patrol)
+    assert lines[1] == "运行 'cli.py plan --help' 查看帮助。" and "错误" in lines[2]
+    assert "缺少选项 '--output' / '-o'。" in zh
+    assert not re.search(r"Usage|Missing|Try |Error", zh), zh
+    unknown = _fails("plan", "--bogus", env=_env(LANG="zh_CN.UTF-8")).stderr
+    assert "没有这个选项：--bogus" in unknown
+    en = _fails("plan", env=_env(LANG="C.UTF-8", COLUMNS="80")).stderr.splitlines()
+    assert en[:2] == ["Usage: cli.py plan [OPTIONS] [compounds]...", "Try 'cli.py plan --help' for help."]
+    assert "Error" in en[2] and "│ Missing option '--output' / '-o'." in en[3] and not HAN.search("\n".join(en))

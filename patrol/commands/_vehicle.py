@@ -14,12 +14,14 @@ from patrol.i18n import N_, _, pad
 LISTS = (N_("mission"), N_("fence"), N_("rally"))  # the progress bars' labels
 
 
-def address(connect: str | None, vehicle: str | None, config: Path | None, more: str = "") -> tuple[str, int | None]:
+def address(
+    connect: str | None, vehicle: str | None, config: Path | None, fleet: bool = False
+) -> tuple[str, int | None]:
     """The link to open and the MAVLink system id to expect there.
 
     ``--connect`` wins; without it, ``vehicle``'s profile (``[vehicle.NAME]`` of patrol.toml) gives ``connect``.
-    The profile's ``sysid`` is expected either way. One line when neither gives an address (``more``: the
-    command's other ways, e.g. ``, or --fleet fleet.toml``).
+    The profile's ``sysid`` is expected either way. One line when neither gives an address (``fleet``: it names
+    ``--fleet fleet.toml`` too, the command's other way).
     """
     from patrol.config import load_config
     from patrol.errors import InputError
@@ -28,12 +30,18 @@ def address(connect: str | None, vehicle: str | None, config: Path | None, more:
     prof = cfg.vehicle.get(vehicle) if vehicle else None
     url = connect or (prof.connect if prof is not None else None)
     if url is None:
-        where = f"{path}: [vehicle.{vehicle}] has no connect" if prof is not None else "no --connect given"
-        raise InputError(
-            _('{where}; give --connect URL, or a --vehicle whose profile has connect = "tcp:HOST:PORT"{more}').format(
-                where=where, more=more
+        if prof is not None:
+            where = _("{path}: [vehicle.{vehicle}] has no connect").format(path=path, vehicle=vehicle)
+        else:
+            where = _("no --connect given")
+        if fleet:
+            text = _(
+                '{where}; give --connect URL, or a --vehicle whose profile has connect = "tcp:HOST:PORT", '
+                "or --fleet fleet.toml (a fleet)"
             )
-        )
+        else:
+            text = _('{where}; give --connect URL, or a --vehicle whose profile has connect = "tcp:HOST:PORT"')
+        raise InputError(text.format(where=where))
     return url, (prof.sysid if prof is not None else None)
 
 
@@ -49,7 +57,7 @@ def connect(url: str, signing_key: Path | None, sysid: int | None = None, vehicl
     device_and_baud(url)  # a malformed address is refused before anything is printed
     typer.echo(_("connecting to {url} ...").format(url=url), err=True)
     link = link_connect(url, signing_key=signing_key)
-    expect_system(link, sysid, f"vehicle {vehicle}" if vehicle else "the vehicle", url)
+    expect_system(link, sysid, _("vehicle {name}").format(name=vehicle) if vehicle else _("the vehicle"), url)
     typer.echo(_("vehicle {id} is there").format(id=f"{link.target_system}/{link.target_component}"), err=True)
     return link
 
@@ -108,7 +116,7 @@ def watch(url: str, signing_key: Path | None, link_wait_s: float, t0: float) -> 
     from patrol.vehicle.link import connect as link_connect
 
     def on_event(line: str) -> None:
-        typer.echo(f"\npatrol: t+{time.monotonic() - t0:.0f} s: {line}", err=True)
+        typer.echo("\n" + _("patrol: t+{s} s: {event}").format(s=f"{time.monotonic() - t0:.0f}", event=line), err=True)
 
     def relink() -> Any:
         return link_connect(url, signing_key=signing_key, heartbeat_timeout_s=5.0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,11 +78,18 @@ def broadcast(
             mission,
             decode,
             timeout_s=timeout_min * 60,
-            on_play=lambda p: typer.echo(
-                f"{p.t_utc}  {p.action:4s} #{p.track:<3d} {p.prompt_id or '-':18s} at {p.lat}, {p.lon}", err=True
-            ),
+            on_play=_say_play,
         )
     finally:
         link.close()
         say(rec.save(broadcast_payload(package, sortie, log_path)))
     typer.echo(_("{n} speaker events logged to {path}").format(n=len(plays), path=log_path))
+
+
+def _say_play(p: Any) -> None:
+    """One line on stderr per clip the player starts: when, what, which track and prompt, where."""
+    line = _("{t}  {action} #{track} {prompt} at {lat}, {lon}").format(
+        t=p.t_utc, action=f"{p.action:4s}", track=f"{p.track:<3d}", prompt=f"{p.prompt_id or '-':18s}", lat=p.lat,
+        lon=p.lon,
+    )  # fmt: skip
+    typer.echo(line, err=True)

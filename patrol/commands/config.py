@@ -51,7 +51,7 @@ def show(
     typer.echo(_("plan settings:"))
     for k, v in r.values.items():
         shown = [portable(x) for x in v] if isinstance(v, list) else v
-        typer.echo(f"  {k} = {shown}  ({r.sources[k]})")
+        typer.echo(f"  {k} = {shown}  ({_(r.sources[k])})")  # a profile's source (district.NAME) stays as it is
 
 
 @app.command("check")
@@ -73,5 +73,6 @@ def check(config: ConfigOpt = None) -> None:
     if problems:
         raise typer.Exit(2)
     cfg = PatrolConfig.model_validate(doc)
-    counts = ", ".join(f"{len(getattr(cfg, k))} {k} profile(s)" for k in ("district", "vehicle", "speaker"))
-    typer.echo(f"{path}: ok ({counts})")
+    n = {k: len(getattr(cfg, k)) for k in ("district", "vehicle", "speaker")}
+    line = _("{path}: ok ({district} district profile(s), {vehicle} vehicle profile(s), {speaker} speaker profile(s))")
+    typer.echo(line.format(path=path, **n))

@@ -10,7 +10,10 @@ from typing import Any
 
 import typer
 
-from patrol.i18n import _
+from patrol.i18n import N_, _
+
+# The live table's column heads (translated when it is drawn).
+LIVE_HEADS = (N_("vehicle"), N_("sortie"), N_("item"), N_("mode"), N_("alt"), N_("battery"), N_("state"))
 
 
 def fly_fleet(
@@ -103,18 +106,18 @@ def status_table(status: dict[str, Any]) -> Any:
 
     from rich.table import Table
 
-    t = Table(title="fleet", title_justify="left", expand=False)
-    for col in ("vehicle", "sortie", "item", "mode", "alt", "battery", "state"):
-        t.add_column(col, justify="right" if col in ("sortie", "item", "alt", "battery") else "left")
+    t = Table(title=_("fleet"), title_justify="left", expand=False)
+    for col in LIVE_HEADS:
+        t.add_column(_(col), justify="right" if col in ("sortie", "item", "alt", "battery") else "left")
     for vid, row in status.items():
         t.add_row(
             vid,
             "-" if row.sortie is None else str(row.sortie),
             f"{row.item}/{row.items}" if row.items else "-",
             row.mode,
-            "-" if math.isnan(row.alt_m) else f"{row.alt_m:.0f} m",
+            "-" if math.isnan(row.alt_m) else _("{n} m").format(n=f"{row.alt_m:.0f}"),
             "-" if row.battery_pct < 0 else f"{row.battery_pct}%",
-            row.state,
+            _(row.state),  # set in the interface language, but for VehicleStatus's default (English, marked)
         )
     return t
 

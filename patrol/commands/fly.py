@@ -24,7 +24,7 @@ from patrol.commands.options import (
     one_line_errors,
     say,
 )
-from patrol.i18n import N_, _
+from patrol.i18n import N_, _, shown
 
 TlogOpt = Annotated[Path | None, typer.Option("--tlog", help="Telemetry log to record (default: PACKAGE/flights/...).")]
 LoiterOpt = Annotated[bool, typer.Option("--loiter-on-interrupt", help="On Ctrl-C switch to LOITER instead of RTL.")]
@@ -92,7 +92,7 @@ def fly(
 
         o = (timeout_min, fence_action, no_checks, max_sorties, time_scale, ledger, operator, separation_m, config)
         return fly_fleet(package, fleet, *o, link_wait_s=link_wait_s, live=live)
-    url, sysid = _vehicle.address(connect, vehicle, config, ", or --fleet fleet.toml (a fleet)")
+    url, sysid = _vehicle.address(connect, vehicle, config, fleet=True)
     import datetime as dt
     import os
 
@@ -119,7 +119,8 @@ def fly(
         outcome, code = sortie_end(state, last)
         typer.echo("", err=True)
         text = _("sortie {n} flown: {outcome}; {reached} items reached, {positions} positions logged")
-        typer.echo(text.format(n=sortie, outcome=_(outcome), reached=len(state.reached), positions=len(state.track)))
+        shown_outcome = shown(outcome)
+        typer.echo(text.format(n=sortie, outcome=shown_outcome, reached=len(state.reached), positions=len(state.track)))
     except KeyboardInterrupt:
         outcome = _interrupted(flight, loiter_on_interrupt) or outcome
         raise
@@ -137,8 +138,8 @@ def fly(
         raise typer.Exit(code)
 
 
-# The fixed outcomes, translated where they are shown (the ledger records them in English).
-OUTCOMES = (N_("landed and disarmed"), N_("interrupted while the link was lost: the vehicle was told nothing"))
+# The fixed outcome, translated where it is shown (the ledger records it in English; sortie_end's are Said).
+OUTCOMES = (N_("interrupted while the link was lost: the vehicle was told nothing"),)
 
 
 def _interrupted(flight: Any, loiter: bool) -> str | None:

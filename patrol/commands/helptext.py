@@ -17,6 +17,8 @@ from typing import Any
 
 from typer.core import TyperGroup
 
+from patrol.commands import clickwords
+
 
 def _nodes(cmd: Any) -> Iterator[Any]:
     """``cmd``, its parameters, and the same for every sub-command, depth first."""
@@ -38,7 +40,16 @@ def help_texts(cmd: Any) -> list[str]:
 
 
 # typer's own words around the help (its rich_utils constants), translated with the rest.
-TYPER_WORDS = ("Arguments", "Options", "Commands", "Error", "Aborted.", "[default: {}]", "[required]")
+TYPER_WORDS = (
+    "Arguments",
+    "Options",
+    "Commands",
+    "Error",
+    "Aborted.",
+    "[default: {}]",
+    "[required]",
+    "Try [blue]'{command_path} {help_option}'[/] for help.",
+)
 _TYPER_ATTRS = (
     "ARGUMENTS_PANEL_TITLE",
     "OPTIONS_PANEL_TITLE",
@@ -47,12 +58,14 @@ _TYPER_ATTRS = (
     "ABORTED_TEXT",
     "DEFAULT_STRING",
     "REQUIRED_LONG_STRING",
+    "RICH_HELP",
 )
 HELP_OPTION = "Show this message and exit."
 
 
 def translate_tree(cmd: Any) -> None:
-    """Put every help text under ``cmd`` (and typer's panel titles) into the interface language, in place.
+    """Put every help text under ``cmd`` (and typer's panel titles, click's usage line and usage errors) into the
+    interface language, in place.
 
     The English text is kept on each node, so translating the same tree again (another language) starts from it.
     """
@@ -72,6 +85,7 @@ def translate_tree(cmd: Any) -> None:
     for attr, word in zip(_TYPER_ATTRS, TYPER_WORDS, strict=True):
         setattr(rich_utils, attr, _(word))
     _fold_cjk(rich_utils, language() != "en")
+    clickwords.install(list(_nodes(cmd)))  # click's own words: the usage line's prefix, the usage errors
 
 
 _PLAIN_TEXT: list[Any] = []  # typer's own _make_rich_text, kept while the folding one stands in

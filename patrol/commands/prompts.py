@@ -58,7 +58,9 @@ def build(
             if c.check and c.check["error_rate"] is not None
             else ""
         )
-        typer.echo(f"#{c.track:<3d} {c.prompt_id:18s} {c.lang}  {c.duration_s:5.2f} s  {c.source}{rate}")
+        line = i18n._("#{track} {prompt} {lang}  {seconds} s  {source}{rate}")
+        typer.echo(line.format(track=f"{c.track:<3d}", prompt=f"{c.prompt_id:18s}", lang=c.lang,
+                               seconds=f"{c.duration_s:5.2f}", source=c.source, rate=rate))  # fmt: skip
     cache_report(cache, len(built.clips))
     check_report(built.clips, max_cer)
     typer.echo(

@@ -228,9 +228,9 @@ def _check_ranges(raw: list[tuple[str, RawFeature]]) -> None:
         if len(raw) >= 2 and d > MAX_DISTRICT_SPAN_M:
             swapped = math.hypot((c[1] - med[0]) * 111_320 * coslat, (c[0] - med[1]) * 110_540)
             hint = (
-                "its latitude and longitude look swapped; GeoJSON wants [lon, lat]"
+                i18n._("its latitude and longitude look swapped; GeoJSON wants [lon, lat]")
                 if swapped < MAX_DISTRICT_SPAN_M
-                else "check its coordinates (WGS84 lon/lat degrees)"
+                else i18n._("check its coordinates (WGS84 lon/lat degrees)")
             )
             raise InputError(
                 i18n._("{src}: {label} lies {n} km from the other features: {hint}").format(

@@ -35,7 +35,7 @@ def parse_point(
                     value=repr(value),
                     tail=repr(tail),
                     crs_suggestion=crs_suggestion(tail),
-                    crs_help=CRS_HELP,
+                    crs_help=i18n._(CRS_HELP),
                 )
             )
         given, text = canon, head

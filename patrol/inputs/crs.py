@@ -44,6 +44,8 @@ import shapely
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from patrol.i18n import N_, _
+
 WGS84, GCJ02, BD09 = "wgs84", "gcj02", "bd09"
 CRS_NAMES: tuple[str, ...] = (WGS84, GCJ02, BD09)
 """The coordinate systems patrol reads; everything inside patrol and everything it writes is WGS-84."""
@@ -63,7 +65,7 @@ CRS_ALIASES: dict[str, str] = {
     "bd09ll": BD09,
 }
 
-CRS_HELP = "use wgs84 (GPS, OpenStreetMap, Tianditu), gcj02 (Amap, Tencent) or bd09 (Baidu)"
+CRS_HELP = N_("use wgs84 (GPS, OpenStreetMap, Tianditu), gcj02 (Amap, Tencent) or bd09 (Baidu)")  # _(CRS_HELP) shown
 
 A_KRASOVSKY_M = 6378245.0
 EE_KRASOVSKY = 0.00669342162296594323
@@ -140,7 +142,7 @@ def normalise_crs(name: str) -> str | None:
 def crs_suggestion(name: str) -> str:
     """``" (did you mean gcj02?)"`` for a near miss of a CRS name, else ``""``."""
     close = difflib.get_close_matches(str(name).strip().lower(), list(CRS_ALIASES), n=1, cutoff=0.6)
-    return f" (did you mean {CRS_ALIASES[close[0]]}?)" if close else ""
+    return _(" (did you mean {crs}?)").format(crs=CRS_ALIASES[close[0]]) if close else ""
 
 
 def in_mainland_china(lon: np.ndarray | float, lat: np.ndarray | float) -> np.ndarray:
@@ -234,7 +236,7 @@ def gcj02_to_wgs84(
     out_lon, out_lat = g_lon.copy(), g_lat.copy()
     gx, gy = g_lon[m], g_lat[m]
     wx, wy = gx.copy(), gy.copy()
-    for _ in range(MAX_ITERATIONS):
+    for _step in range(MAX_ITERATIONS):
         dx, dy = _delta_deg(wx, wy)
         ex, ey = wx + dx - gx, wy + dy - gy
         wx, wy = wx - ex, wy - ey
@@ -279,7 +281,7 @@ def bd09_to_gcj02(
     out_lon, out_lat = b_lon.copy(), b_lat.copy()
     bx, by = b_lon[m], b_lat[m]
     gx, gy = bx - 0.0065, by - 0.006
-    for _ in range(MAX_ITERATIONS):
+    for _step in range(MAX_ITERATIONS):
         fx, fy = _gcj_to_bd(gx, gy)
         ex, ey = fx - bx, fy - by
         gx, gy = gx - ex, gy - ey

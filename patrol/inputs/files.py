@@ -80,7 +80,7 @@ def declared_crs(value: Any, source: str) -> str | None:
         _(
             "{source}: declares crs {text}{crs_suggestion}, which patrol cannot read; give "
             "lon/lat degrees and {crs_help}"
-        ).format(source=source, text=repr(text), crs_suggestion=crs_suggestion(text), crs_help=CRS_HELP)
+        ).format(source=source, text=repr(text), crs_suggestion=crs_suggestion(text), crs_help=_(CRS_HELP))
     )
 
 
@@ -149,12 +149,12 @@ def _kind(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
+        return _("{value} (a boolean)").format(value=str(value).lower())
     if isinstance(value, int | float):
-        return f"{value!r} (a number)"
+        return _("{value} (a number)").format(value=repr(value))
     if isinstance(value, str):
-        return f"{value[:40]!r} (a string)"
-    return "a list" if isinstance(value, list) else "an object"
+        return _("{value} (a string)").format(value=repr(value[:40]))
+    return _("a list") if isinstance(value, list) else _("an object")
 
 
 def _geojson_feature(feat: Any, i: int, source: str) -> RawFeature:

@@ -120,8 +120,10 @@ class _Raw:
 def _osm_error(path: Path, exc: BaseException) -> InputError:
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return InputError(
-        f"{path}: not a readable OpenStreetMap file ({msg}); export it again as .osm, .osm.bz2 or .osm.pbf "
-        "(openstreetmap.org Export, Geofabrik, or overpass turbo's raw OSM data)"
+        i18n._(
+            "{path}: not a readable OpenStreetMap file ({why}); export it again as .osm, .osm.bz2 or .osm.pbf "
+            "(openstreetmap.org Export, Geofabrik, or overpass turbo's raw OSM data)"
+        ).format(path=path, why=msg)
     )
 
 
@@ -364,10 +366,10 @@ def _nothing_found(
 ) -> str:
     found = sum(1 for _, t, _ in raw.areas if _is_residential(t)) + n.skipped_unclosed + n.skipped_incomplete
     if not found:
-        return (
-            f"{p}: no residential areas (landuse=residential) in the file; export an area with housing estates, "
+        return i18n._(
+            "{path}: no residential areas (landuse=residential) in the file; export an area with housing estates, "
             "or draw the compounds on a map and give them to `patrol plan` directly"
-        )
+        ).format(path=p)
     why = []
     if bbox is not None or name:
         why.append(i18n._("{skipped_filter} outside --bbox/--name").format(skipped_filter=n.skipped_filter))
@@ -385,10 +387,9 @@ def _nothing_found(
         )
     if n.skipped_unclosed or n.skipped_incomplete:
         why.append(i18n._("{n} cut at the export's edge").format(n=n.skipped_unclosed + n.skipped_incomplete))
-    return (
-        f"{p}: none of its {found} residential areas is left ({', '.join(why)}); loosen the filters or export "
-        "a larger area"
-    )
+    return i18n._(
+        "{path}: none of its {found} residential areas is left ({why}); loosen the filters or export a larger area"
+    ).format(path=p, found=found, why=i18n._(", ").join(why))
 
 
 def _compounds(
@@ -651,49 +652,63 @@ def import_files(result: OsmImport) -> dict[str, str]:
     return files
 
 
+# The kinds of candidate no-fly zone the import counts (import.json keeps them in English; translated when shown).
+CANDIDATE_KINDS = (i18n.N_("aeroway"), i18n.N_("military"), i18n.N_("hospital helipad"), i18n.N_("power line"))
+
+
 def summary_lines(result: OsmImport) -> list[str]:
-    """What the operator reads after an import: the counts, the defaults used and what to check."""
+    """What the operator reads after an import: the counts, the defaults used and what to check (each line a
+    sentence in the interface language; an optional clause carries its own punctuation)."""
+    _ = i18n._
     n = result.counts
-    lines = [
-        f"compounds: {n.compounds} ({n.holes} holes kept"
-        + (f", {n.partial_compounds} cut at the export's edge" if n.partial_compounds else "")
-        + (
-            f"; skipped: {n.skipped_small} too small, {n.skipped_large} too large"
-            if n.skipped_small or n.skipped_large
-            else ""
+    inner = _("{n} holes kept").format(n=n.holes)
+    if n.partial_compounds:
+        inner += _(", {n} cut at the export's edge").format(n=n.partial_compounds)
+    if n.skipped_small or n.skipped_large:
+        inner += _("; skipped: {small} too small, {large} too large").format(
+            small=n.skipped_small, large=n.skipped_large
         )
-        + (
-            f", {n.skipped_unclosed + n.skipped_incomplete} incomplete"
-            if n.skipped_unclosed + n.skipped_incomplete
-            else ""
-        )
-        + ")",
-        f"buildings: {n.buildings}, {n.buildings_with_height} with height or levels"
-        + (f", {n.buildings_from_parts} from their building:parts" if n.buildings_from_parts else "")
-        + (f" ({n.building_parts} building:part outlines)" if n.building_parts else ""),
-    ]
+    if n.skipped_unclosed + n.skipped_incomplete:
+        inner += _(", {n} incomplete").format(n=n.skipped_unclosed + n.skipped_incomplete)
+    built = _("buildings: {n}, {with_height} with height or levels").format(
+        n=n.buildings, with_height=n.buildings_with_height
+    )
+    if n.buildings_from_parts:
+        built += _(", {n} from their building:parts").format(n=n.buildings_from_parts)
+    if n.building_parts:
+        built += _(" ({n} building:part outlines)").format(n=n.building_parts)
+    lines = [_("compounds: {n} ({details})").format(n=n.compounds, details=inner), built]
     if n.buildings_default:
-        big = n.buildings_default - n.buildings_default_small
         lines.append(
-            f"heights: {n.buildings_default} of {n.buildings} buildings have none and got a default: {big} given "
-            f"{result.default_levels:g} storeys ({result.default_levels * LEVEL_M:g} m), {n.buildings_default_small} "
-            f"houses, garages and sheds {SMALL_DEFAULT_LEVELS} storeys ({SMALL_DEFAULT_LEVELS * LEVEL_M:g} m); "
-            "give --default-levels N if you know the district"
+            _(
+                "heights: {n} of {buildings} buildings have none and got a default: {big} given {levels} storeys "
+                "({levels_m} m), {small} houses, garages and sheds {small_levels} storeys ({small_m} m); "
+                "give --default-levels N if you know the district"
+            ).format(
+                n=n.buildings_default,
+                buildings=n.buildings,
+                big=n.buildings_default - n.buildings_default_small,
+                levels=f"{result.default_levels:g}",
+                levels_m=f"{result.default_levels * LEVEL_M:g}",
+                small=n.buildings_default_small,
+                small_levels=SMALL_DEFAULT_LEVELS,
+                small_m=f"{SMALL_DEFAULT_LEVELS * LEVEL_M:g}",
+            )
         )
-    dropped = (
-        f"; {n.hotspots_dropped} more left out: at most {MAX_GATES_PER_COMPOUND} gates and "
-        f"{MAX_SQUARES_PER_COMPOUND} squares a compound"
-        if n.hotspots_dropped
-        else ""
+    spots = _("hotspots: {n} ({gates} gates and entrances, {squares} squares, markets, parks").format(
+        n=n.gates + n.squares, gates=n.gates, squares=n.squares
     )
-    lines.append(
-        f"hotspots: {n.gates + n.squares} ({n.gates} gates and entrances, {n.squares} squares, markets, parks{dropped})"
-    )
-    cands = ", ".join(f"{v} {k}" for k, v in sorted(n.candidates.items())) or "none"
-    lines.append(
-        f"candidate no-fly zones: {sum(n.candidates.values())} ({cands})"
-        + (": review nofly_candidates.geojson, then pass it with --nofly" if n.candidates else "")
-    )
+    if n.hotspots_dropped:
+        spots += _("; {n} more left out: at most {gates} gates and {squares} squares a compound").format(
+            n=n.hotspots_dropped, gates=MAX_GATES_PER_COMPOUND, squares=MAX_SQUARES_PER_COMPOUND
+        )
+    lines.append(spots + _(")"))
+    cands = _(", ").join(_("{n} {kind}").format(n=v, kind=_(k)) for k, v in sorted(n.candidates.items())) or _("none")
+    if n.candidates:
+        text = _("candidate no-fly zones: {n} ({kinds}): review nofly_candidates.geojson, then pass it with --nofly")
+    else:
+        text = _("candidate no-fly zones: {n} ({kinds})")
+    lines.append(text.format(n=sum(n.candidates.values()), kinds=cands))
     return lines
 
 

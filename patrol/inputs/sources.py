@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from patrol.errors import InputError
-from patrol.i18n import _
+from patrol.i18n import N_, _
 from patrol.inputs.crs import (
     BD09,
     CRS_HELP,
@@ -55,7 +55,7 @@ def check_crs(name: str, what: str = "--crs") -> str:
     if canon is None:
         raise InputError(
             _("{what} {name}: unknown coordinate system{crs_suggestion}; {crs_help}").format(
-                what=what, name=repr(name), crs_suggestion=crs_suggestion(name), crs_help=CRS_HELP
+                what=what, name=repr(name), crs_suggestion=crs_suggestion(name), crs_help=_(CRS_HELP)
             )
         )
     return canon
@@ -77,7 +77,7 @@ def split_crs_suffix(spec: str | Path) -> tuple[Path, str | None]:
             _(
                 "{text}: unknown coordinate system {tail}{crs_suggestion} after the file name; "
                 "{crs_help}, e.g. {head}:gcj02"
-            ).format(text=text, tail=repr(tail), crs_suggestion=crs_suggestion(tail), crs_help=CRS_HELP, head=head)
+            ).format(text=text, tail=repr(tail), crs_suggestion=crs_suggestion(tail), crs_help=_(CRS_HELP), head=head)
         )
     return Path(head), canon
 
@@ -162,7 +162,11 @@ def _shift_vectors_m(lon: float, lat: float) -> list[tuple[str, float, float]]:
     gx, gy = (float(g[0]) - lon) * 111_320.0 * coslat, (float(g[1]) - lat) * 110_574.0
     bx, by = (float(b[0]) - lon) * 111_320.0 * coslat, (float(b[1]) - lat) * 110_574.0
     out = []
-    pairs = (("WGS-84 and GCJ-02", gx, gy), ("WGS-84 and BD-09", bx, by), ("GCJ-02 and BD-09", bx - gx, by - gy))
+    pairs = (
+        (N_("WGS-84 and GCJ-02"), gx, gy),
+        (N_("WGS-84 and BD-09"), bx, by),
+        (N_("GCJ-02 and BD-09"), bx - gx, by - gy),
+    )
     for name, x, y in pairs:
         if math.hypot(x, y) > 1.0:
             out += [(name, x, y), (name, -x, -y)]
@@ -205,9 +209,17 @@ def alignment_warning(
     share, name, dist = best
     if not name or share < ALIGN_MIN_SHARE or share < 2 * as_read + 0.1:
         return None
-    return (
-        f"{source}: its buildings line up with the compounds only when moved {dist:.0f} m (the offset between "
-        f"{name} here): {as_read:.0%} of footprints lie in a compound as read, {share:.0%} moved; one file is "
-        f"probably in another coordinate system than patrol read it in (compounds as {crs_compounds}, buildings "
-        f"as {crs_buildings}): check --crs and FILE:CRS (docs/inputs.md)"
+    return _(
+        "{source}: its buildings line up with the compounds only when moved {dist_m} m (the offset between "
+        "{name} here): {as_read} of footprints lie in a compound as read, {moved} moved; one file is "
+        "probably in another coordinate system than patrol read it in (compounds as {crs_compounds}, buildings "
+        "as {crs_buildings}): check --crs and FILE:CRS (docs/inputs.md)"
+    ).format(
+        source=source,
+        dist_m=f"{dist:.0f}",
+        name=_(name),
+        as_read=f"{as_read:.0%}",
+        moved=f"{share:.0%}",
+        crs_compounds=crs_compounds,
+        crs_buildings=crs_buildings,
     )

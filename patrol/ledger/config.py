@@ -88,7 +88,9 @@ def target_from(value: str, source: str, base: Path | None = None) -> LedgerTarg
         try:
             url = make_url(v)
         except ArgumentError:
-            msg = f"{source} {v!r}: not a database URL; give postgresql://USER@HOST/DB or a file path"
+            msg = i18n._("{source} {value}: not a database URL; give postgresql://USER@HOST/DB or a file path").format(
+                source=source, value=repr(v)
+            )
             raise InputError(msg) from None
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")

@@ -162,6 +162,6 @@ def import_payload(
     for path in logs:
         log = read_log(path)
         for w in log.warnings:
-            say(f"patrol: warning: {path}: {w}")
+            say(_("patrol: warning: {path}: {warning}").format(path=path, warning=w))
         flights.append(flight_summary(path, log, vehicle, operator, "import"))
     return {"package": package_of(package) if package else None, "flights": flights}

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from patrol.i18n import _
+from patrol.i18n import _, shown
 from patrol.ledger import schema as s
 from patrol.ledger.payloads import json_text
 
@@ -243,7 +243,8 @@ def write_fly(conn: Connection, run_id: int, p: dict[str, Any]) -> str:
         _upload(conn, run_id, pid, p["upload"])
     if p.get("flight"):
         _flights(conn, run_id, pid, [p["flight"]])
-        return _("flight of sortie {n} ({outcome})").format(n=p["flight"].get("sortie"), outcome=p["flight"]["outcome"])
+        outcome = shown(p["flight"]["outcome"])  # recorded in English, said in the language in use
+        return _("flight of sortie {n} ({outcome})").format(n=p["flight"].get("sortie"), outcome=outcome)
     return _("upload (no flight log)")
 
 

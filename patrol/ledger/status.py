@@ -28,7 +28,9 @@ DEFAULT_POLICY: dict[str, float] = {"scattered": 12 * 3600.0, "guarded": 24 * 36
 every other day; a compound of another tier, daily."""
 OTHER_TIER_S = 24 * 3600.0
 _UNITS = {"m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "day": 86400.0}
-POLICY_HELP = "give 4h, 30m, 1d, 2/day or tier=interval pairs such as scattered=12h,guarded=1d"
+POLICY_HELP = N_(
+    "give 4h, 30m, 1d, 2/day or tier=interval pairs such as scattered=12h,guarded=1d"
+)  # shown as _(POLICY_HELP)
 
 # Column heads and words of the status table (one place, for translation).
 HEADS = (N_("id"), N_("tier"), N_("last heard"), N_("ago"), N_("today"), N_("week"), N_("last audit"), N_("prompts"))
@@ -51,7 +53,7 @@ def parse_interval(text: str, what: str = "--every") -> float:
     if not m or float(m.group(1)) <= 0:
         raise InputError(
             _("{what} {text}: not an interval; {policy_help}").format(
-                what=what, text=repr(text), policy_help=POLICY_HELP
+                what=what, text=repr(text), policy_help=_(POLICY_HELP)
             )
         )
     return float(m.group(1)) * _UNITS[m.group(2)]
@@ -74,7 +76,7 @@ def parse_policy(text: str | None) -> dict[str, float]:
         if not sep or not tier.strip():
             raise InputError(
                 _("--every {text}: {part} is not tier=interval; {policy_help}").format(
-                    text=repr(text), part=repr(part), policy_help=POLICY_HELP
+                    text=repr(text), part=repr(part), policy_help=_(POLICY_HELP)
                 )
             )
         policy[tier.strip().lower()] = parse_interval(val, f"--every {tier.strip()}")

@@ -42,12 +42,14 @@ def describe(target: LedgerTarget, exc: BaseException) -> str:
     if target.is_sqlite:
         low = why.lower()
         if "not a database" in low or "malformed" in low or "corrupt" in low or "disk i/o" in low:
-            return (
-                f"ledger {target.shown}: damaged or not an SQLite file ({why}); move it aside and restore a backup "
+            return i18n._(
+                "ledger {ledger}: damaged or not an SQLite file ({why}); move it aside and restore a backup "
                 "(nothing was written)"
-            )
-        return f"ledger {target.shown}: {why} (nothing was written)"
-    return f"ledger {target.shown} is unreachable or refused ({why}); start the database or give another --ledger"
+            ).format(ledger=target.shown, why=why)
+        return i18n._("ledger {ledger}: {why} (nothing was written)").format(ledger=target.shown, why=why)
+    return i18n._(
+        "ledger {ledger} is unreachable or refused ({why}); start the database or give another --ledger"
+    ).format(ledger=target.shown, why=why)
 
 
 def _sqlite_engine(target: LedgerTarget) -> Engine:
@@ -156,10 +158,10 @@ def migrate(engine: Engine, target: LedgerTarget) -> None:
 
 
 def _newer(target: LedgerTarget, rev: str) -> str:
-    return (
-        f"ledger {target.shown} has schema {rev}, newer than this patrol knows ({HEAD}); "
+    return i18n._(
+        "ledger {ledger} has schema {rev}, newer than this patrol knows ({head}); "
         "upgrade patrol to use it (nothing was written)"
-    )
+    ).format(ledger=target.shown, rev=rev, head=HEAD)
 
 
 def open_ledger(target: LedgerTarget, create: bool = True) -> Ledger:

@@ -26,7 +26,7 @@ from patrol.ledger import schema as s
 from patrol.ledger.status import OTHER_TIER_S, local_day
 from patrol.review.pages import render
 
-WEEK_HELP = "give an ISO week such as 2020-W06, a date in it (2020-02-03), this or last"
+WEEK_HELP = i18n.N_("give an ISO week such as 2020-W06, a date in it (2020-02-03), this or last")  # shown translated
 DAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
@@ -47,7 +47,7 @@ def parse_week(text: str | None, today: dt.date | None = None) -> dt.date:
             day = dt.date.fromisoformat(t)
     except ValueError:
         raise InputError(
-            i18n._("--week {text}: not a week; {week_help}").format(text=repr(text), week_help=WEEK_HELP)
+            i18n._("--week {text}: not a week; {week_help}").format(text=repr(text), week_help=i18n._(WEEK_HELP))
         ) from None
     return day - dt.timedelta(days=day.weekday())
 

@@ -75,7 +75,7 @@ def _table(doc: dict[str, Any], key: str, kind: type, name: str, where: str) -> 
     if v is None:
         return kind()
     if not isinstance(v, kind):
-        want = "an object" if kind is dict else "a list"
+        want = _("an object") if kind is dict else _("a list")
         raise InputError(
             _("{name}: {where}{key} is {name2}, not {want}; re-plan or re-save it in QGC").format(
                 name=name, where=where, key=key, name2=type(v).__name__, want=want
@@ -88,7 +88,7 @@ def _item(it: Any, name: str, what: str, read: Any) -> Any:
     """``read(it)`` for one plan entry; a damaged entry becomes one line naming it (``mission item 3``)."""
     try:
         if not isinstance(it, dict | list):
-            raise ValueError(f"it is {type(it).__name__}")
+            raise ValueError(_("it is {type}").format(type=type(it).__name__))
         return read(it)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         why = f"no {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
@@ -185,17 +185,17 @@ def plan_to_upload(doc: Any, name: str = "plan") -> SortieUpload:
     m = _table(doc, "mission", dict, name, "")
     home = _item(m.get("plannedHomePosition") or [0.0, 0.0, 0.0], name, "plannedHomePosition", _lat_lon)
     mission = [
-        _item(it, name, f"mission item {k}", lambda it, k=k: _mission_item(it, name, k))
+        _item(it, name, _("mission item {k}").format(k=k), lambda it, k=k: _mission_item(it, name, k))
         for k, it in enumerate(_table(m, "items", list, name, "mission."), start=1)
     ]
     gf = _table(doc, "geoFence", dict, name, "")
     fence: list[MissionItem] = []
     for k, poly in enumerate(_table(gf, "polygons", list, name, "geoFence."), start=1):
-        fence += _item(poly, name, f"fence polygon {k}", _fence_polygon)
+        fence += _item(poly, name, _("fence polygon {k}").format(k=k), _fence_polygon)
     for k, circ in enumerate(_table(gf, "circles", list, name, "geoFence."), start=1):
-        fence.append(_item(circ, name, f"fence circle {k}", _fence_circle))
+        fence.append(_item(circ, name, _("fence circle {k}").format(k=k), _fence_circle))
     points = _table(_table(doc, "rallyPoints", dict, name, ""), "points", list, name, "rallyPoints.")
-    rally = [_item(p, name, f"rally point {k}", _rally) for k, p in enumerate(points, start=1)]
+    rally = [_item(p, name, _("rally point {k}").format(k=k), _rally) for k, p in enumerate(points, start=1)]
     return SortieUpload(name, home[0], home[1], tuple(mission), tuple(fence), tuple(rally))
 
 
@@ -366,7 +366,7 @@ class Package:
             have = sorted(p.name for p in self.folder.glob("sortie-*.plan"))
             raise InputError(
                 _("{path}: no such sortie; the package has {value}").format(
-                    path=path, value=", ".join(have) or "no sorties"
+                    path=path, value=", ".join(have) or _("no sorties")
                 )
             )
         return _with_limits(_read_plan(path), self.manifest, index)
@@ -389,7 +389,7 @@ class Package:
 def read_package(folder: str | Path) -> Package:
     """Read the package folder ``folder``; :class:`InputError` names a missing or damaged file and the fix."""
     f = Path(folder)
-    fix = f"re-plan with `patrol plan GEOFENCE -o {f} --force`"
+    fix = _("re-plan with `patrol plan GEOFENCE -o {f} --force`").format(f=f)
     if not f.is_dir():
         raise InputError(_("{f}: no mission package here; make one with `patrol plan GEOFENCE -o {f}`").format(f=f))
     docs: dict[str, Any] = {}

@@ -29,43 +29,45 @@ def check_manifest(man: Any, path: Path, fix: str) -> None:
     """Refuse a manifest missing or mistyping what the package's readers use (one line naming the field)."""
 
     def bad(field: str, want: str) -> InputError:
-        return InputError(f"{path}: {field} is missing or not {want}; {fix}")
+        return InputError(
+            _("{path}: {field} is missing or not {want}; {fix}").format(path=path, field=field, want=want, fix=fix)
+        )
 
     if not isinstance(man, dict):
         raise InputError(_("{path}: not a patrol manifest; {fix}").format(path=path, fix=fix))
     frame = man.get("frame")
     if not isinstance(frame, dict) or not all(_is_number(frame.get(k)) for k in ("lon0", "lat0")):
-        raise bad("frame.lon0/lat0", "a number")
+        raise bad("frame.lon0/lat0", _("a number"))
     if not (abs(frame["lon0"]) <= 180 and abs(frame["lat0"]) <= 90):
-        raise bad("frame.lon0/lat0", "a WGS-84 lon/lat")
+        raise bad("frame.lon0/lat0", _("a WGS-84 lon/lat"))
     params = man.get("parameters")
     if not isinstance(params, dict) or not isinstance(params.get("patrol"), dict):
-        raise bad("parameters.patrol", "an object")
+        raise bad("parameters.patrol", _("an object"))
     for k in _PATROL_NUMBERS:
         if not _is_number(params["patrol"].get(k)):
-            raise bad(f"parameters.patrol.{k}", "a number")
+            raise bad(f"parameters.patrol.{k}", _("a number"))
     for k in _PATROL_OPTIONAL:
         if params["patrol"].get(k) is not None and not _is_number(params["patrol"][k]):
-            raise bad(f"parameters.patrol.{k}", "a number")
+            raise bad(f"parameters.patrol.{k}", _("a number"))
     speaker = params.get("speaker", {})
     if not isinstance(speaker, dict) or any(k not in _SPEAKER_FIELDS or not _is_number(v) for k, v in speaker.items()):
-        raise bad("parameters.speaker", f"an object of numbers ({', '.join(_SPEAKER_FIELDS)})")
+        raise bad("parameters.speaker", _("an object of numbers ({fields})").format(fields=", ".join(_SPEAKER_FIELDS)))
     home = man.get("home")
     if home is not None and (not isinstance(home, dict) or not all(_is_number(home.get(k)) for k in ("lon", "lat"))):
-        raise bad("home", "an object with lon and lat")
+        raise bad("home", _("an object with lon and lat"))
     sorties = man.get("sorties", [])
     if not isinstance(sorties, list):
-        raise bad("sorties", "a list")
+        raise bad("sorties", _("a list"))
     for k, s in enumerate(sorties, start=1):
         index = s.get("index") if isinstance(s, dict) else None
         if not isinstance(index, int) or isinstance(index, bool) or not 1 <= index <= 99:
-            raise bad(f"sorties[{k}].index", "a sortie number from 1 to 99")
+            raise bad(f"sorties[{k}].index", _("a sortie number from 1 to 99"))
         for key in _SORTIE_OPTIONAL:
             if s.get(key) is not None and not _is_number(s[key]):
-                raise bad(f"sorties[{k}].{key}", "a number")
+                raise bad(f"sorties[{k}].{key}", _("a number"))
     compounds = man.get("compounds", [])
     if not isinstance(compounds, list) or not all(isinstance(c, dict) and "id" in c for c in compounds):
-        raise bad("compounds", "a list of objects with an id")
+        raise bad("compounds", _("a list of objects with an id"))
 
 
 def check_features(doc: Any, path: Path, fix: str, height: bool = False) -> tuple[dict[str, Any], ...]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from patrol.errors import PlanningError
+from patrol.i18n import _
 from patrol.types import Audibility, PatrolParams, Speaker, Vehicle
 
 
@@ -50,7 +51,7 @@ def max_slant_range_m(speaker: Speaker) -> float:
         hi *= 2.0
         if hi > 1e6:
             return hi
-    for _ in range(80):
+    for _step in range(80):
         mid = 0.5 * (lo + hi)
         if received_level_db(speaker, mid) >= need:
             lo = mid
@@ -78,10 +79,19 @@ def audible_radius_m(speaker: Speaker, alt_m: float) -> tuple[float, float]:
     if slant <= h + 1.0:
         need = speaker_db_for(speaker, math.hypot(h, 30.0))
         raise PlanningError(
-            f"at {alt_m:.0f} m the warning is not heard on the ground: a {speaker.level_db_at_1m:.0f} dB speaker "
-            f"over {speaker.ambient_db:.0f} dB ambient (+{speaker.snr_db:.0f} dB margin) carries {slant:.0f} m; "
-            f"fly below {max(slant - 1.0 + speaker.listener_height_m, 0):.0f} m or use a speaker of "
-            f"--speaker-db {math.ceil(need)} or more (heard 30 m around)"
+            _(
+                "at {alt_m} m the warning is not heard on the ground: a {speaker_db} dB speaker over {ambient_db} dB "
+                "ambient (+{snr_db} dB margin) carries {slant_m} m; fly below {below_m} m or use a speaker of "
+                "--speaker-db {need_db} or more (heard 30 m around)"
+            ).format(
+                alt_m=f"{alt_m:.0f}",
+                speaker_db=f"{speaker.level_db_at_1m:.0f}",
+                ambient_db=f"{speaker.ambient_db:.0f}",
+                snr_db=f"{speaker.snr_db:.0f}",
+                slant_m=f"{slant:.0f}",
+                below_m=f"{max(slant - 1.0 + speaker.listener_height_m, 0):.0f}",
+                need_db=math.ceil(need),
+            )
         )
     return slant, math.sqrt(slant * slant - h * h)
 
@@ -119,11 +129,17 @@ def max_spacing_m(radius_m: float) -> float:
 def check_spacing(spacing_m: float, radius_m: float) -> None:
     """Refuse, naming the widest that works, a spacing that would leave points out of range."""
     if spacing_m <= 0:
-        raise PlanningError(f"--spacing-m {spacing_m:g} must be positive")
+        raise PlanningError(_("--spacing-m {spacing_m} must be positive").format(spacing_m=f"{spacing_m:g}"))
     if spacing_m > max_spacing_m(radius_m):
         raise PlanningError(
-            f"--spacing-m {spacing_m:g} leaves strips out of range (audible radius {radius_m:.1f} m); "
-            f"the widest spacing that keeps every point in range is {math.floor(max_spacing_m(radius_m) * 10) / 10:g} m"
+            _(
+                "--spacing-m {spacing_m} leaves strips out of range (audible radius {radius_m} m); "
+                "the widest spacing that keeps every point in range is {widest_m} m"
+            ).format(
+                spacing_m=f"{spacing_m:g}",
+                radius_m=f"{radius_m:.1f}",
+                widest_m=f"{math.floor(max_spacing_m(radius_m) * 10) / 10:g}",
+            )
         )
 
 
@@ -148,7 +164,7 @@ def choose_spacing_speed(
     r, p = radius_m, prompt_s
     vmax, vmin = vehicle.max_speed_mps, vehicle.min_speed_mps
     if p <= 0:
-        raise PlanningError(f"prompt length {p} s must be positive")
+        raise PlanningError(_("prompt length {prompt_s} s must be positive").format(prompt_s=p))
     if spacing_m is not None:
         check_spacing(spacing_m, r)
     if spacing_m is not None and speed_mps is not None:
@@ -157,16 +173,22 @@ def choose_spacing_speed(
         half_chord = p * speed_mps / 2.0
         if half_chord >= r:
             raise PlanningError(
-                f"at --speed-mps {speed_mps:g} a {p:.1f} s prompt cannot be heard whole within {r:.1f} m; "
-                f"fly slower than {2 * r / p:.1f} m/s"
+                _(
+                    "at --speed-mps {speed_mps} a {prompt_s} s prompt cannot be heard whole within {radius_m} m; "
+                    "fly slower than {slower_mps} m/s"
+                ).format(
+                    speed_mps=f"{speed_mps:g}", prompt_s=f"{p:.1f}", radius_m=f"{r:.1f}", slower_mps=f"{2 * r / p:.1f}"
+                )
             )
         return 2.0 * math.sqrt(r * r - half_chord * half_chord), speed_mps, "speed override"
     if spacing_m is not None:
         v = 2.0 * math.sqrt(r * r - (spacing_m / 2) ** 2) / p
         if v < vmin:
             raise PlanningError(
-                f"--spacing-m {spacing_m:g} needs {v:.2f} m/s, below the vehicle minimum {vmin:g} m/s; "
-                "use narrower lanes"
+                _(
+                    "--spacing-m {spacing_m} needs {speed_mps} m/s, below the vehicle minimum {min_mps} m/s; "
+                    "use narrower lanes"
+                ).format(spacing_m=f"{spacing_m:g}", speed_mps=f"{v:.2f}", min_mps=f"{vmin:g}")
             )
         return spacing_m, min(v, vmax), "spacing override"
     v_opt = r * math.sqrt(2.0) / p
@@ -175,8 +197,10 @@ def choose_spacing_speed(
             s = 2.0 * math.sqrt(max(r * r - (p * vmin / 2.0) ** 2, 0.0))
             if s <= 0:
                 raise PlanningError(
-                    f"a {p:.1f} s prompt cannot be heard whole within {r:.1f} m even at {vmin:g} m/s; "
-                    "shorten the prompt, fly lower or use a louder speaker"
+                    _(
+                        "a {prompt_s} s prompt cannot be heard whole within {radius_m} m even at {min_mps} m/s; "
+                        "shorten the prompt, fly lower or use a louder speaker"
+                    ).format(prompt_s=f"{p:.1f}", radius_m=f"{r:.1f}", min_mps=f"{vmin:g}")
                 )
             return s, vmin, "vehicle minimum speed"
         return r * math.sqrt(2.0), v_opt, "area rate optimum"
@@ -206,7 +230,7 @@ def audibility(speaker: Speaker, vehicle: Vehicle, params: PatrolParams) -> Audi
     """The acoustic decision for a whole plan: slant range, radius, spacing, speed and why."""
     if params.radius_m is not None:
         if params.radius_m <= 0:
-            raise PlanningError(f"--radius-m {params.radius_m:g} must be positive")
+            raise PlanningError(_("--radius-m {radius_m} must be positive").format(radius_m=f"{params.radius_m:g}"))
         r = params.radius_m
         h = max(params.alt_m - speaker.listener_height_m, 0.0)
         slant = math.hypot(r, h)
@@ -215,7 +239,9 @@ def audibility(speaker: Speaker, vehicle: Vehicle, params: PatrolParams) -> Audi
     s, v, why = choose_spacing_speed(r, params.prompt_s, vehicle, params.spacing_m, params.speed_mps)
     if params.overrun_m is not None:
         if params.overrun_m < 0:
-            raise PlanningError(f"--overrun-m {params.overrun_m:g} must be zero or positive")
+            raise PlanningError(
+                _("--overrun-m {overrun_m} must be zero or positive").format(overrun_m=f"{params.overrun_m:g}")
+            )
         overrun = params.overrun_m
     else:
         overrun = lane_overrun_m(r, s, v, params.prompt_s)

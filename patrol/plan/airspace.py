@@ -18,10 +18,15 @@ from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from patrol.errors import PlanningError
+from patrol.i18n import N_, _
 from patrol.inputs.compounds import compound_roof
 from patrol.types import Building, Compound, PatrolParams, Step, StepKind
 
 XY = tuple[float, float]
+# Where a compound's roof height came from and what its altitude was set by, as the package records them (in
+# English); translated where a message shows them.
+BUILDINGS, COMPOUND_PROPERTY = N_("buildings"), N_("compound property")
+ROOFS, REQUESTED = N_("roofs + clearance"), N_("requested altitude")
 
 
 class Skyline:
@@ -77,22 +82,34 @@ def compound_altitude(compound: Compound, sky: Skyline, params: PatrolParams, re
     inside = sky.near(compound.geometry, 0.0)
     if own is None and len(inside) == 0:
         roof, source = tier_roof(params, compound.tier), f"tier default ({compound.tier})"
+        shown = _("tier default ({tier})").format(tier=_(compound.tier))
         roof_b = sky.roof_under(compound.geometry, reach_m + sky.lateral_m)  # a taller neighbour under a run-on
         if roof_b > roof:
-            roof, source = roof_b, "buildings"
+            roof, source = roof_b, BUILDINGS
+            shown = _(source)
     else:
         roof_b = sky.roof_under(compound.geometry, reach_m + sky.lateral_m)
         roof_p = own[0] if own is not None else 0.0
-        roof, source = max(roof_b, roof_p), ("buildings" if roof_b >= roof_p else "compound property")
+        roof, source = max(roof_b, roof_p), (BUILDINGS if roof_b >= roof_p else COMPOUND_PROPERTY)
+        shown = _(source)
     need = roof + params.clearance_m
     alt = max(params.alt_m, need)
     if alt > params.max_alt_m + 1e-9:
         raise PlanningError(
-            f"compound {compound.id}: roofs of {roof:.0f} m ({source}) need {need:.0f} m with "
-            f"{params.clearance_m:g} m clearance, above the {params.max_alt_m:g} m ceiling; leave it out of the "
-            "plan or patrol it another way (the ceiling is legal, not a setting to raise)"
+            _(
+                "compound {id}: roofs of {roof_m} m ({source}) need {need_m} m with {clearance_m} m clearance, "
+                "above the {ceiling_m} m ceiling; leave it out of the plan or patrol it another way (the ceiling is "
+                "legal, not a setting to raise)"
+            ).format(
+                id=compound.id,
+                roof_m=f"{roof:.0f}",
+                source=shown,
+                need_m=f"{need:.0f}",
+                clearance_m=f"{params.clearance_m:g}",
+                ceiling_m=f"{params.max_alt_m:g}",
+            )
         )
-    return CompoundAltitude(alt, roof, source, "roofs + clearance" if need > params.alt_m else "requested altitude")
+    return CompoundAltitude(alt, roof, source, ROOFS if need > params.alt_m else REQUESTED)
 
 
 def transit_altitude(path: Sequence[XY], sky: Skyline, params: PatrolParams) -> float:
@@ -101,8 +118,10 @@ def transit_altitude(path: Sequence[XY], sky: Skyline, params: PatrolParams) -> 
     alt = max(params.transit_alt, need + params.clearance_m if need > 0 else 0.0)
     if alt > params.max_alt_m + 1e-9:
         raise PlanningError(
-            f"a transit leg crosses roofs of {need:.0f} m: it would need {alt:.0f} m, above the "
-            f"{params.max_alt_m:g} m ceiling; move --home or leave the compound behind those buildings out"
+            _(
+                "a transit leg crosses roofs of {roof_m} m: it would need {alt_m} m, above the {ceiling_m} m "
+                "ceiling; move --home or leave the compound behind those buildings out"
+            ).format(roof_m=f"{need:.0f}", alt_m=f"{alt:.0f}", ceiling_m=f"{params.max_alt_m:g}")
         )
     return alt
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from patrol.errors import PlanningError
 from patrol.geo import LocalFrame
+from patrol.i18n import _
 from patrol.plan.playback import planned_track
 from patrol.plan.route import priority_key
 from patrol.types import Compound, CueKind, FleetParams, FleetSchedule, FleetSlot, Sortie, Vehicle
@@ -145,7 +146,7 @@ def list_schedule(
 
 
 def _makespan(slots: dict[int, tuple[int, float, float]]) -> float:
-    return max((e for _, _, e in slots.values()), default=0.0)
+    return max((e for _v, _s, e in slots.values()), default=0.0)
 
 
 def improve(
@@ -219,7 +220,7 @@ def schedule_fleet(
     order = improve(order, rank, dur, n, fleet.swap_s)
     release: dict[int, float] = {}
     planned = list_schedule(order, dur, n, fleet.swap_s, release)
-    base = {i: s for i, (_, s, _) in planned.items()}
+    base = {i: s for i, (_v, s, _e) in planned.items()}
 
     def tracks_of(slots: dict[int, tuple[int, float, float]]) -> list[Track]:
         out = []
@@ -228,7 +229,7 @@ def schedule_fleet(
             out.append(Track(i, v, rel[:, 0] + s, rel[:, 1:]))
         return out
 
-    for _ in range(10_000):
+    for _attempt in range(10_000):
         slots = list_schedule(order, dur, n, fleet.swap_s, release)
         conflict, least = first_conflict(tracks_of(slots), fleet.separation_m, fleet.layer_m)
         if conflict is None:
@@ -245,7 +246,7 @@ def schedule_fleet(
         )
         if swapped is not None and release == {}:
             trial = list_schedule(swapped, dur, n, fleet.swap_s, release)
-            c2, _ = first_conflict(tracks_of(trial), fleet.separation_m, fleet.layer_m)
+            c2, _least = first_conflict(tracks_of(trial), fleet.separation_m, fleet.layer_m)
             if c2 is None or c2.t_s > conflict.t_s + 1e-6:
                 order = swapped
                 continue
@@ -253,15 +254,27 @@ def schedule_fleet(
         if hold > fleet.max_hold_s:
             lon, lat = frame.to_wgs84(conflict.x_m, conflict.y_m)
             raise PlanningError(
-                f"vehicles {names[conflict.a.vehicle]} (sortie {conflict.a.sortie}) and {names[conflict.b.vehicle]} "
-                f"(sortie {conflict.b.sortie}) come {conflict.horizontal_m:.0f} m apart (need "
-                f"{fleet.separation_m:g} m, {conflict.vertical_m:.0f} m vertically) at "
-                f"{clock(conflict.t_s, fleet.start_clock_s)} near {float(lat):.6f},{float(lon):.6f}, and holding "
-                f"a sortie {fleet.max_hold_s / 60:g} min does not clear it; lower --vehicles or --separation-m"
+                _(
+                    "vehicles {a} (sortie {a_sortie}) and {b} (sortie {b_sortie}) come {apart_m} m apart (need "
+                    "{separation_m} m, {vertical_m} m vertically) at {clock} near {lat},{lon}, and holding a sortie "
+                    "{hold_min} min does not clear it; lower --vehicles or --separation-m"
+                ).format(
+                    a=names[conflict.a.vehicle],
+                    a_sortie=conflict.a.sortie,
+                    b=names[conflict.b.vehicle],
+                    b_sortie=conflict.b.sortie,
+                    apart_m=f"{conflict.horizontal_m:.0f}",
+                    separation_m=f"{fleet.separation_m:g}",
+                    vertical_m=f"{conflict.vertical_m:.0f}",
+                    clock=clock(conflict.t_s, fleet.start_clock_s),
+                    lat=f"{float(lat):.6f}",
+                    lon=f"{float(lon):.6f}",
+                    hold_min=f"{fleet.max_hold_s / 60:g}",
+                )
             )
         release[later.sortie] = slots[later.sortie][1] + HOLD_STEP_S
     else:  # pragma: no cover - the hold bound ends the loop first
-        raise PlanningError("fleet deconfliction did not settle; lower --vehicles")
+        raise PlanningError(_("fleet deconfliction did not settle; lower --vehicles"))
     flown = {i: get(i, v)[0] for i, (v, _s, _e) in slots.items()}
     heard: dict[str, float] = {}
     for i, (_v, s, _e) in slots.items():

@@ -10,6 +10,7 @@ import numpy as np
 import shapely
 
 from patrol.errors import PlanningError
+from patrol.i18n import _
 from patrol.plan.acoustics import audibility
 from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
 from patrol.plan.coverage import clip_plays, hear, in_range_share, open_ground, radius_table, sample_points, share
@@ -107,7 +108,7 @@ def predicted_hearing(
         tr = planned_track(s, home, patrol_speed_mps, vehicle)
         events = planned_events(s, tr.done_s, clip_of)
         clip_s = {}
-        for cue in (c for _, c in s.cues):
+        for cue in (c for _k, c in s.cues):
             if (got := clip_of(cue)) is not None:
                 clip_s[got[0]] = got[1]
         plays = [(a, b) for a, b, _ in clip_plays(events, clip_s, float(tr.t_s[-1]))]
@@ -206,12 +207,20 @@ def plan_patrol(
     vehicle = vehicle or Vehicle()
     for name, alt in (("--alt-m", params.alt_m), ("--transit-alt-m", params.transit_alt)):
         if not 0 < alt <= params.max_alt_m:
-            raise PlanningError(f"{name} {alt:g} is outside 0..{params.max_alt_m:g} m (--max-alt-m); lower it")
+            raise PlanningError(
+                _("{option} {alt_m} is outside 0..{ceiling_m} m (--max-alt-m); lower it").format(
+                    option=name, alt_m=f"{alt:g}", ceiling_m=f"{params.max_alt_m:g}"
+                )
+            )
     if not 0 <= vehicle.wind_mps < 40:
-        raise PlanningError(f"--wind-mps {vehicle.wind_mps:g}: give the expected wind in m/s, from 0 to 40")
+        raise PlanningError(
+            _("--wind-mps {wind_mps}: give the expected wind in m/s, from 0 to 40").format(
+                wind_mps=f"{vehicle.wind_mps:g}"
+            )
+        )
     if vehicle.usable_s <= 0:
         raise PlanningError(
-            "--endurance-min with --reserve-pct leaves no flight time; raise endurance or lower reserve"
+            _("--endurance-min with --reserve-pct leaves no flight time; raise endurance or lower reserve")
         )
     aud = audibility(speaker, vehicle, params)
     frame = district.frame
@@ -226,13 +235,14 @@ def plan_patrol(
         else None
     )
     if zones is not None and zones.contains(shapely.Point(home)):
-        raise PlanningError("--home lies inside a no-fly zone (or its buffer); choose a launch point outside")
+        raise PlanningError(_("--home lies inside a no-fly zone (or its buffer); choose a launch point outside"))
     sky = Skyline(district.buildings, params.lateral_clearance_m)
     blocker = point_in_building(home, sky, params.home_clearance_m)
     if blocker is not None:
         raise PlanningError(
-            f"--home is within {params.home_clearance_m:g} m of building {blocker.id} ({blocker.height_m:.0f} m); "
-            "launch from open ground"
+            _("--home is within {clearance_m} m of building {id} ({height_m} m); launch from open ground").format(
+                clearance_m=f"{params.home_clearance_m:g}", id=blocker.id, height_m=f"{blocker.height_m:.0f}"
+            )
         )
     loiter_s = params.loiter_s if params.loiter_s is not None else params.hotspot_repeats * params.prompt_s
     loiter_s = float(math.ceil(loiter_s - 1e-9))  # ArduPilot keeps NAV_LOITER_TIME in whole seconds
@@ -246,7 +256,11 @@ def plan_patrol(
         try:
             a_c = aud if alt.alt_m == params.alt_m else audibility(speaker, vehicle, replace_alt(params, alt.alt_m))
         except PlanningError as e:
-            raise PlanningError(f"compound {c.id} ({alt.limited_by} {alt.alt_m:.0f} m): {e}") from None
+            raise PlanningError(
+                _("compound {id} ({limited_by} {alt_m} m): {error}").format(
+                    id=c.id, limited_by=_(alt.limited_by), alt_m=f"{alt.alt_m:.0f}", error=e
+                )
+            ) from None
         auds[c.id] = a_c
         area = sweep_area(c, zones)
         areas[c.id] = area

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from patrol.config import CONFIG_NAME, PatrolConfig
 from patrol.errors import PlanningError
+from patrol.i18n import _
 from patrol.plan.acoustics import audible_radius_m
 from patrol.types import PatrolParams, Speaker
 
@@ -38,12 +39,19 @@ def profile_problems(cfg: PatrolConfig, path: Path | None) -> list[str]:
             try:
                 audible_radius_m(model, alt_m)
             except PlanningError as e:
-                at = f"[district.{dname}]'s {alt_m:g} m" if dname else f"the default {alt_m:g} m"
-                lines.append(f"{where}: [speaker.{sname}] is not heard at {at}: {e}")
+                if dname:
+                    text = _("{where}: [speaker.{speaker}] is not heard at [district.{district}]'s {alt_m} m: {error}")
+                else:
+                    text = _("{where}: [speaker.{speaker}] is not heard at the default {alt_m} m: {error}")
+                lines.append(text.format(where=where, speaker=sname, district=dname, alt_m=f"{alt_m:g}", error=e))
     for dname, d in cfg.district.items():
         for key in ("compounds", "buildings", "nofly"):
             for f in getattr(d, key) or []:
                 file = f.rsplit(":", 1)[0] if f.rsplit(":", 1)[-1].lower() in ("wgs84", "gcj02", "bd09") else f
                 if not (base / file).is_file():
-                    lines.append(f"{where}: [district.{dname}] {key}: {f} not found (relative to {base})")
+                    lines.append(
+                        _("{where}: [district.{district}] {key}: {file} not found (relative to {base})").format(
+                            where=where, district=dname, key=key, file=f, base=base
+                        )
+                    )
     return lines

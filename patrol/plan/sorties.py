@@ -25,6 +25,7 @@ from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygo
 from shapely.geometry.base import BaseGeometry
 
 from patrol.errors import PlanningError, SafetyError
+from patrol.i18n import N_, _
 from patrol.plan.airspace import Skyline, transit
 from patrol.plan.route import avoid_zones, nearest_outside
 from patrol.types import (
@@ -74,6 +75,10 @@ MIN_HEADWAY_MPS = 1.0
 """The least ground speed the headwind bound accepts: less, and the vehicle may not make it home."""
 
 
+# What a waypoint is for (StepKind's values), translated where an error names a waypoint.
+STEP_KINDS = (N_("transit"), N_("lane"), N_("join"), N_("hotspot"))
+
+
 def headwind_speed(speed_mps: float, vehicle: Vehicle) -> float:
     """The ground speed the endurance model charges a leg commanded at ``speed_mps``: less the whole wind.
 
@@ -83,8 +88,15 @@ def headwind_speed(speed_mps: float, vehicle: Vehicle) -> float:
     v = speed_mps - vehicle.wind_mps
     if v < MIN_HEADWAY_MPS:
         raise PlanningError(
-            f"--wind-mps {vehicle.wind_mps:g}: into that wind a leg flown at {speed_mps:g} m/s makes "
-            f"{v:g} m/s over the ground (less than {MIN_HEADWAY_MPS:g}); do not fly, or raise --speed-mps"
+            _(
+                "--wind-mps {wind_mps}: into that wind a leg flown at {speed_mps} m/s makes {ground_mps} m/s over "
+                "the ground (less than {least_mps}); do not fly, or raise --speed-mps"
+            ).format(
+                wind_mps=f"{vehicle.wind_mps:g}",
+                speed_mps=f"{speed_mps:g}",
+                ground_mps=f"{v:g}",
+                least_mps=f"{MIN_HEADWAY_MPS:g}",
+            )
         )
     return v
 
@@ -144,14 +156,18 @@ def _chunks(route: CompoundRoute, fits) -> list[tuple[Step, ...]]:
         cur.append(s)
         if len(cur) == 1 and not fits(cur):
             raise PlanningError(
-                f"compound {route.compound_id}: a single waypoint is out of reach within the endurance; "
-                "move --home closer or raise --endurance-min"
+                _(
+                    "compound {id}: a single waypoint is out of reach within the endurance; "
+                    "move --home closer or raise --endurance-min"
+                ).format(id=route.compound_id)
             )
         if len(cur) == 2 and not fits(cur):  # a fresh piece: its one leg alone is longer than a sortie
             raise PlanningError(
-                f"compound {route.compound_id}: one leg of its sweep does not fit a sortie within the endurance "
-                "(--wind-mps is charged as a headwind on every leg); raise --endurance-min, lower --wind-mps "
-                "or move --home closer"
+                _(
+                    "compound {id}: one leg of its sweep does not fit a sortie within the endurance "
+                    "(--wind-mps is charged as a headwind on every leg); raise --endurance-min, lower --wind-mps "
+                    "or move --home closer"
+                ).format(id=route.compound_id)
             )
     if cur:
         pieces.append(tuple(cur))
@@ -254,15 +270,26 @@ def check_sortie(home: XY, steps: Sequence[Step], fence: Fence, index: int) -> N
     shapely.prepare(inc)
     prev = home
     for k, s in enumerate(steps, start=1):
-        where = f"sortie {index}, waypoint {k} ({s.kind.value}{' in ' + s.compound_id if s.compound_id else ''})"
+        if s.compound_id:
+            where = _("sortie {sortie}, waypoint {k} ({kind} in {compound})").format(
+                sortie=index, k=k, kind=_(s.kind.value), compound=s.compound_id
+            )
+        else:
+            where = _("sortie {sortie}, waypoint {k} ({kind})").format(sortie=index, k=k, kind=_(s.kind.value))
         if not (0.0 < s.alt_m <= fence.max_alt_m):
-            raise SafetyError(f"{where}: altitude {s.alt_m:.1f} m outside 0..{fence.max_alt_m:.0f} m; lower --alt-m")
+            raise SafetyError(
+                _("{where}: altitude {alt_m} m outside 0..{ceiling_m} m; lower --alt-m").format(
+                    where=where, alt_m=f"{s.alt_m:.1f}", ceiling_m=f"{fence.max_alt_m:.0f}"
+                )
+            )
         if not inc.covers(Point(s.x_m, s.y_m)):
-            raise SafetyError(f"{where}: outside the inclusion fence; not written")
+            raise SafetyError(_("{where}: outside the inclusion fence; not written").format(where=where))
         leg = LineString([prev, (s.x_m, s.y_m)]) if prev != (s.x_m, s.y_m) else Point(prev)
         for z in fence.exclusions:
             if leg.intersects(z):
-                raise SafetyError(f"{where}: the leg to it crosses an exclusion zone; not written")
+                raise SafetyError(
+                    _("{where}: the leg to it crosses an exclusion zone; not written").format(where=where)
+                )
         prev = (s.x_m, s.y_m)
 
 

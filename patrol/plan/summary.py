@@ -73,10 +73,10 @@ def summary_table(plan: Plan) -> str:
         need=f"{plan.params.prompt_s:.1f}",
     )
     if plan.vehicle.wind_mps > 0:
-        head += (
-            f"\nwind {plan.vehicle.wind_mps:g} m/s charged as a headwind on every leg: "
+        head += "\n" + _(
+            "wind {wind_mps} m/s charged as a headwind on every leg: "
             "sortie times are that bound, so each keeps its reserve whatever the wind's direction"
-        )
+        ).format(wind_mps=f"{plan.vehicle.wind_mps:g}")
     rows = [
         [
             str(s["order"]),
@@ -144,10 +144,19 @@ def fleet_table(plan: Plan) -> str:
         [sl.vehicle, str(sl.sortie), clock(sl.start_s, t0), clock(sl.end_s, t0), f"{sl.transit_alt_m:.0f}"]
         for sl in f.slots
     ]
-    table = text_table(["vehicle", "sortie", "start", "end", "transit_alt_m"], rows)
-    sep = "never within a layer" if f.min_separation_m is None else f"{f.min_separation_m:.0f} m"
-    return (
-        f"{table}\nfleet of {len(f.vehicles)}: whole district heard by {clock(f.makespan_s, t0)} "
-        f"(makespan {f.makespan_s / 60:.1f} min, ideal {f.ideal_s / 60:.1f} min); least horizontal distance of "
-        f"two vehicles within {f.params.layer_m:g} m vertically {sep} (separation {f.params.separation_m:g} m)"
+    table = text_table([_("vehicle"), _("sortie"), _("start"), _("end"), _("transit_alt_m")], rows)
+    least = f.min_separation_m
+    sep = _("never within a layer") if least is None else _("{n} m").format(n=f"{least:.0f}")
+    tail = _(
+        "fleet of {n}: whole district heard by {by} (makespan {makespan_min} min, ideal {ideal_min} min); least "
+        "horizontal distance of two vehicles within {layer_m} m vertically {least} (separation {separation_m} m)"
+    ).format(
+        n=len(f.vehicles),
+        by=clock(f.makespan_s, t0),
+        makespan_min=f"{f.makespan_s / 60:.1f}",
+        ideal_min=f"{f.ideal_s / 60:.1f}",
+        layer_m=f"{f.params.layer_m:g}",
+        least=sep,
+        separation_m=f"{f.params.separation_m:g}",
     )
+    return f"{table}\n{tail}"

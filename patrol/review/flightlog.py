@@ -176,7 +176,8 @@ def _finish(
     prev_a = None
     for ts, a in armed:
         if a != prev_a:
-            events.append(Event(ts - t0, "armed" if a else "disarmed", "armed" if a else "disarmed", *where(ts)))
+            said = i18n._("armed") if a else i18n._("disarmed")
+            events.append(Event(ts - t0, "armed" if a else "disarmed", said, *where(ts)))
             prev_a = a
     events.sort(key=lambda e: e.t_s)
     return FlightLog(
@@ -535,7 +536,7 @@ def _read_tlog(p: Path) -> FlightLog:
     prev = np.concatenate([[0], cnt[:-1]])
     hit = (fe.f["breach_status"] != 0) & (cnt != prev)
     fence_events = [
-        (ts, "fence_breach", f"fence breach {c} (type {t})")
+        (ts, "fence_breach", i18n._("fence breach {n} (type {type})").format(n=c, type=t))
         for ts, c, t in zip(fe.ts[hit].tolist(), cnt[hit].tolist(), fe.f["breach_type"][hit].tolist(), strict=True)
     ]
     events = _merge((np.array(st_ri, np.int64), st_events), (fe.ri[hit], fence_events))

@@ -23,6 +23,7 @@ from shapely.ops import substring, unary_union
 
 from patrol.errors import InputError
 from patrol.geo import LocalFrame
+from patrol.i18n import _
 from patrol.package.reader import Package, read_package
 from patrol.paths import PROJECT, portable
 from patrol.review.flightlog import FlightLog
@@ -157,14 +158,14 @@ class _Package:
     def prompt_html(self, prompt_id: str | None) -> Markup:
         """The prompt's id and its texts (package language first), as HTML (``Markup``: safe to nest)."""
         if not prompt_id:
-            return Markup("<i>none</i>")
+            return Markup("<i>{}</i>").format(_("none"))
         head = f"<b>{html.escape(prompt_id)}</b>"
         if self.catalogue is None:
             return Markup(head)
         try:
             prompt = self.catalogue.get(prompt_id)
         except InputError:
-            return Markup(head + ' <span class="alt">(not in the catalogue)</span>')
+            return Markup(head) + Markup(' <span class="alt">{}</span>').format(_("(not in the catalogue)"))
         langs = sorted(prompt.texts, key=lambda lang: (lang != self.lang, lang))
         parts = [
             f'<div class="prompt{"" if i == 0 else " alt"}">{html.escape(lang)}: '
@@ -172,7 +173,8 @@ class _Package:
             for i, lang in enumerate(langs)
         ]
         if not parts and prompt.clips:
-            parts = [f'<div class="prompt alt">recorded clip ({", ".join(sorted(prompt.clips))})</div>']
+            clips = _("recorded clip ({langs})").format(langs=", ".join(sorted(prompt.clips)))
+            parts = [f'<div class="prompt alt">{html.escape(clips)}</div>']
         return Markup(head + "".join(parts))
 
     def track_prompt(self, track: int) -> tuple[str, str] | None:
@@ -204,4 +206,4 @@ def _find_catalogue(folder: Path, named: str | None) -> tuple[Catalogue | None, 
                 return read_catalogue(c), portable(c)
             except InputError:
                 continue
-    return None, "no catalogue found (prompt ids only)"
+    return None, _("no catalogue found (prompt ids only)")

@@ -26,11 +26,11 @@ from offlinefolium.template import Template
 from shapely.geometry import MultiPolygon, Polygon, shape
 
 from patrol.errors import InputError
-from patrol.i18n import _
+from patrol.i18n import N_, _
 from patrol.review.map_package import _Package
 from patrol.review.pages import render
 
-TILES_HELP = (
+TILES_HELP = N_(
     "give none, osm or a tile URL template such as https://tile.example.org/{z}/{x}/{y}.png; or amap, "
     "amap-satellite, tianditu:KEY, tianditu-satellite:KEY; several as a comma list, e.g. amap,osm (docs/maps.md)"
 )
@@ -66,9 +66,9 @@ BASEMAPS: dict[str, tuple[str, str, str, str]] = {
 TIANDITU_LABELS = {"tianditu": ("vec_w", "cva_w"), "tianditu-satellite": ("img_w", "cia_w")}
 BASEMAP_LABELS = {
     "amap": "Amap 高德",
-    "amap-satellite": "Amap imagery",
+    "amap-satellite": N_("Amap imagery"),
     "tianditu": "Tianditu 天地图",
-    "tianditu-satellite": "Tianditu imagery",
+    "tianditu-satellite": N_("Tianditu imagery"),
 }
 TIER_COLOURS = {"closed": "#c0392b", "guarded": "#e67e22", "scattered": "#d4ac0d"}
 SORTIE_COLOURS = (
@@ -125,13 +125,13 @@ def _check_one(t: str, given: str) -> str:
         return f"{name.lower()}:{key.strip()}"
     if t.startswith(("http://", "https://")) and all(k in t for k in ("{z}", "{x}", "{y}")):
         return t
-    raise InputError(_("tiles {given}: unknown; {tiles_help}").format(given=repr(given), tiles_help=TILES_HELP))
+    raise InputError(_("tiles {given}: unknown; {tiles_help}").format(given=repr(given), tiles_help=_(TILES_HELP)))
 
 
 def _check_tiles(tiles: str) -> str:
     parts = [_check_one(t.strip(), str(tiles)) for t in str(tiles).strip().split(",") if t.strip()]
     if not parts:
-        raise InputError(_("tiles {tiles}: unknown; {tiles_help}").format(tiles=repr(tiles), tiles_help=TILES_HELP))
+        raise InputError(_("tiles {tiles}: unknown; {tiles_help}").format(tiles=repr(tiles), tiles_help=_(TILES_HELP)))
     if "none" in parts and len(parts) > 1:
         raise InputError(_("tiles {tiles}: none means no background; give it alone").format(tiles=repr(tiles)))
     return ",".join(parts)
@@ -173,7 +173,7 @@ def _tile_layers(m: folium.Map, tiles: str) -> None:
         elif name in BASEMAPS:
             url, subs, attr, crs = BASEMAPS[name]
             cls = _Gcj02TileLayer if crs == "gcj02" else folium.TileLayer
-            label = BASEMAP_LABELS[name]
+            label = _(BASEMAP_LABELS[name])
             cls(url + key, attr=attr, subdomains=subs, name=label, max_native_zoom=18, **common).add_to(m)
             if name in TIANDITU_LABELS:
                 layer, labels_layer = TIANDITU_LABELS[name]
@@ -367,14 +367,14 @@ def _cue_marker(pkg: _Package, c: dict, planned: bool = False) -> folium.CircleM
     lon, lat = c["geometry"]["coordinates"][:2]
     kind = str(q.get("kind", ""))
     colour = CUE_COLOURS.get(kind, "#3498db")
-    what = {"enter": "enter: loop", "hotspot": "hotspot: play", "leave": "leave: stop"}.get(kind, kind)
+    what = {"enter": _("enter: loop"), "hotspot": _("hotspot: play"), "leave": _("leave: stop")}.get(kind, kind)
     if kind == "leave" and q.get("plays_on"):
-        what = "leave: plays on over the transit (over compounds of the sortie)"
+        what = _("leave: plays on over the transit (over compounds of the sortie)")
     comp = pkg.compound(q.get("compound_id"))
     rows = [
-        ("sortie", q.get("sortie")),
-        ("compound", f"{q.get('compound_id')} {comp.get('name', '')}".strip() if q.get("compound_id") else None),
-        ("hotspot", q.get("hotspot_id")),
+        (_("sortie"), q.get("sortie")),
+        (_("compound"), f"{q.get('compound_id')} {comp.get('name', '')}".strip() if q.get("compound_id") else None),
+        (_("hotspot"), q.get("hotspot_id")),
     ]
     extra = Markup("<hr>") + pkg.prompt_html(q.get("prompt_id")) if q.get("prompt_id") else Markup("")
     return folium.CircleMarker(
@@ -385,7 +385,10 @@ def _cue_marker(pkg: _Package, c: dict, planned: bool = False) -> folium.CircleM
         fill_color="#ffffff" if planned else colour,
         fill_opacity=0.9,
         class_name=f"patrol-{'planned-cue' if planned else 'cue'} cue-{kind}",
-        popup=folium.Popup(_table(f"{'Planned cue' if planned else 'Cue'} · {what}", rows, extra), max_width=380),
+        popup=folium.Popup(
+            _table((_("Planned cue · {what}") if planned else _("Cue · {what}")).format(what=what), rows, extra),
+            max_width=380,
+        ),
     )
 
 
@@ -394,9 +397,10 @@ def _hotspot_popup(pkg: _Package, p: dict) -> Markup:
     if not rules and pkg.catalogue is not None:
         rules = pkg.catalogue.hotspot
     pid = rules.get(str(p.get("kind", "")))
-    rows = [("id", p.get("id")), ("kind", p.get("kind")), ("compound", p.get("compound"))]
-    extra = Markup("<hr><b>Played at the loiter</b>") + pkg.prompt_html(pid) if pid else Markup("")
-    return _table(str(p.get("name") or p.get("id") or "hotspot"), rows, extra)
+    rows = [(_("id"), p.get("id")), (_("kind"), p.get("kind")), (_("compound"), p.get("compound"))]
+    played = Markup("<hr><b>{}</b>").format(_("Played at the loiter"))
+    extra = played + pkg.prompt_html(pid) if pid else Markup("")
+    return _table(str(p.get("name") or p.get("id") or _("hotspot")), rows, extra)
 
 
 def _home_marker(pkg: _Package) -> folium.Marker:
@@ -409,8 +413,10 @@ def _home_marker(pkg: _Package) -> folium.Marker:
             icon_anchor=(11, 11),
             class_name="patrol-home",
         ),
-        popup=folium.Popup(_table("Home (take-off and landing)", [("lat", f"{lat:.7f}"), ("lon", f"{lon:.7f}")])),
-        tooltip="home",
+        popup=folium.Popup(
+            _table(_("Home (take-off and landing)"), [(_("lat"), f"{lat:.7f}"), (_("lon"), f"{lon:.7f}")])
+        ),
+        tooltip=_("home"),
     )
 
 

@@ -120,7 +120,7 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
             ).add_to(group)
         group.add_to(m)
 
-    nofly = folium.FeatureGroup(name="No-fly zones")
+    nofly = folium.FeatureGroup(name=_("No-fly zones"))
     for f in pkg.layer("nofly"):
         p = f["properties"]
         _add_polygons(
@@ -131,7 +131,7 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
             fill_color=NOFLY_COLOUR,
             fill_opacity=0.4,
             class_name="patrol-nofly",
-            popup=_table("No-fly zone", [("id", p.get("id")), ("name", p.get("name"))]),
+            popup=_table(_("No-fly zone"), [(_("id"), p.get("id")), (_("name"), p.get("name"))]),
         )
         bounds.extend(_bounds_points(f["geometry"]))
     nofly.add_to(m)
@@ -191,7 +191,7 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
         group.add_to(m)
         bounds.extend(_bounds_points(f["geometry"]))
 
-    hotspots = folium.FeatureGroup(name="Hotspots")
+    hotspots = folium.FeatureGroup(name=_("Hotspots"))
     for f in pkg.layer("hotspot"):
         lon, lat = f["geometry"]["coordinates"][:2]
         folium.CircleMarker(

@@ -77,7 +77,7 @@ def read_catalogue(path: str | Path = DEFAULT_CATALOGUE) -> Catalogue:
     seen = set()
     for k, raw in enumerate(doc.get("prompt", []), start=1):
         pid = str(raw.get("id", ""))
-        where = f"{p}: prompt {k} ({pid or 'no id'})"
+        where = _("{p}: prompt {k} ({id})").format(p=p, k=k, id=pid or _("no id"))
         if not _ID.match(pid):
             raise InputError(
                 _("{where}: id must be 1-32 letters, digits or '-', starting with a letter or digit").format(

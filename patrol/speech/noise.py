@@ -24,9 +24,9 @@ import functools
 
 import numpy as np
 
-from patrol.i18n import _
+from patrol.i18n import N_, _
 
-NOISES = ("pink", "traffic")
+NOISES = (N_("pink"), N_("traffic"))  # noise kinds (translated where a figure is shown)
 # EN 1793-3 normalised traffic noise spectrum: A-weighted third-octave band levels (dB, relative).
 TRAFFIC_BANDS_HZ = (100, 125, 160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150, 4000, 5000)
 TRAFFIC_DBA = (-20, -20, -18, -16, -15, -14, -13, -12, -11, -9, -8, -9, -10, -11, -13, -15, -16, -18)

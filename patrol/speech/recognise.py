@@ -52,7 +52,9 @@ def unavailable() -> str | None:
         except PackageNotFoundError:
             missing.append(pkg)
     if missing:
-        return f"the recogniser is not installed ({', '.join(missing)} missing; `make setup` installs patrol[check])"
+        return i18n._(
+            "the recogniser is not installed ({missing} missing; `make setup` installs patrol[check])"
+        ).format(missing=", ".join(missing))
     return None
 
 

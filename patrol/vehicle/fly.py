@@ -25,6 +25,7 @@ from typing import Any
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol.errors import PatrolError
+from patrol.i18n import N_, Said, _
 from patrol.vehicle.link import Link, LinkError
 
 COPTER_MODES = {"STABILIZE": 0, "AUTO": 3, "GUIDED": 4, "LOITER": 5, "RTL": 6, "LAND": 9, "BRAKE": 17}
@@ -155,7 +156,7 @@ class Flight:
 
         Raises :class:`LinkError` if it was closed already: nothing more will come on it."""
         if self.link.peer_closed:
-            raise LinkError("the connection was closed by the other end (the vehicle or a relay); check the link")
+            raise LinkError(_("the connection was closed by the other end (the vehicle or a relay); check the link"))
         deadline = time.monotonic() + seconds
         while True:
             left = deadline - time.monotonic()
@@ -189,7 +190,11 @@ class Flight:
                 self.pump(0.05)
                 if self.state.mode == mode:
                     return
-        raise LinkError(f"vehicle did not enter {mode} in {timeout_s:g} s (mode {self.state.mode}); {self._why()}")
+        raise LinkError(
+            _("vehicle did not enter {mode} in {timeout_s} s (mode {now}); {why}").format(
+                mode=mode, timeout_s=f"{timeout_s:g}", now=self.state.mode, why=self._why()
+            )
+        )
 
     def goto(self, lat: float, lon: float, rel_alt_m: float) -> None:
         """In GUIDED, fly to ``lat``, ``lon`` at ``rel_alt_m`` above home (SET_POSITION_TARGET_GLOBAL_INT)."""
@@ -215,7 +220,7 @@ class Flight:
 
     def _why(self) -> str:
         pre = [t for t in self.state.texts if "PreArm" in t or "Arm" in t or "fence" in t.lower()]
-        return f"vehicle says: {pre[-1]}" if pre else "no reason given by the vehicle"
+        return _("vehicle says: {text}").format(text=pre[-1]) if pre else _("no reason given by the vehicle")
 
     def wait_ready(self, timeout_s: float = 120.0) -> None:
         """Wait for a 3D fix, an EKF with absolute horizontal position, and a home position."""
@@ -241,8 +246,10 @@ class Flight:
                     continue
                 return
         raise LinkError(
-            f"vehicle not ready in {timeout_s:g} s (GPS fix {self.state.gps_fix}, "
-            f"EKF flags {self.state.ekf_flags:#x}); wait for a 3D fix outdoors and try again"
+            _(
+                "vehicle not ready in {timeout_s} s (GPS fix {fix}, EKF flags {flags}); "
+                "wait for a 3D fix outdoors and try again"
+            ).format(timeout_s=f"{timeout_s:g}", fix=self.state.gps_fix, flags=f"{self.state.ekf_flags:#x}")
         )
 
     def arm(self, timeout_s: float = 60.0) -> None:
@@ -258,13 +265,17 @@ class Flight:
                 self.state.armed = True
                 return
             self.pump(1.0)
-        raise LinkError(f"vehicle refused to arm in {timeout_s:g} s; {self._why()}")
+        raise LinkError(
+            _("vehicle refused to arm in {timeout_s} s; {why}").format(timeout_s=f"{timeout_s:g}", why=self._why())
+        )
 
     def start_mission(self) -> None:
         """Start the uploaded mission from its first item (AUTO)."""
         res = self.link.command(mav.MAV_CMD_MISSION_START, 0, 0)
         if res != mav.MAV_RESULT_ACCEPTED:
-            raise LinkError(f"vehicle refused MISSION_START (result {res}); {self._why()}")
+            raise LinkError(
+                _("vehicle refused MISSION_START (result {result}); {why}").format(result=res, why=self._why())
+            )
         self.state.max_seq = -1  # a MISSION_CURRENT from before the start says nothing of this sortie
 
     def fly(
@@ -317,18 +328,26 @@ class Flight:
             if was_armed and not self.state.armed:
                 return self.state
         raise LinkError(
-            f"sortie not finished after {timeout_s:g} s (at item {self.state.current_seq} of {last_seq}, "
-            f"mode {self.state.mode}); the vehicle is still flying: take over"
+            _(
+                "sortie not finished after {timeout_s} s (at item {item} of {last}, mode {mode}); "
+                "the vehicle is still flying: take over"
+            ).format(timeout_s=f"{timeout_s:g}", item=self.state.current_seq, last=last_seq, mode=self.state.mode)
         )
 
     def _relink(self, relink: Callable[[], Link] | None, wait_s: float, tell: Callable[[str], None], last: int) -> None:
         """The link is lost: say so, close it, and open a new one to the vehicle within ``wait_s`` or raise."""
         s = self.state
-        where = f"at item {max(s.current_seq, 0)} of {last}, {s.mode}, alt {s.rel_alt_m:.0f} m"
-        why = "connection closed by the other end" if self.link.peer_closed else "no telemetry"
+        where = _("at item {item} of {last}, {mode}, alt {alt_m} m").format(
+            item=max(s.current_seq, 0), last=last, mode=s.mode, alt_m=f"{s.rel_alt_m:.0f}"
+        )
+        why = _("connection closed by the other end") if self.link.peer_closed else _("no telemetry")
         lost_at = self.heard_at
         self.link_lost = True
-        tell(f"link lost ({why}; last heard {where}); the vehicle flies on by itself, reconnecting ...")
+        tell(
+            _("link lost ({why}; last heard {where}); the vehicle flies on by itself, reconnecting ...").format(
+                why=why, where=where
+            )
+        )
         old = self.link.conn
         if self.link.clock is not None:  # the next connection's signing starts after the timestamps used so far
             self.link.clock.save(old.mav.signing.timestamp)
@@ -343,11 +362,13 @@ class Flight:
                 time.sleep(1.0)
                 continue
             self._adopt(new)
-            tell(f"link back after {time.monotonic() - lost_at:.0f} s; following the sortie again")
+            tell(_("link back after {s} s; following the sortie again").format(s=f"{time.monotonic() - lost_at:.0f}"))
             return
         raise LinkLostError(
-            f"link lost {time.monotonic() - lost_at:.0f} s ago and not regained (last heard {where}); "
-            "the vehicle is on its own: take over with the RC transmitter or another ground station"
+            _(
+                "link lost {s} s ago and not regained (last heard {where}); "
+                "the vehicle is on its own: take over with the RC transmitter or another ground station"
+            ).format(s=f"{time.monotonic() - lost_at:.0f}", where=where)
         )
 
     def _adopt(self, new: Link) -> None:
@@ -389,26 +410,30 @@ class EventWatch:
         out: list[str] = []
         for kind, value in state.changes[self.seen :]:
             if kind == "reboot":
-                out.append("vehicle rebooted (its boot clock went back)")
+                out.append(_("vehicle rebooted (its boot clock went back)"))
             elif kind == "gps":
                 if self.gps_known:
-                    out.append(f"GPS {'regained' if value >= 3 else 'lost'} (fix type {value})")
+                    gps = _("GPS regained (fix type {fix})") if value >= 3 else _("GPS lost (fix type {fix})")
+                    out.append(gps.format(fix=value))
                 self.gps_known = True
             elif kind == "text":
                 if FAILSAFE_TEXT.search(value) and not value.startswith("PreArm"):  # not the checks on the ground
-                    out.append(f"failsafe: vehicle says {value!r}")
+                    out.append(_("failsafe: vehicle says {text}").format(text=repr(value)))  # its own words, quoted
             elif kind == "mode":
                 if self.mode is not None and (self.in_auto or value != "AUTO"):
-                    out.append(f"vehicle switched itself to {value} (from {self.mode})")
+                    out.append(_("vehicle switched itself to {mode} (from {was})").format(mode=value, was=self.mode))
                 self.mode, self.in_auto = value, self.in_auto or value == "AUTO"
             elif kind == "fence":
-                out.append("fence breached: the vehicle takes its fence action")
+                out.append(_("fence breached: the vehicle takes its fence action"))
         self.seen = len(state.changes)
         return out
 
 
-def sortie_end(state: FlightState, last_seq: int) -> tuple[str, int]:
+def sortie_end(state: FlightState, last_seq: int) -> tuple[Said, int]:
     """How a followed sortie ended (words for the operator and the ledger) and the exit status of ``patrol fly``.
+
+    The words are English (the ledger records them so); :func:`patrol.i18n.shown` gives them to the operator in
+    the interface language.
 
     The sortie is flown to its end when the vehicle has been at the mission's last item (``last_seq``, its
     return to launch); a vehicle that landed and disarmed before that ended early (status 5), and the words
@@ -423,13 +448,19 @@ def sortie_end(state: FlightState, last_seq: int) -> tuple[str, int]:
     k = max(state.max_seq, 0)
     if state.reboots:
         lat, lon, alt = state.before_reboot or (state.lat, state.lon, state.rel_alt_m)
-        where = f"at item {k} of {last_seq}, last seen at {lat:.6f}, {lon:.6f}, {alt:.0f} m up"
-        return f"rebooted in flight and came back disarmed ({where}): it may have come down there", EXIT_ENDED_EARLY
+        text = N_(
+            "rebooted in flight and came back disarmed (at item {k} of {last}, last seen at {lat}, {lon}, "
+            "{alt_m} m up): it may have come down there"
+        )
+        return Said(text, k=k, last=last_seq, lat=f"{lat:.6f}", lon=f"{lon:.6f}", alt_m=f"{alt:.0f}"), EXIT_ENDED_EARLY
     if state.max_seq >= last_seq:
-        return "landed and disarmed", 0
+        return Said(N_("landed and disarmed")), 0
     own = [m for m in state.modes if m not in ("GUIDED", "AUTO", "STABILIZE")]
-    took = f"; the vehicle took {own[-1]}" if own else ""
-    return f"landed and disarmed before the mission's end (at item {k} of {last_seq}{took})", EXIT_ENDED_EARLY
+    if own:
+        text = N_("landed and disarmed before the mission's end (at item {k} of {last}; the vehicle took {mode})")
+        return Said(text, k=k, last=last_seq, mode=own[-1]), EXIT_ENDED_EARLY
+    text = N_("landed and disarmed before the mission's end (at item {k} of {last})")
+    return Said(text, k=k, last=last_seq), EXIT_ENDED_EARLY
 
 
 def confirmed_reached(commands: list[int], reached: list[int]) -> list[int]:

@@ -57,7 +57,11 @@ def install_key(url: str, key_path: Path, current_key: Path | None = None, say: 
             link.clock = clock
             if _heartbeat(link, True, ANSWER_S):
                 if say is not None:
-                    say(f"vehicle {link.target_system} signs with key id {key_id(key)}")
+                    say(
+                        i18n._("vehicle {id} signs with key id {key_id}").format(
+                            id=link.target_system, key_id=key_id(key)
+                        )
+                    )
                 return key_id(key)
         raise SigningError(
             i18n._(
@@ -81,7 +85,11 @@ def remove_key(url: str, current_key: Path | None = None, say: Say | None = None
             setup_signing(link.conn, link.target_system, link.target_component, None, 0)
             if _heartbeat(link, False, ANSWER_S):
                 if say is not None:
-                    say(f"vehicle {link.target_system} no longer signs: it takes unsigned commands on every port")
+                    say(
+                        i18n._("vehicle {id} no longer signs: it takes unsigned commands on every port").format(
+                            id=link.target_system
+                        )
+                    )
                 return
         raise SigningError(
             i18n._(

@@ -25,9 +25,9 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from patrol import i18n
 from patrol.errors import InputError, PatrolError
-from patrol.package.reader import MISSION, TYPE_NAMES
+from patrol.package.reader import MISSION
 from patrol.types import MissionItem
-from patrol.vehicle.readback import compare_items
+from patrol.vehicle.readback import compare_items, list_name
 from patrol.vehicle.signing import SIGNED_FLAG, Refusals, SigningClock, SigningError, read_key, unsigned_ignored
 
 Progress = Callable[[int, int], None]
@@ -43,6 +43,15 @@ class LinkError(PatrolError):
 
 class _CancelledError(Exception):
     """The vehicle ended an upload part-way (it will take a new MISSION_COUNT)."""
+
+
+def _refused(name: str, item: int | None, reason: str) -> LinkError:
+    """The vehicle refused an upload of list ``name`` (after ``item``, or before any) with MISSION_ACK ``reason``."""
+    if item is None:
+        return LinkError(i18n._("{name} upload refused: {reason}").format(name=name, reason=reason))
+    return LinkError(
+        i18n._("{name} upload refused after item {item}: {reason}").format(name=name, item=item, reason=reason)
+    )
 
 
 def parse_signing_key(path: str | Path) -> bytes:
@@ -224,7 +233,7 @@ class Link:
         For the mission type, ``items[0]`` is home (ArduPilot's item 0). Raises :class:`LinkError`
         naming the item on refusal, timeout after retries, or an out-of-range request.
         """
-        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        name = list_name(mission_type)
         n = len(items)
         if n == 0:
             self.clear(mission_type)
@@ -248,7 +257,7 @@ class Link:
                     ) from None
 
     def _upload_once(self, items: Sequence[MissionItem], mission_type: int, progress: Progress | None) -> None:
-        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        name = list_name(mission_type)
         n = len(items)
         self.conn.mav.mission_count_send(self.target_system, self.target_component, n, mission_type)
         sent_at = heard_at = time.monotonic()
@@ -261,19 +270,9 @@ class Link:
                 misses += 1
                 self.rto.backoff()
                 if time.monotonic() - heard_at > (self.retries + 1) * self.timeout_s:
-                    where = "MISSION_COUNT" if last_sent is None else f"item {last_sent}"
-                    raise LinkError(
-                        f"{name} upload: no answer after {where} "
-                        f"(nothing for {(self.retries + 1) * self.timeout_s:g} s); "
-                        + (
-                            "check the link and try again"
-                            if last_sent is None
-                            else f"the vehicle may hold a mix of old and new {name} items: "
-                            "upload again (or clear) before flying"
-                        )
-                    )
+                    raise self._no_answer(name, last_sent)
                 if sent_max == n - 1 and misses > self.retries and self.rto.at_cap:
-                    self._confirm_by_reading_back(items, mission_type, "no final MISSION_ACK")
+                    self._confirm_by_reading_back(items, mission_type, i18n._("no final MISSION_ACK"))
                     return
                 if last_sent is None:
                     self.conn.mav.mission_count_send(self.target_system, self.target_component, n, mission_type)
@@ -309,10 +308,7 @@ class Link:
                     raise _CancelledError(
                         i18n._("{reason} after item {last_sent}").format(reason=reason, last_sent=last_sent)
                     )
-                item = f" after item {last_sent}" if last_sent is not None else ""
-                raise LinkError(
-                    i18n._("{name} upload refused{item}: {reason}").format(name=name, item=item, reason=reason)
-                )
+                raise _refused(name, last_sent, reason)
             seq = m.seq
             if not 0 <= seq < n:
                 raise LinkError(
@@ -344,7 +340,7 @@ class Link:
         item the vehicle waits for. A lost request costs nothing (the next one says the same and more);
         one round trip moves ``window`` items instead of one.
         """
-        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        name = list_name(mission_type)
         n = len(items)
         self.conn.mav.mission_count_send(self.target_system, self.target_component, n, mission_type)
         base = -1  # the item the vehicle waits for (-1: it has not asked yet)
@@ -370,21 +366,11 @@ class Link:
                     continue
                 self.rto.backoff()
                 if now - heard_at > (self.retries + 1) * self.timeout_s:
-                    where = "MISSION_COUNT" if base < 0 else f"item {base}"
-                    raise LinkError(
-                        f"{name} upload: no answer after {where} "
-                        f"(nothing for {(self.retries + 1) * self.timeout_s:g} s); "
-                        + (
-                            "check the link and try again"
-                            if base < 0
-                            else f"the vehicle may hold a mix of old and new {name} items: "
-                            "upload again (or clear) before flying"
-                        )
-                    )
+                    raise self._no_answer(name, None if base < 0 else base)
                 if base < 0:
                     self.conn.mav.mission_count_send(self.target_system, self.target_component, n, mission_type)
                 elif nxt >= n and base >= n - 1 and self.rto.misses > self.retries and self.rto.at_cap:
-                    self._confirm_by_reading_back(items, mission_type, "no final MISSION_ACK")
+                    self._confirm_by_reading_back(items, mission_type, i18n._("no final MISSION_ACK"))
                     return
                 else:
                     nxt = base  # silence: start again from the item the vehicle waits for
@@ -415,11 +401,12 @@ class Link:
                     # it answers our stream after giving up silently, or (seen in SITL through the 20 %-loss
                     # proxy on a loaded machine) it answers a MISSION_COUNT with ERROR before asking for any
                     # item: start again from MISSION_COUNT, at most three times (upload())
-                    raise _CancelledError(f"{reason} after item {base - 1}" if base > 0 else f"{reason} at item 0")
-                item = f" after item {base - 1}" if base > 0 else ""
-                raise LinkError(
-                    i18n._("{name} upload refused{item}: {reason}").format(name=name, item=item, reason=reason)
-                )
+                    raise _CancelledError(
+                        i18n._("{reason} after item {last_sent}").format(reason=reason, last_sent=base - 1)
+                        if base > 0
+                        else i18n._("{reason} at item 0").format(reason=reason)
+                    )
+                raise _refused(name, base - 1 if base > 0 else None, reason)
             seq = m.seq
             if not 0 <= seq < n:
                 raise LinkError(
@@ -441,8 +428,22 @@ class Link:
             elif seq == base and sent_at.get(seq, 0.0) < now - self.rto.value:
                 nxt, moved_at = base, now  # the vehicle asks again for what it waits for: resend from there
 
+    def _no_answer(self, name: str, item: int | None) -> LinkError:
+        """The vehicle went silent during an upload, after MISSION_COUNT (``item`` None) or after ``item``."""
+        waited = f"{(self.retries + 1) * self.timeout_s:g}"
+        if item is None:
+            text = i18n._(
+                "{name} upload: no answer after MISSION_COUNT (nothing for {s} s); check the link and try again"
+            )
+            return LinkError(text.format(name=name, s=waited))
+        text = i18n._(
+            "{name} upload: no answer after item {item} (nothing for {s} s); the vehicle may hold a mix of old and "
+            "new {name} items: upload again (or clear) before flying"
+        )
+        return LinkError(text.format(name=name, item=item, s=waited))
+
     def _confirm_by_reading_back(self, items: Sequence[MissionItem], mission_type: int, why: str) -> None:
-        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        name = list_name(mission_type)
         diffs = compare_items(list(items), self.download(mission_type), mission_type)
         if diffs:
             raise LinkError(
@@ -453,7 +454,7 @@ class Link:
 
     def download(self, mission_type: int = MISSION, progress: Progress | None = None) -> list[MissionItem]:
         """The vehicle's list of ``mission_type`` (for missions, item 0 is home)."""
-        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        name = list_name(mission_type)
         count = None
         misses = 0
         while count is None:
@@ -560,7 +561,7 @@ class Link:
 
     def clear(self, mission_type: int = MISSION) -> None:
         """Delete the vehicle's list of ``mission_type`` (MISSION_CLEAR_ALL, acknowledged)."""
-        name = TYPE_NAMES.get(mission_type, str(mission_type))
+        name = list_name(mission_type)
         for _ in range(self.retries + 1):
             self.conn.mav.mission_clear_all_send(self.target_system, self.target_component, mission_type)
             m = self._wait_type(("MISSION_ACK",), mission_type)

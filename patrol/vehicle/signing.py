@@ -211,30 +211,29 @@ class Refusals:
         """The reason to give up on ``url``, or None while the evidence is thin."""
         kid = key_id(self.key) if self.key is not None else "-"
         if self.other_key >= 2:
-            return (
-                f"connection {url}: the vehicle's packets are signed with another key than ours (key id {kid}); "
-                f"give the fleet's key with --signing-key, or re-install it over USB with patrol keys install ({DOCS})"
-            )
+            return _(
+                "connection {url}: the vehicle's packets are signed with another key than ours (key id {kid}); "
+                "give the fleet's key with --signing-key, or re-install it over USB with patrol keys install ({docs})"
+            ).format(url=url, kid=kid, docs=DOCS)
         if self.unsigned >= 2:
-            return (
-                f"connection {url}: the vehicle sends unsigned MAVLink (it holds no signing key) and we refuse it; "
-                f"install the key with patrol keys install, or leave out --signing-key ({DOCS})"
-            )
+            return _(
+                "connection {url}: the vehicle sends unsigned MAVLink (it holds no signing key) and we refuse it; "
+                "install the key with patrol keys install, or leave out --signing-key ({docs})"
+            ).format(url=url, docs=DOCS)
         if self.old_timestamp >= 4:
-            return (
-                f"connection {url}: the vehicle signs with our key (key id {kid}) but its signing clock is more "
-                f"than a minute behind this laptop's; check the laptop's clock and the state in "
-                f"{state_dir() / 'signing'} ({DOCS})"
-            )
+            return _(
+                "connection {url}: the vehicle signs with our key (key id {kid}) but its signing clock is more "
+                "than a minute behind this laptop's; check the laptop's clock and the state in {state} ({docs})"
+            ).format(url=url, kid=kid, state=state_dir() / "signing", docs=DOCS)
         return None
 
 
 def unsigned_ignored(url: str) -> str:
     """The line for a vehicle that signs its packets and ignores our unsigned commands."""
-    return (
-        f"connection {url}: the vehicle sends signed MAVLink and ignores our unsigned commands: "
-        f"give --signing-key FILE ({DOCS})"
-    )
+    return _(
+        "connection {url}: the vehicle sends signed MAVLink and ignores our unsigned commands: "
+        "give --signing-key FILE ({docs})"
+    ).format(url=url, docs=DOCS)
 
 
 def setup_signing(conn: Any, target_system: int, target_component: int, key: bytes | None, timestamp: int) -> None:

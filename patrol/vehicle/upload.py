@@ -45,8 +45,8 @@ def check_sortie_upload(
                 name=up.name
             )
         )
-    named = [(f"mission item {k}", it) for k, it in enumerate(up.mission, start=1)]
-    named += [(f"rally point {k}", it) for k, it in enumerate(up.rally, start=1)]
+    named = [(_("mission item {k}").format(k=k), it) for k, it in enumerate(up.mission, start=1)]
+    named += [(_("rally point {k}").format(k=k), it) for k, it in enumerate(up.rally, start=1)]
     for label, it in named:
         if limit is not None and not math.isnan(it.alt_m) and it.alt_m > limit + 1e-6:
             raise SafetyError(
@@ -107,9 +107,10 @@ def upload_sortie(link: Link, up: SortieUpload, progress: Report | None = None, 
             got = link.download(mt)
             diffs = compare_items(items, got, mt)
             if diffs:
-                raise LinkError(
-                    f"read-back differs: {diffs[0]}" + (f" (and {len(diffs) - 1} more)" if diffs[1:] else "")
-                )
+                if diffs[1:]:
+                    text = _("read-back differs: {difference} (and {more} more)")
+                    raise LinkError(text.format(difference=diffs[0], more=len(diffs) - 1))
+                raise LinkError(_("read-back differs: {difference}").format(difference=diffs[0]))
     return counts
 
 

@@ -7,11 +7,14 @@ what patrol sees of a real one that rebooted in the air, less the fall."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ from patrol.vehicle.fly import Flight
 from patrol.vehicle.link import Link, LinkError, connect
 from sitl_tests.conftest import ROOT, package_home, start_sitl
 from sitl_tests.link_cut_proxy import LinkCutProxy
+from sitl_tests.sitl import SPEEDUP, Sitl
 
 CUT_S = 30.0
 LINK_SPEEDUP = 8  # slow enough that the sortie is still in the air when a 30 s cut ends (538 s / 8 = 67 s)
@@ -83,23 +87,42 @@ def _set(link: Link, name: str, value: float) -> None:
     link.set_param(name, value)
 
 
+@dataclass
+class FaultFlight:
+    """One fault test's flight: SITL, `patrol fly` following the shortest sample sortie on SERIAL0 (through the
+    cut proxy if asked), and the test's own eye on SERIAL1."""
+
+    sortie: dict
+    sitl: Sitl
+    proc: subprocess.Popen
+    eye: Flight
+    proxy: LinkCutProxy | None
+
+
+@contextlib.contextmanager
+def _fault_flight(
+    package: Path, tmp_path: Path, *, speedup: int = SPEEDUP, through_cut_proxy: bool = False, link_wait_s: float = 90.0
+) -> Iterator[FaultFlight]:
+    """Start SITL and `patrol fly`; on leaving, close the eye, kill `patrol fly` if it still runs, close the proxy and
+    stop SITL (in that order, also when the test fails)."""
+    s = _shortest(package)
+    with contextlib.ExitStack() as stack:
+        sitl = start_sitl(tmp_path / "sitl", package_home(package), speedup=speedup)
+        stack.callback(sitl.stop)
+        proxy = stack.enter_context(LinkCutProxy(sitl.port)) if through_cut_proxy else None
+        proc = _fly(package, s["index"], proxy.url if proxy else sitl.url, tmp_path, link_wait_s)
+        stack.callback(lambda: proc.poll() is None and proc.kill())
+        eye = _eye(sitl.url2)
+        stack.callback(eye.link.close)
+        yield FaultFlight(s, sitl, proc, eye, proxy)
+
+
 def test_patrol_fly_rides_out_a_30_s_link_cut_and_flies_the_sortie_to_its_end(sample_package, tmp_path):
-    s = _shortest(sample_package)
-    sitl = start_sitl(tmp_path / "sitl", package_home(sample_package), speedup=LINK_SPEEDUP)
-    try:
-        with LinkCutProxy(sitl.port) as proxy:
-            proc = _fly(sample_package, s["index"], proxy.url, tmp_path)
-            eye = _eye(sitl.url2)
-            try:
-                _until(eye, proc, _flying_at(2), 240.0, "flight in AUTO at item 2")
-                proxy.cut(CUT_S)
-                proc.wait(timeout=240)
-            finally:
-                eye.link.close()
-                if proc.poll() is None:
-                    proc.kill()
-    finally:
-        sitl.stop()
+    with _fault_flight(sample_package, tmp_path, speedup=LINK_SPEEDUP, through_cut_proxy=True) as f:
+        _until(f.eye, f.proc, _flying_at(2), 240.0, "flight in AUTO at item 2")
+        f.proxy.cut(CUT_S)
+        f.proc.wait(timeout=240)
+    s, proc, proxy = f.sortie, f.proc, f.proxy
     err, out = (tmp_path / "fly.err").read_text(), (tmp_path / "fly.out").read_text()
     events = _events(tmp_path)
     print("\n".join(events))
@@ -128,22 +151,11 @@ def test_patrol_fly_rides_out_a_30_s_link_cut_and_flies_the_sortie_to_its_end(sa
 
 
 def test_a_link_cut_longer_than_link_wait_ends_with_status_6_and_keeps_the_tlog(sample_package, tmp_path):
-    s = _shortest(sample_package)
-    sitl = start_sitl(tmp_path / "sitl", package_home(sample_package))
-    try:
-        with LinkCutProxy(sitl.port) as proxy:
-            proc = _fly(sample_package, s["index"], proxy.url, tmp_path, link_wait_s=4.0)
-            eye = _eye(sitl.url2)
-            try:
-                _until(eye, proc, _flying_at(2), 240.0, "flight in AUTO at item 2")
-                proxy.cut(CUT_S)
-                proc.wait(timeout=60)
-            finally:
-                eye.link.close()
-                if proc.poll() is None:
-                    proc.kill()
-    finally:
-        sitl.stop()
+    with _fault_flight(sample_package, tmp_path, through_cut_proxy=True, link_wait_s=4.0) as f:
+        _until(f.eye, f.proc, _flying_at(2), 240.0, "flight in AUTO at item 2")
+        f.proxy.cut(CUT_S)
+        f.proc.wait(timeout=60)
+    proc = f.proc
     err = (tmp_path / "fly.err").read_text()
     assert proc.returncode == 6, err[-3000:]
     last = err.strip().splitlines()[-1]
@@ -152,23 +164,13 @@ def test_a_link_cut_longer_than_link_wait_ends_with_status_6_and_keeps_the_tlog(
 
 
 def test_a_battery_failsafe_rtl_is_reported_and_ends_the_sortie_early_with_status_5(sample_package, tmp_path):
-    s = _shortest(sample_package)
-    sitl = start_sitl(tmp_path / "sitl", package_home(sample_package))
-    try:
-        proc = _fly(sample_package, s["index"], sitl.url, tmp_path)
-        eye = _eye(sitl.url2)
-        try:
-            _set(eye.link, "BATT_FS_LOW_ACT", 2)  # RTL
-            _until(eye, proc, _flying_at(3), 240.0, "flight in AUTO at item 3")
-            low = eye.link.get_param("BATT_LOW_VOLT") - 0.5
-            _set(eye.link, "SIM_BATT_VOLTAGE", low)
-            proc.wait(timeout=240)
-        finally:
-            eye.link.close()
-            if proc.poll() is None:
-                proc.kill()
-    finally:
-        sitl.stop()
+    with _fault_flight(sample_package, tmp_path) as f:
+        _set(f.eye.link, "BATT_FS_LOW_ACT", 2)  # RTL
+        _until(f.eye, f.proc, _flying_at(3), 240.0, "flight in AUTO at item 3")
+        low = f.eye.link.get_param("BATT_LOW_VOLT") - 0.5
+        _set(f.eye.link, "SIM_BATT_VOLTAGE", low)
+        f.proc.wait(timeout=240)
+    proc = f.proc
     err, out = (tmp_path / "fly.err").read_text(), (tmp_path / "fly.out").read_text()
     events = _events(tmp_path)
     print("\n".join(events))
@@ -184,24 +186,14 @@ def test_a_gps_loss_is_reported_lost_and_regained_and_the_vehicles_ekf_failsafe_
 ):
     """ArduCopter lands where it is when its EKF loses absolute position (FS_EKF_ACTION 1): the GPS off until the
     vehicle reports no fix and 10 s of vehicle time more is enough in AUTO (8 s did it too at speed-up 8)."""
-    s = _shortest(sample_package)
-    sitl = start_sitl(tmp_path / "sitl", package_home(sample_package))
-    try:
-        proc = _fly(sample_package, s["index"], sitl.url, tmp_path)
-        eye = _eye(sitl.url2)
-        try:
-            _until(eye, proc, _flying_at(3), 240.0, "flight in AUTO at item 3")
-            _set(eye.link, "SIM_GPS1_ENABLE", 0)
-            _until(eye, proc, lambda st: st.gps_fix < 3, 60.0, "GPS loss on the vehicle")
-            eye.pump(10.0 / sitl.speedup)
-            _set(eye.link, "SIM_GPS1_ENABLE", 1)
-            proc.wait(timeout=240)
-        finally:
-            eye.link.close()
-            if proc.poll() is None:
-                proc.kill()
-    finally:
-        sitl.stop()
+    with _fault_flight(sample_package, tmp_path) as f:
+        _until(f.eye, f.proc, _flying_at(3), 240.0, "flight in AUTO at item 3")
+        _set(f.eye.link, "SIM_GPS1_ENABLE", 0)
+        _until(f.eye, f.proc, lambda st: st.gps_fix < 3, 60.0, "GPS loss on the vehicle")
+        f.eye.pump(10.0 / f.sitl.speedup)
+        _set(f.eye.link, "SIM_GPS1_ENABLE", 1)
+        f.proc.wait(timeout=240)
+    proc = f.proc
     err, out = (tmp_path / "fly.err").read_text(), (tmp_path / "fly.out").read_text()
     events = _events(tmp_path)
     print("\n".join(events))
@@ -219,23 +211,13 @@ FORCE_REBOOT = 20190226  # param6 that makes ArduPilot reboot although armed (GC
 
 
 def test_a_reboot_in_the_air_is_reported_and_patrol_reconnects_and_ends_with_status_5(sample_package, tmp_path):
-    s = _shortest(sample_package)
-    sitl = start_sitl(tmp_path / "sitl", package_home(sample_package))
-    try:
-        proc = _fly(sample_package, s["index"], sitl.url, tmp_path)
-        eye = _eye(sitl.url2)
-        try:
-            _until(eye, proc, _flying_at(3), 240.0, "flight in AUTO at item 3")
-            reboot = mav.MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN
-            assert eye.link.command(reboot, 1) == mav.MAV_RESULT_FAILED  # not while armed
-            assert eye.link.command(reboot, 1, 0, 0, 0, 0, FORCE_REBOOT) == mav.MAV_RESULT_ACCEPTED
-            proc.wait(timeout=240)
-        finally:
-            eye.link.close()
-            if proc.poll() is None:
-                proc.kill()
-    finally:
-        sitl.stop()
+    with _fault_flight(sample_package, tmp_path) as f:
+        _until(f.eye, f.proc, _flying_at(3), 240.0, "flight in AUTO at item 3")
+        reboot = mav.MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN
+        assert f.eye.link.command(reboot, 1) == mav.MAV_RESULT_FAILED  # not while armed
+        assert f.eye.link.command(reboot, 1, 0, 0, 0, 0, FORCE_REBOOT) == mav.MAV_RESULT_ACCEPTED
+        f.proc.wait(timeout=240)
+    proc = f.proc
     err, out = (tmp_path / "fly.err").read_text(), (tmp_path / "fly.out").read_text()
     events = _events(tmp_path)
     print("\n".join(events))

@@ -26,6 +26,7 @@ no measured default to cite, so no ``--rotor-db``).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from patrol.types import Building, Speaker
 SPEED_OF_SOUND_MPS = 343.0
 FREQ_HZ = 1000.0  # the frequency the screening is taken at (speech band, ISO 9613-2 octave 1 kHz)
 MAX_SCREENING_DB = 20.0  # ISO 9613-2 caps single-diffraction screening at 20 dB
+EDGE_ROWS = 2_000_000  # path x edge rows tested at once (about 0.5 GB of temporaries)
 
 
 def maekawa_db(path_difference_m: np.ndarray | float, freq_hz: float = FREQ_HZ) -> np.ndarray:
@@ -254,7 +256,28 @@ def _roof_points(
     rise = sz[cp] - e
     reach = np.where(sz[cp] > hb, (hb - e) / np.where(rise > 0, rise, 1.0), 1.0)
     keep = (hb > e) & _meets_box(screens.bbox[cb], ex[cp], ey[cp], sx[cp] - ex[cp], sy[cp] - ey[cp], reach)
-    cp, cb, hb = cp[keep], cb[keep], hb[keep]
+    cp, cb = cp[keep], cb[keep]
+    n_edges = screens.first_edge[cb + 1] - screens.first_edge[cb]
+    # path x edge rows in chunks of at most EDGE_ROWS: a long path over a city block meets thousands of edges
+    bounds = np.searchsorted(np.cumsum(n_edges), np.arange(EDGE_ROWS, int(n_edges.sum()), EDGE_ROWS))
+    parts = [
+        _roof_hits(screens, ears_xy, sources_xyz, ear_h_m, cp[a:b], cb[a:b])
+        for a, b in itertools.pairwise([0, *np.unique(bounds).tolist(), len(cp)])
+        if b > a
+    ]
+    if not parts:
+        return np.zeros(0, int), np.zeros(0), np.zeros(0)
+    return tuple(np.concatenate(col) for col in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+def _roof_hits(
+    screens: Screens, ears_xy: np.ndarray, sources_xyz: np.ndarray, ear_h_m: float, cp: np.ndarray, cb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_roof_points` for the candidate pairs ``(path cp[i], building cb[i])``: the exact tests."""
+    e = ear_h_m
+    ex, ey = ears_xy[:, 0], ears_xy[:, 1]
+    sx, sy, sz = sources_xyz[:, 0], sources_xyz[:, 1], sources_xyz[:, 2]
+    hb = screens.height_m[cb]
     n_edges = screens.first_edge[cb + 1] - screens.first_edge[cb]
     row = np.repeat(np.arange(len(cp)), n_edges)
     start = np.repeat(np.cumsum(n_edges) - n_edges, n_edges)
@@ -365,7 +388,11 @@ def screened(
     out = np.zeros(len(ears), bool)
     if len(ears) == 0 or len(screens.height_m) == 0:
         return out
-    p, t, z = _roof_points(screens, ears, src, ear_h_m)
+    live = np.flatnonzero(margin < MAX_SCREENING_DB)  # more to spare than any screen takes: never screened
+    if len(live) == 0:
+        return out
+    p, t, z = _roof_points(screens, ears[live], src[live], ear_h_m)
+    p = live[p]
     shadow = np.zeros(len(ears), bool)
     shadow[p] = True
     out = shadow & (margin < GRAZING_DB)

@@ -308,11 +308,7 @@ def hear(
         if alt_m is None:
             raise ValueError("hear: a shield needs the track's alt_m")
         src_alt = np.asarray(alt_m, float)[near]
-        edge = np.zeros(m + 1, int)
-        np.add.at(edge, j0, 1)
-        np.add.at(edge, j1, -1)
-        in_play = np.cumsum(edge[:m]) > 0  # the samples of some whole play
-        play_cols = np.flatnonzero(in_play)
+        src_xy, src_r = xy[near], r_all[near]
     count_type = np.int16 if m < 32767 else np.int32
     for lo in range(0, n, chunk):
         Pc = P[lo : lo + chunk]
@@ -330,13 +326,14 @@ def hear(
             heard[lo : lo + chunk] = rows
             continue
         unscreened[lo : lo + chunk] = rows
-        # only a point that hears a whole play in the disc, at the samples of whole plays, can lose by the roofs
         sub = np.flatnonzero(rows)
-        ii, jj = np.nonzero(inr[sub][:, in_play] if full is not None else inr[sub])
-        ii = sub[ii]
         if full is not None:
-            jj = play_cols[jj]
-        blocked = shield.blocked(points[lo + ii], xy[near[jj]], src_alt[jj], r_all[near[jj]])
+            heard[lo + sub] = _clear_play(shield, points[lo + sub], full[sub], d2[sub], j0, j1, src_xy, src_alt, src_r)
+            continue
+        # only a point that hears a whole run in the disc can lose it by the roofs
+        ii, jj = np.nonzero(inr[sub])
+        ii = sub[ii]
+        blocked = shield.blocked(points[lo + ii], src_xy[jj], src_alt[jj], src_r[jj])
         if blocked.any():
             inr[ii[blocked], jj[blocked]] = False
             again = np.unique(ii[blocked])
@@ -345,6 +342,49 @@ def hear(
     nr = np.concatenate([[0], np.cumsum(reached)])
     got = np.flatnonzero((i1 > i0) & (nr[i1] > nr[i0])).tolist() if plays is not None else []
     return Hearing(in_range, heard, got, m, unscreened if shield is not None else None)
+
+
+def _clear_play(
+    shield: Shield,
+    pts: np.ndarray,
+    whole: np.ndarray,
+    d2: np.ndarray,
+    j0: np.ndarray,
+    j1: np.ndarray,
+    src_xy: np.ndarray,
+    src_alt: np.ndarray,
+    src_r: np.ndarray,
+) -> np.ndarray:
+    """Per point of ``pts`` (``whole``: points x plays it hears whole in the disc; ``d2``: points x samples,
+    squared distances): is some such play loud enough at every one of its samples, roofs and all?
+
+    The same answer as screening every pair of a point and a sample of its plays, at a fraction of the paths:
+    a point's plays are tried nearest first (the least distance to a sample of the play), and a point is
+    settled by its first play with no sample screened off; only points in shadow try all of theirs.
+    """
+    n, k = whole.shape
+    out = np.zeros(n, bool)
+    if n == 0 or k == 0:
+        return out
+    nearest = np.full((n, k), np.inf, np.float32)
+    for p in np.flatnonzero(whole.any(axis=0)):
+        rows = np.flatnonzero(whole[:, p])
+        nearest[rows, p] = d2[rows, j0[p] : j1[p]].min(axis=1)
+    order = np.argsort(nearest, axis=1, kind="stable")  # plays not heard whole in the disc sort last
+    tries = whole.sum(axis=1)
+    for r in range(int(tries.max(initial=0))):
+        live = np.flatnonzero(~out & (tries > r))
+        if not len(live):
+            break
+        p = order[live, r]
+        lens = j1[p] - j0[p]
+        ii = np.repeat(live, lens)
+        jj = np.repeat(j0[p], lens) + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
+        blocked = shield.blocked(pts[ii], src_xy[jj], src_alt[jj], src_r[jj])
+        dark = np.zeros(n, bool)
+        dark[ii[blocked]] = True
+        out[live] = ~dark[live]
+    return out
 
 
 def _whole(

@@ -148,4 +148,14 @@ def read_vehicles(
                 origin=str(path),
             )
         )
+    taken: dict[int, str] = {}
+    for v in out:  # a sysid a profile gave counts too
+        if v.sysid is not None and v.sysid in taken:
+            raise InputError(
+                _(
+                    "{path}: [{vehicle}] sysid = {sysid} is [{other}]'s too; give each vehicle its own MAVLink id"
+                ).format(path=path, vehicle=v.id, sysid=v.sysid, other=taken[v.sysid])
+            )
+        if v.sysid is not None:
+            taken[v.sysid] = v.id
     return tuple(out)

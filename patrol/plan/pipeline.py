@@ -371,16 +371,35 @@ def unit_sorties(
     ids = [c.id for c in sorted(district.compounds, key=priority_key)]
     unit_params = [replace_transit(params, layers[v]) for v in range(n)]
 
+    quick: dict[tuple[int, tuple[str, ...]], list[tuple[tuple[int, int], float]] | None] = {}
+
+    def durations(v: int, cids: tuple[str, ...]) -> list[tuple[tuple[int, int], float]] | None:
+        """Rank and predicted time of each sortie vehicle ``v`` would fly for ``cids`` (None: it cannot)."""
+        if (v, cids) not in quick:
+            u = units[v]
+            h, p = (u.unit.home_x_m, u.unit.home_y_m), unit_params[v]
+            routes = order_compounds([u.routes[c] for c in cids], district.compounds, h)
+            try:
+                groups = split_sorties(routes, h, p, u.unit.vehicle, u.unit.speed_mps, zones, sky)
+                quick[(v, cids)] = [
+                    (
+                        min(priority_key(by_id[r[0].compound_id or ""]) for r in runs),
+                        path_time_s(h, sortie_steps(runs, h, zones, p, sky), u.unit.speed_mps, u.unit.vehicle),
+                    )
+                    for runs in groups
+                ]
+            except PlanningError:
+                quick[(v, cids)] = None
+        return quick[(v, cids)]
+
     def reach_s(v: int, cid: str) -> float | None:
-        """Vehicle ``v``'s time for compound ``cid`` alone, None where it cannot fly it (out of reach, unheard)."""
-        u, route = units[v], units[v].routes.get(cid)
-        if route is None:
+        """Vehicle ``v``'s time for compound ``cid`` alone (its sorties and the swaps between them), None where it
+        cannot fly it: its speaker is not heard whole from the compound's altitude, or a waypoint or one leg of
+        the sweep is beyond its battery from its launch point."""
+        if cid not in units[v].routes:
             return None
-        h, p, veh = (u.unit.home_x_m, u.unit.home_y_m), unit_params[v], u.unit.vehicle
-        far = max(route.steps, key=lambda st: math.hypot(st.x_m - h[0], st.y_m - h[1]))
-        if path_time_s(h, [dataclasses.replace(far, loiter_s=0.0)], u.unit.speed_mps, veh) > veh.usable_s:
-            return None
-        return path_time_s(h, sortie_steps([route.steps], h, zones, p, sky), u.unit.speed_mps, veh)
+        got = durations(v, (cid,))
+        return None if got is None else sum(t for _r, t in got) + fleet.swap_s * (len(got) - 1)
 
     est = {(c, v): t for c in ids for v in range(n) if (t := reach_s(v, c)) is not None}
     for v, u in enumerate(units):
@@ -411,27 +430,6 @@ def unit_sorties(
                 got = None
             cache[(v, cids)] = got
         return cache[(v, cids)]
-
-    quick: dict[tuple[int, tuple[str, ...]], list[tuple[tuple[int, int], float]] | None] = {}
-
-    def durations(v: int, cids: tuple[str, ...]) -> list[tuple[tuple[int, int], float]] | None:
-        """Rank and predicted time of each sortie vehicle ``v`` would fly for ``cids`` (None: it cannot)."""
-        if (v, cids) not in quick:
-            u = units[v]
-            h, p = (u.unit.home_x_m, u.unit.home_y_m), unit_params[v]
-            routes = order_compounds([u.routes[c] for c in cids], district.compounds, h)
-            try:
-                groups = split_sorties(routes, h, p, u.unit.vehicle, u.unit.speed_mps, zones, sky)
-                quick[(v, cids)] = [
-                    (
-                        min(priority_key(by_id[r[0].compound_id or ""]) for r in runs),
-                        path_time_s(h, sortie_steps(runs, h, zones, p, sky), u.unit.speed_mps, u.unit.vehicle),
-                    )
-                    for runs in groups
-                ]
-            except PlanningError:
-                quick[(v, cids)] = None
-        return quick[(v, cids)]
 
     def timed(assign: list[list[str]]) -> list[tuple[int, Sortie, tuple[int, int], float]] | None:
         rows = []

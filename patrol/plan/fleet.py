@@ -345,19 +345,18 @@ def assign_compounds(
 
     best = key(evaluate(out))
     for _ in range(rounds):
-        ends = evaluate(out)
-        last = max(range(n), key=lambda v: ends[v])
         move = None
-        for c in out[last]:
-            for v in range(n):
-                if v == last or (c, v) not in est:
-                    continue
-                trial = [list(x) for x in out]
-                trial[last].remove(c)
-                trial[v] = sorted([*trial[v], c], key=pos.__getitem__)
-                k = key(evaluate(trial))
-                if k < best and (move is None or k < move[0]):
-                    move = (k, trial)
+        for src in range(n):
+            for c in out[src]:
+                for v in range(n):
+                    if v == src or (c, v) not in est:
+                        continue
+                    trial = [list(x) for x in out]
+                    trial[src].remove(c)
+                    trial[v] = sorted([*trial[v], c], key=pos.__getitem__)
+                    k = key(evaluate(trial))
+                    if k < best and (move is None or k < move[0]):
+                        move = (k, trial)
         if move is None:
             break
         best, out = move

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 
 import numpy as np
 import shapely
@@ -14,7 +15,7 @@ from patrol.errors import PlanningError
 from patrol.plan.acoustics import audibility
 from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
 from patrol.plan.coverage import clip_plays, hear, in_range_share, open_ground, radius_table, sample_points, share
-from patrol.plan.fleet import assign_compounds, layered, list_schedule, schedule_fleet, transit_layers
+from patrol.plan.fleet import assign_compounds, improve, layered, list_schedule, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
 from patrol.plan.route import order_compounds, priority_key, route_legs, sweep_and_route, sweep_area
@@ -384,7 +385,14 @@ def unit_sorties(
                 quick[(v, cids)] = [
                     (
                         min(priority_key(by_id[r[0].compound_id or ""]) for r in runs),
-                        path_time_s(h, sortie_steps(runs, h, zones, p, sky), u.unit.speed_mps, u.unit.vehicle),
+                        float(
+                            planned_track(
+                                SimpleNamespace(steps=tuple(sortie_steps(runs, h, zones, p, sky))),  # type: ignore[arg-type]
+                                h,
+                                u.unit.speed_mps,
+                                u.unit.vehicle,
+                            ).t_s[-1]
+                        ),
                     )
                     for runs in groups
                 ]
@@ -453,7 +461,12 @@ def unit_sorties(
                 return [math.inf] * n
             rows += [(v, rank, t) for rank, t in got]
         order = sorted(range(len(rows)), key=lambda k: (rows[k][1], -rows[k][2], k))
-        slots = list_schedule(order, lambda k, v: rows[k][2] if rows[k][0] == v else math.inf, n, fleet.swap_s, {})
+
+        def dur(k: int, v: int) -> float:
+            return rows[k][2] if rows[k][0] == v else math.inf
+
+        order = improve(order, {k: rows[k][1] for k in range(len(rows))}, dur, n, fleet.swap_s)
+        slots = list_schedule(order, dur, n, fleet.swap_s, {})
         ends = [0.0] * n
         for v, _s, e in slots.values():
             ends[v] = max(ends[v], e)

@@ -283,3 +283,25 @@ def test_cli_plans_from_the_file_and_refuses_a_bad_one_in_one_line(tmp_path):
     bad = plan("bad.toml", "pkg2")
     assert bad.returncode == 2 and "bad.toml: [E] sysid = 7 is [W]'s too" in bad.stderr
     assert "Traceback" not in bad.stderr and not (tmp_path / "pkg2").exists()
+
+
+def test_fly_reads_the_same_file_leaving_the_planning_keys_to_the_plan(two, tmp_path):
+    from patrol.vehicle.fleet import read_fleet
+
+    out = two[1]
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    path = tmp_path / "vehicles.toml"
+    path.write_text(TWO.replace("sysid = 2\n", ""), encoding="utf-8")  # E's sysid now only in the manifest
+    planned = {v["id"]: v["sysid"] for v in man["fleet"]["vehicles"] if v.get("sysid") is not None}
+    links = read_fleet(path, ["W", "E"], {"long": (None, 7)}, planned)
+    assert (links["W"].url, links["W"].sysid) == ("tcp:127.0.0.1:5760", 7)
+    assert (links["E"].url, links["E"].sysid) == ("tcp:127.0.0.1:5770", 2)
+
+
+def test_one_vehicle_in_a_file_is_a_fleet_of_one_from_its_launch_point(tmp_path):
+    plan = _plan(_vehicles(tmp_path, f'[W]\nlaunch = "{WEST[0]},{WEST[1]}"\nendurance_min = 30\n'))
+    assert plan.fleet is not None and plan.fleet.vehicles == ("W",)
+    assert all(sl.vehicle == "W" for sl in plan.fleet.slots)
+    lon, lat = plan.district.frame.to_wgs84(plan.home_x_m, plan.home_y_m)
+    assert (round(float(lat), 6), round(float(lon), 6)) == WEST
+    assert all(s.predicted_time_s <= 1440.0 + 1e-6 for s in plan.sorties)

@@ -111,15 +111,22 @@ def mixed_fleets(vehicle: Vehicle) -> list[tuple[str, tuple[FleetVehicle, ...]]]
     ]
 
 
-def bench_mixed(district: District, params: PatrolParams, vehicle: Vehicle, swap_s: float) -> None:
-    print(f"sample district, different vehicles (vehicles file): swap {swap_s / 60:g} min, separation 50 m")
+def bench_mixed(
+    name: str,
+    district: District,
+    params: PatrolParams,
+    vehicle: Vehicle,
+    swap_s: float,
+    fleets: list[tuple[str, tuple[FleetVehicle, ...]]],
+) -> None:
+    print(f"{name}, different vehicles (vehicles file): swap {swap_s / 60:g} min, separation 50 m")
     heads = ("fleet", "sorties", "makespan_min", "ideal_min", "ratio", "identical_N_min", "min_sep_m", "plan_s")
     widths = (38, 7, 12, 9, 6, 15, 9, 6)
     print(
         "  " + " ".join(f"{h:>{w}}" if k else f"{h:<{w}}" for k, (h, w) in enumerate(zip(heads, widths, strict=True)))
     )
     anchor: dict[int, float] = {}
-    for name, units in mixed_fleets(vehicle):
+    for label, units in fleets:
         n = len(units)
         if n not in anchor:
             ref = plan_patrol(district, params, vehicle=vehicle, fleet=FleetParams(vehicles=n, swap_s=swap_s))
@@ -130,7 +137,7 @@ def bench_mixed(district: District, params: PatrolParams, vehicle: Vehicle, swap
         f = plan.fleet
         sep = "-" if f.min_separation_m is None else f"{f.min_separation_m:.0f}"
         print(
-            f"  {name:<38} {len(plan.sorties):>7} {f.makespan_s / 60:>12.1f} {f.ideal_s / 60:>9.1f} "
+            f"  {label:<38} {len(plan.sorties):>7} {f.makespan_s / 60:>12.1f} {f.ideal_s / 60:>9.1f} "
             f"{f.makespan_s / f.ideal_s:>6.3f} {anchor[n] / 60:>15.1f} {sep:>9} {dt:>6.1f}"
         )
     print("  anchor: '2 identical (file)' plans as --vehicles 2 (same makespan); identical_N_min is --vehicles N")
@@ -146,10 +153,14 @@ def main() -> None:
         [ROOT / "geofences" / "sample_district.geojson"], [], [ROOT / "geofences" / "sample_buildings.geojson"]
     )
     bench("sample district", sample, PatrolParams(), vehicle, args.swap_min * 60)
-    bench_mixed(sample, PatrolParams(), vehicle, args.swap_min * 60)
+    bench_mixed("sample district", sample, PatrolParams(), vehicle, args.swap_min * 60, mixed_fleets(vehicle))
     if args.synthetic:
         district, params = synthetic(args.synthetic)
         bench(f"synthetic district ({args.synthetic})", district, params, vehicle, args.swap_min * 60)
+        bench_mixed(
+            f"synthetic district ({args.synthetic})", district, params, vehicle, args.swap_min * 60,
+            [f for f in mixed_fleets(vehicle) if f[0] == "2 at home, 30 + 18 min"],
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from patrol.plan.acoustics import audibility
 from patrol.plan.pipeline import plan_patrol
 from patrol.plan.playback import planned_track
 from patrol.plan.route import priority_key
-from patrol.types import FleetParams, PatrolParams, Plan, Speaker, StepKind, Vehicle
+from patrol.types import FleetParams, FleetVehicle, PatrolParams, Plan, Speaker, StepKind, Vehicle
 from tests.conftest import BUILDINGS, ROOT, SAMPLE
 
 # Two launch points on open ground at the district's west and east edges (WGS-84 LAT,LON).
@@ -305,3 +305,21 @@ def test_one_vehicle_in_a_file_is_a_fleet_of_one_from_its_launch_point(tmp_path)
     lon, lat = plan.district.frame.to_wgs84(plan.home_x_m, plan.home_y_m)
     assert (round(float(lat), 6), round(float(lon), 6)) == WEST
     assert all(s.predicted_time_s <= 1440.0 + 1e-6 for s in plan.sorties)
+
+
+def test_two_vehicles_bound_to_their_sorties_that_would_take_off_together_are_held_apart():
+    """On the 50-compound synthetic district the first sorties of both vehicles start at +00:00:00 from one
+    home: the later in the dispatch order is held (a reordering, as for identical vehicles, would leave a
+    bound sortie waiting for the other's and refuse the plan)."""
+    from benchmarks.bench_fleet import synthetic
+
+    district, params = synthetic(50)
+    units = (
+        FleetVehicle("A", Vehicle.with_top_speed(10, 30, 20), 100.0),
+        FleetVehicle("B", Vehicle.with_top_speed(10, 18, 20), 100.0),
+    )
+    plan = plan_patrol(district, params, vehicle=PLAN_VEHICLE, fleet=FleetParams(vehicles=2, units=units))
+    f = plan.fleet
+    assert {sl.vehicle for sl in f.slots} == {"A", "B"}
+    assert f.min_separation_m is None or f.min_separation_m >= 50.0
+    assert any(sl.hold_s > 0 for sl in f.slots)

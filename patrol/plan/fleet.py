@@ -250,6 +250,10 @@ def schedule_fleet(
         if conflict is None:
             break
         later = conflict.b if slots[conflict.b.sortie][1] >= slots[conflict.a.sortie][1] else conflict.a
+        if fixed is not None and slots[conflict.b.sortie][1] == slots[conflict.a.sortie][1]:
+            # a tie: hold the one dispatched later; holding the earlier would drag the later along (it may not
+            # start before it) and, bound to its own vehicle, it would take off beside it again
+            later = max(conflict.a, conflict.b, key=lambda tr: order.index(tr.sortie))
         k = order.index(later.sortie)
         swapped = next(
             (
@@ -259,7 +263,7 @@ def schedule_fleet(
             ),
             None,
         )
-        if swapped is not None and release == {}:
+        if swapped is not None and release == {} and fixed is None:  # bound sorties: hold, do not reorder
             trial = list_schedule(swapped, dur, n, fleet.swap_s, release)
             c2, _ = first_conflict(tracks_of(trial), fleet.separation_m, fleet.layer_m)
             if c2 is None or c2.t_s > conflict.t_s + 1e-6:
@@ -320,6 +324,7 @@ def assign_compounds(
     n: int,
     evaluate: Callable[[list[list[str]]], list[float]],
     rounds: int = 12,
+    budget: int = 300,
 ) -> list[list[str]]:
     """Compounds ``ids`` (in priority order) shared among ``n`` different vehicles: per vehicle, its compounds in
     that order.
@@ -329,8 +334,10 @@ def assign_compounds(
     is not heard whole from the compound's altitude), and it is never given that compound. Greedy first: each
     compound to the vehicle whose load plus its time is least. Then ``evaluate`` (the vehicles' real finish
     times for an assignment: sorties split by each vehicle's endurance and list-scheduled in priority order;
-    inf where it cannot be flown) guides a local search: a compound of the vehicle that finishes last moves to
-    another vehicle while that lowers the makespan (then the other finish times), for at most ``rounds`` moves.
+    inf where it cannot be flown) guides a local search: one compound moves to another vehicle while that
+    lowers the makespan (then the other finish times), the best move of each round, for at most ``rounds``
+    moves and ``budget`` evaluations (a large district stops early with the best found). The compounds of
+    the vehicle that lands last are tried first.
     """
     pos = {c: k for k, c in enumerate(ids)}
     load = [0.0] * n
@@ -343,10 +350,12 @@ def assign_compounds(
     def key(ends: list[float]) -> tuple[float, ...]:
         return tuple(sorted(ends, reverse=True))
 
-    best = key(evaluate(out))
+    ends = evaluate(out)
+    best = key(ends)
+    spent = 1
     for _ in range(rounds):
         move = None
-        for src in range(n):
+        for src in sorted(range(n), key=lambda v: -ends[v]):
             for c in out[src]:
                 for v in range(n):
                     if v == src or (c, v) not in est:
@@ -354,10 +363,14 @@ def assign_compounds(
                     trial = [list(x) for x in out]
                     trial[src].remove(c)
                     trial[v] = sorted([*trial[v], c], key=pos.__getitem__)
-                    k = key(evaluate(trial))
+                    if spent >= budget:
+                        break
+                    got = evaluate(trial)
+                    spent += 1
+                    k = key(got)
                     if k < best and (move is None or k < move[0]):
-                        move = (k, trial)
+                        move = (k, trial, got)
         if move is None:
             break
-        best, out = move
+        best, out, ends = move
     return out

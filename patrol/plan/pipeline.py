@@ -423,35 +423,6 @@ def unit_sorties(
                 f"compound {c}: no vehicle of {units[0].unit.spec.origin} can patrol it whole (out of reach, or "
                 "the speaker not heard from its altitude); add a vehicle that can, or move a launch point"
             )
-    cache: dict[tuple[int, tuple[str, ...]], list[Sortie] | None] = {}
-
-    def build(v: int, cids: tuple[str, ...]) -> list[Sortie] | None:
-        if (v, cids) not in cache:
-            u = units[v]
-            h = (u.unit.home_x_m, u.unit.home_y_m)
-            routes = order_compounds([u.routes[c] for c in cids], district.compounds, h)
-            try:
-                got = make_sorties(
-                    routes, district.compounds, district.nofly, h, unit_params[v], u.unit.vehicle, u.unit.speed_mps, sky
-                )
-            except PlanningError:
-                got = None
-            cache[(v, cids)] = got
-        return cache[(v, cids)]
-
-    def timed(assign: list[list[str]]) -> list[tuple[int, Sortie, tuple[int, int], float]] | None:
-        rows = []
-        for v, cids in enumerate(assign):
-            got = build(v, tuple(cids)) if cids else []
-            if got is None:
-                return None
-            u = units[v]
-            for s in got:
-                rank = min(priority_key(by_id[c]) for c in s.compound_ids)
-                h = (u.unit.home_x_m, u.unit.home_y_m)
-                end = float(planned_track(s, h, u.unit.speed_mps, u.unit.vehicle).t_s[-1])
-                rows.append((v, s, rank, end))
-        return rows
 
     def evaluate(assign: list[list[str]]) -> list[float]:
         rows = []
@@ -473,22 +444,21 @@ def unit_sorties(
         return ends
 
     assign = assign_compounds(ids, est, n, evaluate)
-    rows = timed(assign)
-    if rows is None:  # the search never keeps an assignment that cannot be flown; the greedy start may be one
-        for v, cids in enumerate(assign):
-            u = units[v]
-            h = (u.unit.home_x_m, u.unit.home_y_m)
-            routes = order_compounds([u.routes[c] for c in cids], district.compounds, h)
-            try:
-                make_sorties(
-                    routes, district.compounds, district.nofly, h, unit_params[v], u.unit.vehicle, u.unit.speed_mps, sky
-                )
-            except PlanningError as e:
-                raise PlanningError(f"{u.unit.spec.origin}: vehicle {u.unit.spec.id}: {e}") from None
-        raise PlanningError("fleet assignment failed")  # pragma: no cover
+    rows = []
+    for v, cids in enumerate(assign):
+        u = units[v]
+        h = (u.unit.home_x_m, u.unit.home_y_m)
+        routes = order_compounds([u.routes[c] for c in cids], district.compounds, h)
+        try:
+            got = make_sorties(
+                routes, district.compounds, district.nofly, h, unit_params[v], u.unit.vehicle, u.unit.speed_mps, sky
+            )
+        except PlanningError as e:
+            raise PlanningError(f"{u.unit.spec.origin}: vehicle {u.unit.spec.id}: {e}") from None
+        rows += [(v, x, min(priority_key(by_id[c]) for c in x.compound_ids)) for x in got]
     rows.sort(key=lambda r: (r[2], r[0], r[1].index))
-    sorties = [dataclasses.replace(s, index=k) for k, (_v, s, _r, _e) in enumerate(rows, start=1)]
-    fixed = {k: v for k, (v, _s, _r, _e) in enumerate(rows, start=1)}
+    sorties = [dataclasses.replace(x, index=k) for k, (_v, x, _r) in enumerate(rows, start=1)]
+    fixed = {k: v for k, (v, _x, _r) in enumerate(rows, start=1)}
     by_index = {s.index: s for s in sorties}
     names = [u.unit.spec.id for u in units]
     speed0 = units[0].unit.speed_mps

@@ -108,6 +108,23 @@ class VehicleProfile(_Table):
     connect: str | None = None
 
 
+class FleetVehicleTable(_Table):
+    """``[ID]`` of a vehicles file (docs/fleet.md): one vehicle of a fleet, for ``patrol plan --fleet-file`` (its
+    launch point, battery, speeds, speaker level) and ``patrol fly --fleet`` (its link); ``vehicle`` names a
+    ``[vehicle.NAME]`` profile of patrol.toml whose keys it takes where the table gives none."""
+
+    vehicle: str | None = None
+    launch: str | None = None  # LAT,LON[:CRS] (WGS-84 unless a CRS is named), as --home
+    endurance_min: float | None = Field(None, gt=0, le=600)
+    reserve_pct: float | None = Field(None, ge=0, lt=100)
+    max_speed_mps: float | None = Field(None, gt=0, le=30)
+    transit_speed_mps: float | None = Field(None, gt=0, le=30)
+    speaker_db: float | None = Field(None, gt=40, le=160)
+    sysid: int | None = Field(None, ge=1, le=255)
+    connect: str | None = None
+    signing_key: str | None = None
+
+
 class SpeakerProfile(_Table):
     """``[speaker.NAME]``: the loudspeaker's level, its cue encoding and maps, and the warnings' language."""
 

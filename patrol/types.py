@@ -345,10 +345,54 @@ class Plan:
     compound_stats: tuple[dict[str, Any], ...]
     fleet: FleetSchedule | None = None  # several vehicles at once (patrol.plan.fleet); None: one vehicle
 
+    def flown_by(self, sortie: int) -> tuple[tuple[float, float], Vehicle, float]:
+        """Launch point (local), airframe and patrol speed of the vehicle that flies ``sortie``: its fleet
+        vehicle's where the fleet came from a vehicles file, else the plan's."""
+        f = self.fleet
+        if f is not None and f.units:
+            slot = next(sl for sl in f.slots if sl.sortie == sortie)
+            u = f.units[f.vehicles.index(slot.vehicle)]
+            return (u.home_x_m, u.home_y_m), u.vehicle, u.speed_mps
+        return (self.home_x_m, self.home_y_m), self.vehicle, self.audibility.speed_mps
+
+
+@dataclass(frozen=True)
+class FleetVehicle:
+    """One vehicle of a vehicles file (``patrol plan --fleet-file``; docs/fleet.md): its id, where it takes off
+    (WGS-84; None: the plan's home), its airframe and speaker level, and where each value came from
+    (``sources``: key -> ``"fleet.toml"``, ``"vehicle.m300"`` or ``"plan"``). ``origin`` names the file."""
+
+    id: str
+    vehicle: Vehicle
+    speaker_db: float
+    launch_lon: float | None = None
+    launch_lat: float | None = None
+    sysid: int | None = None
+    profile: str | None = None
+    sources: tuple[tuple[str, str], ...] = ()
+    origin: str = "vehicles file"
+
+
+@dataclass(frozen=True)
+class FleetUnit:
+    """A fleet vehicle as planned: its :class:`FleetVehicle`, launch point in the local frame and patrol speed."""
+
+    spec: FleetVehicle
+    home_x_m: float
+    home_y_m: float
+    speed_mps: float
+
+    @property
+    def vehicle(self) -> Vehicle:
+        return self.spec.vehicle
+
 
 @dataclass(frozen=True)
 class FleetParams:
-    """How several identical vehicles share a patrol (``patrol plan --vehicles N``; docs/fleet.md)."""
+    """How several vehicles share a patrol (``patrol plan --vehicles N``, or ``--fleet-file``; docs/fleet.md).
+
+    Without ``units`` the ``vehicles`` are identical (the plan's airframe and home); with them, one per unit.
+    """
 
     vehicles: int = 1
     swap_s: float = 300.0  # battery swap and checks between two sorties of one vehicle
@@ -357,6 +401,7 @@ class FleetParams:
     start_clock_s: float | None = None  # wall-clock start of the patrol, seconds after midnight (--start)
     max_hold_s: float = 900.0  # the most deconfliction may hold one sortie back before the plan is refused
     step_s: float = 1.0  # time step of the pairwise track check
+    units: tuple[FleetVehicle, ...] = ()  # the vehicles file's vehicles (empty: ``vehicles`` identical ones)
 
 
 @dataclass(frozen=True)
@@ -383,3 +428,4 @@ class FleetSchedule:
     ideal_s: float
     min_separation_m: float | None  # least horizontal distance of two vehicles not layered apart (None: never)
     heard_at_s: tuple[tuple[str, float], ...]  # per compound: when its last sortie leaves it
+    units: tuple[FleetUnit, ...] = ()  # per vehicle, from a vehicles file (empty: identical vehicles at home)

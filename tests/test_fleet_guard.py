@@ -132,3 +132,32 @@ def test_two_inside_the_pad_that_both_want_to_land_the_later_flies_out_away_from
     g1.landed()
     g2.step(state(95, 0, 79.5, seq=4, mode="GUIDED"))
     assert g2.flight.sent[-1] == "AUTO" and any("the home pad is free" in ln for ln in g2.lines)
+
+
+def test_separate_launch_points_have_separate_pads_and_a_visitor_shares_the_other_pad():
+    """A vehicles file gives V2 its own launch point 1 km east: V1's take-off does not keep V2 from landing at
+    its own, but V2 cruising through V1's cylinder holds it shared, so V1 waits on the ground (and a V2 that
+    would come in while V1 climbs out holds outside)."""
+    run, g1, _g2 = fleet()
+    east = Sortie()
+    east.home_lat, east.home_lon = HOME[0], HOME[1] + 1000.0 / K_LON
+    lines: list[str] = []
+    g2 = fleet_fly._Guard(run, "V2", RecordingFlight(), east, lines.append)
+    g2.climbing = False
+    assert g2.pad is not g1.pad and g1.pad is run.pad
+    assert run.pad.request("V1", "exclusive")  # V1 takes off at its home
+    g1.climbing = True
+    g1.share(state(0, 0, 20.0, seq=1))
+    g2.step(state(1000, 60, 79.5, seq=4))  # V2 lands at its own home, 1 km off: nothing holds it
+    assert g2.flight.sent == [] and g2.pad.request("V2", "exclusive")
+    g2.pad.request("V2", None)
+    g2.step(state(80, 0, 79.5, seq=3))  # V2's transit crosses V1's cylinder while V1 climbs out: it holds
+    assert g2.flight.sent == ["BRAKE"] and any("pad of another launch point (V1" in ln for ln in lines)
+    g1.step(state(0, 0, 64.0, seq=2))  # V1 levelled off: shares its pad, V2 may cruise through
+    g1.step(state(300, 0, 64.0, seq=3))
+    g2.step(state(80, 0, 79.5, seq=3))
+    assert g2.flight.sent == ["BRAKE", "AUTO"]
+    g1.landed()
+    assert not run.pad.request("V1", "exclusive")  # V2 is inside V1's cylinder: V1's next take-off waits
+    g2.step(state(300, 0, 79.5, seq=3))  # V2 has left it: the pad is V1's again
+    assert run.pad.request("V1", "exclusive")

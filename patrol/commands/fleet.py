@@ -47,7 +47,8 @@ def fly_fleet(
     man = json.loads((package / "manifest.json").read_text(encoding="utf-8")) if package.is_dir() else {}
     vehicles, slots = fleet_schedule(man, package)
     cfg, _path = load_config(config)
-    links = read_fleet(fleet_file, vehicles, {n: (p.connect, p.sysid) for n, p in cfg.vehicle.items()})
+    planned = {v["id"]: v["sysid"] for v in man["fleet"]["vehicles"] if v.get("sysid") is not None}
+    links = read_fleet(fleet_file, vehicles, {n: (p.connect, p.sysid) for n, p in cfg.vehicle.items()}, planned)
     live_sep_m = _live_separation(float(man["fleet"]["separation_m"]), separation_m)
     if max_sorties is not None:
         slots = [s for s in slots if [x for x in slots if x["vehicle"] == s["vehicle"]].index(s) < max_sorties]

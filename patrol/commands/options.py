@@ -205,6 +205,14 @@ VehiclesOpt = Annotated[
     int,
     typer.Option("--vehicles", help="Identical vehicles (the --vehicle profile) sharing the sorties (docs/fleet.md)."),
 ]
+FleetFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--fleet-file",
+        help="Fleet: vehicles file (TOML, one [ID] per vehicle: launch, battery, speeds, speaker, sysid; the one "
+        "fly --fleet takes; docs/fleet.md).",
+    ),
+]
 SwapOpt = Annotated[float, typer.Option("--swap-min", help="Fleet: battery swap between a vehicle's sorties, minutes.")]
 SeparationOpt = Annotated[
     float,
@@ -217,9 +225,12 @@ StartOpt = Annotated[
 MAX_VEHICLES = 20
 
 
-def fleet_params(vehicles: int, swap_min: float, separation_m: float, start: str | None) -> Any:
-    """The :class:`patrol.types.FleetParams` of ``--vehicles`` and its options (None for one vehicle), or a
-    one-line :class:`patrol.errors.InputError` naming the bad option."""
+def fleet_params(
+    vehicles: int, swap_min: float, separation_m: float, start: str | None, units: tuple[Any, ...] = ()
+) -> Any:
+    """The :class:`patrol.types.FleetParams` of ``--vehicles`` and its options (None for one identical vehicle;
+    with the ``units`` of a vehicles file, one per unit), or a one-line :class:`patrol.errors.InputError`
+    naming the bad option."""
     import re
 
     from patrol.errors import InputError
@@ -243,6 +254,20 @@ def fleet_params(vehicles: int, swap_min: float, separation_m: float, start: str
         if m is None:
             raise InputError(_("--start {start}: give the start time as HH:MM, e.g. 09:30").format(start=repr(start)))
         clock = int(m.group(1)) * 3600.0 + int(m.group(2)) * 60.0
-    if vehicles == 1:
+    if units:
+        if vehicles not in (1, len(units)) or len(units) > MAX_VEHICLES:
+            raise InputError(
+                _("--vehicles {vehicles}: the vehicles file has {n}; leave --vehicles out or give {n}").format(
+                    vehicles=vehicles, n=len(units)
+                )
+                if len(units) <= MAX_VEHICLES
+                else _("the vehicles file has {n} vehicles; give at most {max_vehicles}").format(
+                    n=len(units), max_vehicles=MAX_VEHICLES
+                )
+            )
+        vehicles = len(units)
+    elif vehicles == 1:
         return None
-    return FleetParams(vehicles=vehicles, swap_s=swap_min * 60.0, separation_m=separation_m, start_clock_s=clock)
+    return FleetParams(
+        vehicles=vehicles, swap_s=swap_min * 60.0, separation_m=separation_m, start_clock_s=clock, units=tuple(units)
+    )

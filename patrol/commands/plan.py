@@ -14,6 +14,7 @@ from patrol.commands.options import (
     ConfigOpt,
     EngineOpt,
     EveryOpt,
+    FleetFileOpt,
     ForceOpt,
     LedgerOpt,
     MaxCerOpt,
@@ -137,7 +138,7 @@ def _broadcast(
 
 # Options that are not recorded in the manifest's settings: where it is written, and who and which ledger.
 _UNRECORDED = ("output", "force", "no_cache", "ledger", "operator")
-_UNRECORDED += ("vehicles", "swap_min", "separation_m", "start")  # the manifest's fleet section records them
+_UNRECORDED += ("vehicles", "swap_min", "separation_m", "start", "fleet_file")  # the fleet section records them
 
 
 def _settings(ctx: typer.Context, values: dict[str, Any]) -> tuple[SimpleNamespace, dict[str, Any]]:
@@ -163,8 +164,21 @@ def _settings(ctx: typer.Context, values: dict[str, Any]) -> tuple[SimpleNamespa
             k: {"value": _jsonable(v), "from": r.sources[k]} for k, v in r.values.items() if k not in _UNRECORDED
         },
     }
-    fleet = fleet_params(r.values["vehicles"], r.values["swap_min"], r.values["separation_m"], r.values["start"])
+    units = _fleet_file(values.get("fleet_file"), cfg if path else load_config(config)[0], r.values)
+    fleet = fleet_params(r.values["vehicles"], r.values["swap_min"], r.values["separation_m"], r.values["start"], units)
     return SimpleNamespace(**r.values, fleet=fleet), record
+
+
+def _fleet_file(path: Path | None, cfg: Any, o: dict[str, Any]) -> tuple[Any, ...]:
+    """The vehicles of ``--fleet-file`` resolved against patrol.toml's vehicle profiles and the plan's own
+    airframe and speaker level (empty without the option)."""
+    if path is None:
+        return ()
+    from patrol.inputs.fleet import read_vehicles
+    from patrol.types import Vehicle
+
+    airframe = Vehicle.with_top_speed(o["max_speed_mps"], o["endurance_min"], o["reserve_pct"], o["wind_mps"])
+    return read_vehicles(path, dict(cfg.vehicle), airframe, o["speaker_db"])
 
 
 def _jsonable(v: Any) -> Any:
@@ -230,6 +244,7 @@ def plan(
     swap_min: SwapOpt = 5.0,
     separation_m: SeparationOpt = 50.0,
     start: StartOpt = None,
+    fleet_file: FleetFileOpt = None,
 ) -> None:
     """Plan patrol missions for compound polygons and write a mission package.
 

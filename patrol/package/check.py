@@ -57,12 +57,14 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
     max_alt = float(params["max_alt_m"])
     clearance = float(params.get("clearance_m", 15.0))
     buffer_m = float(params["nofly_buffer_m"])
+    flown_by = fleet_vehicles(man)
     out = []
     for s in man["sorties"]:
         if sorties and s["index"] not in sorties:
             continue
         up = pkg.sortie(s["index"])
         hx, hy = (float(v) for v in frame.to_local(up.home_lon, up.home_lat))
+        unit = flown_by.get(s["index"])
         pts: list[tuple[float, float, float]] = [(hx, hy, 0.0)]
         for it in nav_items(up.mission):
             x, y = (float(v) for v in frame.to_local(it.lon, it.lat))
@@ -128,6 +130,15 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
         if nofly and any(z.contains(Point(hx, hy)) for z in nofly):
             v.append(_("home is inside a no-fly zone"))
         t, usable = s.get("predicted_time_s"), s.get("usable_endurance_s")
+        if unit is not None and "usable_endurance_s" in unit:  # the battery of the vehicle the schedule names
+            usable = min(float(unit["usable_endurance_s"]), usable if usable is not None else math.inf)
+            lx, ly = (float(v) for v in frame.to_local(unit["launch"]["lon"], unit["launch"]["lat"]))
+            if math.hypot(hx - lx, hy - ly) > 1.0:
+                v.append(
+                    _("home is {d} m from the launch point of {vehicle}, which flies it").format(
+                        d=f"{math.hypot(hx - lx, hy - ly):.0f}", vehicle=unit["id"]
+                    )
+                )
         if t is not None and usable is not None and t > usable + 1e-6:
             v.append(
                 _("predicted {t} min exceeds the usable {usable} min").format(
@@ -161,6 +172,14 @@ def check_package(package: str | Path, sorties: list[int] | None = None) -> list
     return out
 
 
+def fleet_vehicles(manifest: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """Sortie -> the manifest's fleet vehicle that flies it (its launch point, battery, speeds); empty for a
+    package of one vehicle."""
+    fleet = manifest.get("fleet") or {}
+    by_id = {v["id"]: v for v in fleet.get("vehicles", [])}
+    return {int(sl["sortie"]): by_id[sl["vehicle"]] for sl in fleet.get("slots", []) if sl["vehicle"] in by_id}
+
+
 def fleet_check(package: str | Path) -> tuple[str | None, float | None]:
     """The fleet schedule of a package checked from what would be uploaded: each slot's ``.plan`` flown with the
     planner's time model (:func:`patrol.plan.playback.planned_track`) from its start, the tracks compared pairwise
@@ -177,10 +196,12 @@ def fleet_check(package: str | Path) -> tuple[str | None, float | None]:
         return None, None
     frame = pkg.frame
     known = {f.name for f in dataclasses_fields(Vehicle)}
-    vehicle = Vehicle(**{k: v for k, v in pkg.manifest["parameters"]["vehicle"].items() if k in known})
+    base = {k: v for k, v in pkg.manifest["parameters"]["vehicle"].items() if k in known}
     names = [v["id"] for v in fleet["vehicles"]]
+    airframes = [Vehicle(**{**base, **{k: x for k, x in v.items() if k in known}}) for v in fleet["vehicles"]]
     tracks = []
     for sl in fleet["slots"]:
+        vehicle = airframes[names.index(sl["vehicle"])]
         up = pkg.sortie(int(sl["sortie"]))
         home = tuple(float(v) for v in frame.to_local(up.home_lon, up.home_lat))
         speed, steps = vehicle.transit_speed_mps, []

@@ -30,7 +30,7 @@ from patrol import __version__
 from patrol.geo import LocalFrame
 from patrol.paths import portable
 from patrol.speech.broadcast import Broadcast, broadcast_manifest
-from patrol.types import MissionItem, Plan, Sortie
+from patrol.types import FleetUnit, MissionItem, Plan, Sortie
 
 PLAN_FIRMWARE_ARDUPILOT = 3
 PLAN_VEHICLE_QUADROTOR = 2
@@ -88,7 +88,8 @@ def _latlon_ring(frame: LocalFrame, ring: Any) -> list[list[float]]:
 def plan_json(plan: Plan, sortie: Sortie, items: Sequence[MissionItem]) -> dict[str, Any]:
     """The QGroundControl ``.plan`` document for one sortie."""
     f = plan.district.frame
-    hlon, hlat = f.to_wgs84(plan.home_x_m, plan.home_y_m)
+    home, vehicle, speed_mps = plan.flown_by(sortie.index)
+    hlon, hlat = f.to_wgs84(*home)
     polygons = [{"inclusion": True, "polygon": _latlon_ring(f, sortie.fence.inclusion.exterior), "version": 1}]
     polygons += [
         {"inclusion": False, "polygon": _latlon_ring(f, z.exterior), "version": 1} for z in sortie.fence.exclusions
@@ -102,10 +103,10 @@ def plan_json(plan: Plan, sortie: Sortie, items: Sequence[MissionItem]) -> dict[
         "geoFence": {"circles": [], "polygons": polygons, "version": 2},
         "groundStation": "QGroundControl",
         "mission": {
-            "cruiseSpeed": plan.vehicle.transit_speed_mps,
+            "cruiseSpeed": vehicle.transit_speed_mps,
             "firmwareType": PLAN_FIRMWARE_ARDUPILOT,
             "globalPlanAltitudeMode": ALTITUDE_MODE_RELATIVE,
-            "hoverSpeed": _r(plan.audibility.speed_mps, 2),
+            "hoverSpeed": _r(speed_mps, 2),
             "items": [plan_item(it, k) for k, it in enumerate(items, start=1)],
             "plannedHomePosition": [_r(hlat), _r(hlon), 0],
             "vehicleType": PLAN_VEHICLE_QUADROTOR,
@@ -116,10 +117,12 @@ def plan_json(plan: Plan, sortie: Sortie, items: Sequence[MissionItem]) -> dict[
     }
 
 
-def waypoints_text(plan: Plan, items: Sequence[MissionItem]) -> str:
-    """QGC WPL 110 text: line 0 is home (current=1), then the items, tab-separated."""
+def waypoints_text(plan: Plan, items: Sequence[MissionItem], sortie: int | None = None) -> str:
+    """QGC WPL 110 text: line 0 is home (current=1; the launch point of ``sortie``'s vehicle), then the items,
+    tab-separated."""
     f = plan.district.frame
-    hlon, hlat = f.to_wgs84(plan.home_x_m, plan.home_y_m)
+    home = plan.flown_by(sortie)[0] if sortie is not None else (plan.home_x_m, plan.home_y_m)
+    hlon, hlat = f.to_wgs84(*home)
     lines = [
         "QGC WPL 110",
         f"0\t1\t0\t{mav.MAV_CMD_NAV_WAYPOINT}\t0\t0\t0\t0\t{float(hlat):.8f}\t{float(hlon):.8f}\t0.000000\t1",
@@ -167,7 +170,7 @@ def route_geojson(plan: Plan) -> dict[str, Any]:
             )
     home = (plan.home_x_m, plan.home_y_m)
     for s in plan.sorties:
-        coords = [home] + [(st.x_m, st.y_m) for st in s.steps]
+        coords = [plan.flown_by(s.index)[0]] + [(st.x_m, st.y_m) for st in s.steps]
         feats.append(
             _feature(
                 to(shapely.LineString(coords)),
@@ -199,6 +202,9 @@ def route_geojson(plan: Plan) -> dict[str, Any]:
                 )
             )
     feats.append(_feature(to(shapely.Point(*home)), {"layer": "home"}))
+    for u in plan.fleet.units if plan.fleet is not None else ():
+        if (u.home_x_m, u.home_y_m) != home:
+            feats.append(_feature(to(shapely.Point(u.home_x_m, u.home_y_m)), {"layer": "launch", "vehicle": u.spec.id}))
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -252,7 +258,7 @@ def manifest_json(plan: Plan, command: str = "", settings: dict[str, Any] | None
                 "mission_items": len(plan.missions[s.index - 1]),
                 "length_m": round(s.length_m, 1),
                 "predicted_time_s": round(s.predicted_time_s, 1),
-                "usable_endurance_s": round(plan.vehicle.usable_s, 1),
+                "usable_endurance_s": round(plan.flown_by(s.index)[1].usable_s, 1),
                 "fence": {
                     "inclusion_vertices": len(s.fence.inclusion.exterior.coords) - 1,
                     "exclusions": len(s.fence.exclusions),
@@ -280,8 +286,13 @@ def fleet_json(plan: Plan) -> dict[str, Any]:
     assert f is not None
     by_index = {s.index: s for s in plan.sorties}
     start = f.params.start_clock_s
+    vehicles = [{"id": v, "transit_alt_m": round(a, 1)} for v, a in zip(f.vehicles, f.layers_m, strict=True)]
+    for row, u in zip(vehicles, f.units, strict=False):
+        row.update(fleet_vehicle_json(plan, u))
+    files = {"vehicles_file": portable(f.units[0].spec.origin)} if f.units else {}
     return {
-        "vehicles": [{"id": v, "transit_alt_m": round(a, 1)} for v, a in zip(f.vehicles, f.layers_m, strict=True)],
+        **files,
+        "vehicles": vehicles,
         "swap_s": f.params.swap_s,
         "separation_m": f.params.separation_m,
         "layer_m": f.params.layer_m,
@@ -308,6 +319,26 @@ def fleet_json(plan: Plan) -> dict[str, Any]:
     }
 
 
+def fleet_vehicle_json(plan: Plan, unit: FleetUnit) -> dict[str, Any]:
+    """One vehicle of a vehicles file as planned: its launch point, battery, speeds, speaker level and MAVLink
+    system id, and where each came from (the file, a patrol.toml profile, or the plan's own value)."""
+    lon, lat = plan.district.frame.to_wgs84(unit.home_x_m, unit.home_y_m)
+    v = unit.vehicle
+    return {
+        "launch": {"lat": _r(lat), "lon": _r(lon)},
+        "endurance_min": v.endurance_min,
+        "reserve_pct": v.reserve_pct,
+        "usable_endurance_s": round(v.usable_s, 1),
+        "max_speed_mps": v.max_speed_mps,
+        "transit_speed_mps": v.transit_speed_mps,
+        "patrol_speed_mps": round(unit.speed_mps, 2),
+        "speaker_db": unit.spec.speaker_db,
+        "sysid": unit.spec.sysid,
+        "profile": unit.spec.profile,
+        "from": dict(unit.spec.sources),
+    }
+
+
 def schedule_csv(fleet: dict[str, Any]) -> str:
     """``schedule.csv``: one row per slot of the manifest's fleet schedule, in start order."""
     import csv
@@ -315,9 +346,12 @@ def schedule_csv(fleet: dict[str, Any]) -> str:
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(SCHEDULE_COLUMNS)
+    launch = {v["id"]: v["launch"] for v in fleet["vehicles"] if "launch" in v}
+    w.writerow([*SCHEDULE_COLUMNS, *(("launch_lat", "launch_lon") if launch else ())])
     for sl in fleet["slots"]:
-        w.writerow([*(sl[k] for k in SCHEDULE_COLUMNS[:-1]), " ".join(sl["compounds"])])
+        at = launch.get(sl["vehicle"])
+        row = [*(sl[k] for k in SCHEDULE_COLUMNS[:-1]), " ".join(sl["compounds"])]
+        w.writerow([*row, *((at["lat"], at["lon"]) if at else ())])
     return buf.getvalue()
 
 
@@ -343,7 +377,7 @@ def package_files(
     files: dict[str, str | bytes] = {}
     for s, items in zip(plan.sorties, plan.missions, strict=True):
         files[f"sortie-{s.index:02d}.plan"] = _dump(plan_json(plan, s, items))
-        files[f"sortie-{s.index:02d}.waypoints"] = waypoints_text(plan, items)
+        files[f"sortie-{s.index:02d}.waypoints"] = waypoints_text(plan, items, s.index)
     files["route.geojson"] = _dump(route_geojson(plan))
     manifest = manifest_json(plan, command, settings)
     if plan.fleet is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +30,7 @@ from patrol.geo import LocalFrame
 from patrol.i18n import _
 from patrol.plan.playback import planned_track
 from patrol.plan.route import priority_key
-from patrol.types import Compound, CueKind, FleetParams, FleetSchedule, FleetSlot, Sortie, Vehicle
+from patrol.types import Compound, CueKind, FleetParams, FleetSchedule, FleetSlot, FleetUnit, Sortie, Vehicle
 
 XY = tuple[float, float]
 HOLD_STEP_S = 15.0  # each deconfliction hold adds this much
@@ -190,10 +190,15 @@ def schedule_fleet(
     vehicle: Vehicle,
     fleet: FleetParams,
     frame: LocalFrame,
+    names: Sequence[str] | None = None,
+    fixed: Mapping[int, int] | None = None,
+    units: Sequence[FleetUnit] = (),
 ) -> tuple[list[Sortie], FleetSchedule]:
     """Assign sorties to ``len(layers_m)`` vehicles and time them so their predicted tracks keep separation.
 
-    ``variants(i, layer_alt_m)`` is sortie ``i`` flown with its transits at that layer. Promises: every
+    ``variants(i, layer_alt_m)`` is sortie ``i`` flown with its transits at that layer. With ``fixed``
+    (sortie -> vehicle: sorties planned for one vehicle of a vehicles file) each sortie goes to its vehicle
+    only, and ``units`` give each vehicle's launch point, airframe and patrol speed. Promises: every
     sortie is assigned exactly once; no vehicle flies two sorties at once or without ``swap_s`` between
     them; sorties start in priority-rank order; every pair of vehicles less than ``layer_m`` apart vertically
     is at least ``separation_m`` apart horizontally at every ``step_s`` of the predicted tracks. Otherwise
@@ -201,22 +206,33 @@ def schedule_fleet(
     Returns the sorties as each is flown (its vehicle's layer) and the schedule.
     """
     n = len(layers_m)
-    names = vehicle_ids(n)
+    names = tuple(names) if names is not None else vehicle_ids(n)
     by_id = {c.id: c for c in compounds}
     cache: dict[tuple[int, float], tuple[Sortie, np.ndarray]] = {}
+
+    def flown_by(v: int) -> tuple[XY, float, Vehicle]:
+        if fixed is None or not units:
+            return home, patrol_speed_mps, vehicle
+        u = units[v]
+        return (u.home_x_m, u.home_y_m), u.speed_mps, u.vehicle
+
+    def own(i: int) -> int:
+        return 0 if fixed is None else fixed[i]
 
     def get(i: int, v: int) -> tuple[Sortie, np.ndarray]:
         key = (i, layers_m[v])
         if key not in cache:
             s = variants(i, layers_m[v])
-            cache[key] = (s, rel_track(s, home, patrol_speed_mps, vehicle, fleet.step_s))
+            cache[key] = (s, rel_track(s, *flown_by(v), fleet.step_s))
         return cache[key]
 
     def dur(i: int, v: int) -> float:
+        if fixed is not None and fixed[i] != v:
+            return math.inf  # planned for another vehicle: its launch point, battery and speeds
         return float(get(i, v)[1][-1, 0])
 
-    rank = {i: min(priority_key(by_id[c]) for c in get(i, 0)[0].compound_ids) for i in sortie_ids}
-    order = sorted(sortie_ids, key=lambda i: (rank[i], -dur(i, 0), i))
+    rank = {i: min(priority_key(by_id[c]) for c in get(i, own(i))[0].compound_ids) for i in sortie_ids}
+    order = sorted(sortie_ids, key=lambda i: (rank[i], -dur(i, own(i)), i))
     order = improve(order, rank, dur, n, fleet.swap_s)
     release: dict[int, float] = {}
     planned = list_schedule(order, dur, n, fleet.swap_s, release)
@@ -235,6 +251,10 @@ def schedule_fleet(
         if conflict is None:
             break
         later = conflict.b if slots[conflict.b.sortie][1] >= slots[conflict.a.sortie][1] else conflict.a
+        if fixed is not None and slots[conflict.b.sortie][1] == slots[conflict.a.sortie][1]:
+            # a tie: hold the one dispatched later; holding the earlier would drag the later along (it may not
+            # start before it) and, bound to its own vehicle, it would take off beside it again
+            later = max(conflict.a, conflict.b, key=lambda tr: order.index(tr.sortie))
         k = order.index(later.sortie)
         swapped = next(
             (
@@ -244,7 +264,7 @@ def schedule_fleet(
             ),
             None,
         )
-        if swapped is not None and release == {}:
+        if swapped is not None and release == {} and fixed is None:  # bound sorties: hold, do not reorder
             trial = list_schedule(swapped, dur, n, fleet.swap_s, release)
             c2, _least = first_conflict(tracks_of(trial), fleet.separation_m, fleet.layer_m)
             if c2 is None or c2.t_s > conflict.t_s + 1e-6:
@@ -277,14 +297,15 @@ def schedule_fleet(
         raise PlanningError(_("fleet deconfliction did not settle; lower --vehicles"))
     flown = {i: get(i, v)[0] for i, (v, _s, _e) in slots.items()}
     heard: dict[str, float] = {}
-    for i, (_v, s, _e) in slots.items():
+    for i, (v, s, _e) in slots.items():
         sortie = flown[i]
-        done = planned_track(sortie, home, patrol_speed_mps, vehicle).done_s
+        h, speed, airframe = flown_by(v)
+        done = planned_track(sortie, h, speed, airframe).done_s
         for k, cue in sortie.cues:
             if cue.kind == CueKind.LEAVE:
                 heard[cue.compound_id] = max(heard.get(cue.compound_id, 0.0), s + float(done[k]))
-    total = sum(dur(i, 0) for i in sortie_ids) + fleet.swap_s * max(len(sortie_ids) - n, 0)
-    ideal = max(total / n, max((dur(i, 0) for i in sortie_ids), default=0.0))
+    total = sum(dur(i, own(i)) for i in sortie_ids) + fleet.swap_s * max(len(sortie_ids) - n, 0)
+    ideal = max(total / n, max((dur(i, own(i)) for i in sortie_ids), default=0.0))
     sched = FleetSchedule(
         params=fleet,
         vehicles=names,
@@ -297,6 +318,7 @@ def schedule_fleet(
         ideal_s=round(ideal, 1),
         min_separation_m=None if math.isinf(least) else round(least, 1),
         heard_at_s=tuple(sorted(((c, round(t, 1)) for c, t in heard.items()), key=lambda x: (x[1], x[0]))),
+        units=tuple(units),
     )
     return [flown[i] for i in sorted(flown)], sched
 
@@ -307,3 +329,61 @@ def layered(sortie: Sortie, steps: Sequence, safe_alt_m: float, predicted_time_s
     return dataclasses.replace(
         sortie, steps=tuple(steps), safe_alt_m=safe_alt_m, predicted_time_s=predicted_time_s, rally=rally
     )
+
+
+def assign_compounds(
+    ids: Sequence[str],
+    est: Mapping[tuple[str, int], float],
+    n: int,
+    evaluate: Callable[[list[list[str]]], list[float]],
+    rounds: int = 12,
+    budget: int = 300,
+) -> list[list[str]]:
+    """Compounds ``ids`` (in priority order) shared among ``n`` different vehicles: per vehicle, its compounds in
+    that order.
+
+    ``est[(c, v)]`` is vehicle ``v``'s time for compound ``c`` alone (from its launch point, with its battery
+    and speeds); a pair that is missing is a compound that vehicle cannot fly (out of its reach, or its speaker
+    is not heard whole from the compound's altitude), and it is never given that compound. Greedy first: each
+    compound to the vehicle whose load plus its time is least. Then ``evaluate`` (the vehicles' real finish
+    times for an assignment: sorties split by each vehicle's endurance and list-scheduled in priority order;
+    inf where it cannot be flown) guides a local search: one compound moves to another vehicle while that
+    lowers the makespan (then the other finish times), the best move of each round, for at most ``rounds``
+    moves and ``budget`` evaluations (a large district stops early with the best found). The compounds of
+    the vehicle that lands last are tried first.
+    """
+    pos = {c: k for k, c in enumerate(ids)}
+    load = [0.0] * n
+    out: list[list[str]] = [[] for _ in range(n)]
+    for c in ids:
+        v = min((v for v in range(n) if (c, v) in est), key=lambda v: (load[v] + est[(c, v)], v))
+        out[v].append(c)
+        load[v] += est[(c, v)]
+
+    def key(ends: list[float]) -> tuple[float, ...]:
+        return tuple(sorted(ends, reverse=True))
+
+    ends = evaluate(out)
+    best = key(ends)
+    spent = 1
+    for _round in range(rounds):
+        move = None
+        for src in sorted(range(n), key=lambda v: -ends[v]):
+            for c in out[src]:
+                for v in range(n):
+                    if v == src or (c, v) not in est:
+                        continue
+                    trial = [list(x) for x in out]
+                    trial[src].remove(c)
+                    trial[v] = sorted([*trial[v], c], key=pos.__getitem__)
+                    if spent >= budget:
+                        break
+                    got = evaluate(trial)
+                    spent += 1
+                    k = key(got)
+                    if k < best and (move is None or k < move[0]):
+                        move = (k, trial, got)
+        if move is None:
+            break
+        best, out, ends = move
+    return out

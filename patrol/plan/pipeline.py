@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from patrol.errors import PlanningError
 from patrol.i18n import _
 from patrol.plan.acoustics import audibility
 from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
 from patrol.plan.coverage import clip_plays, hear, in_range_share, open_ground, radius_table, sample_points, share
-from patrol.plan.fleet import layered, schedule_fleet, transit_layers
+from patrol.plan.fleet import assign_compounds, improve, layered, list_schedule, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
-from patrol.plan.route import order_compounds, route_legs, sweep_and_route, sweep_area
+from patrol.plan.route import order_compounds, priority_key, route_legs, sweep_and_route, sweep_area
 from patrol.plan.shielding import Shield
 from patrol.plan.sorties import (
     check_sortie,
@@ -26,6 +28,7 @@ from patrol.plan.sorties import (
     path_time_s,
     safe_alt_m,
     sortie_steps,
+    split_sorties,
     step_speed,
 )
 from patrol.types import (
@@ -39,6 +42,8 @@ from patrol.types import (
     District,
     FleetParams,
     FleetSchedule,
+    FleetUnit,
+    FleetVehicle,
     PatrolParams,
     Plan,
     Sortie,
@@ -61,9 +66,38 @@ def replace_alt(params: PatrolParams, alt_m: float) -> PatrolParams:
     return dataclasses.replace(params, alt_m=alt_m)
 
 
-def timed_legs(sorties: list[Sortie], home: tuple[float, float], patrol_speed_mps: float, vehicle: Vehicle):
-    """Legs of every sortie as arrays ``p0, p1, duration_s`` at cruise speed (loiters as hovers), each from home."""
-    legs = [route_legs(s.steps, lambda st: step_speed(st, patrol_speed_mps, vehicle), home) for s in sorties]
+Flown = Callable[[int], tuple[tuple[float, float], float, Vehicle, Speaker]]
+"""Sortie index -> launch point, patrol speed, airframe and speaker of the vehicle that flies it."""
+
+
+def flown_by(
+    schedule: FleetSchedule | None, units: Sequence[UnitPlan], plan: tuple[tuple[float, float], float, Vehicle, Speaker]
+) -> Flown:
+    """Who flies each sortie: its vehicle of the vehicles file where those differ, else the plan's (``plan``)."""
+    if schedule is None or not schedule.units or not units or same_units(units):
+        return lambda _i: plan
+    by_sortie = {sl.sortie: units[schedule.vehicles.index(sl.vehicle)] for sl in schedule.slots}
+
+    def of(i: int) -> tuple[tuple[float, float], float, Vehicle, Speaker]:
+        u = by_sortie[i]
+        return (u.unit.home_x_m, u.unit.home_y_m), u.unit.speed_mps, u.unit.vehicle, u.speaker
+
+    return of
+
+
+def timed_legs(
+    sorties: list[Sortie],
+    home: tuple[float, float],
+    patrol_speed_mps: float,
+    vehicle: Vehicle,
+    flown: Flown | None = None,
+):
+    """Legs of every sortie as arrays ``p0, p1, duration_s`` at cruise speed (loiters as hovers), each from home
+    (its own vehicle's launch point, speeds and airframe with ``flown``)."""
+    legs = []
+    for s in sorties:
+        h, speed, v = (home, patrol_speed_mps, vehicle) if flown is None else flown(s.index)[:3]
+        legs.append(route_legs(s.steps, lambda st, speed=speed, v=v: step_speed(st, speed, v), h))
     if not legs:
         return np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0)
     return tuple(np.concatenate(part) for part in zip(*legs, strict=True))
@@ -94,6 +128,7 @@ def predicted_hearing(
     points: int = 3000,
     buildings: Sequence[Building] = (),
     shielding: bool = True,
+    flown: Flown | None = None,
 ) -> dict[str, tuple[float, dict[int, float], float, float]]:
     """Per compound, the predicted share heard whole (all sorties together) and the share each sortie alone
     gives (its own sorties, and the others it hears), over its open ground (grid points outside every
@@ -102,10 +137,12 @@ def predicted_hearing(
     roofs between it and the track): :func:`patrol.plan.coverage.hear`, the audit's function, on each
     sortie's planned track (at its knots and play ends, :meth:`PlannedTrack.at_knots_and`) with the plays its
     cues make (:mod:`patrol.plan.playback`), screened by the buildings (:class:`patrol.plan.shielding.Shield`;
-    not with ``shielding`` False). Silent legs count for nothing."""
+    not with ``shielding`` False). Silent legs count for nothing. With ``flown`` each sortie is flown from its
+    vehicle's launch point, at its speeds, with its speaker's level."""
     flights = []
     for s in sorties:
-        tr = planned_track(s, home, patrol_speed_mps, vehicle)
+        h, speed, v, spk = (home, patrol_speed_mps, vehicle, speaker) if flown is None else flown(s.index)
+        tr = planned_track(s, h, speed, v)
         events = planned_events(s, tr.done_s, clip_of)
         clip_s = {}
         for cue in (c for _k, c in s.cues):
@@ -113,7 +150,7 @@ def predicted_hearing(
                 clip_s[got[0]] = got[1]
         plays = [(a, b) for a, b, _ in clip_plays(events, clip_s, float(tr.t_s[-1]))]
         t, xy, alt = tr.at_knots_and(plays)
-        r = radius_table(speaker, alt, params.radius_m)
+        r = radius_table(spk, alt, params.radius_m)
         reach = r.max(initial=0.0)
         box = (*(xy.min(axis=0) - reach), *(xy.max(axis=0) + reach))
         flights.append((s, t, xy, alt, r, plays, box))
@@ -149,10 +186,13 @@ def fleet_sorties(
     sky: Skyline | None,
     work_alt_m: float,
     fleet: FleetParams,
+    names: Sequence[str] | None = None,
+    units: Sequence[FleetUnit] = (),
 ) -> tuple[list[Sortie], FleetSchedule]:
     """Sorties split for the highest transit layer (so every vehicle's fits its endurance), each flown at its
     vehicle's layer, scheduled and deconflicted (:mod:`patrol.plan.fleet`)."""
-    layers = transit_layers(fleet.vehicles, work_alt_m, params.transit_alt, params.max_alt_m, fleet.layer_m)
+    n = len(names) if names else fleet.vehicles
+    layers = transit_layers(n, work_alt_m, params.transit_alt, params.max_alt_m, fleet.layer_m)
     top = max(layers)
     base = make_sorties(
         ordered, district.compounds, district.nofly, home, replace_transit(params, top), vehicle, speed_mps, sky
@@ -175,12 +215,304 @@ def fleet_sorties(
         return layered(s, steps, safe_alt_m(home, steps, p, sky), path_time_s(home, steps, speed_mps, vehicle))
 
     ids = [s.index for s in base]
-    return schedule_fleet(variant, ids, district.compounds, layers, home, speed_mps, vehicle, fleet, district.frame)
+    return schedule_fleet(
+        variant, ids, district.compounds, layers, home, speed_mps, vehicle, fleet, district.frame, names, units=units
+    )
 
 
 def replace_transit(params: PatrolParams, transit_alt_m: float) -> PatrolParams:
     """``params`` with another transit altitude (a fleet vehicle's layer)."""
     return dataclasses.replace(params, transit_alt_m=transit_alt_m)
+
+
+def route_compounds(
+    district: District,
+    params: PatrolParams,
+    speaker: Speaker,
+    vehicle: Vehicle,
+    aud: Audibility,
+    sky: Skyline,
+    zones: BaseGeometry | None,
+    loiter_s: float,
+    unheard: dict[str, str] | None = None,
+) -> tuple[list[CompoundRoute], dict[str, Audibility], dict[str, CompoundAltitude], dict[str, BaseGeometry]]:
+    """Every compound's sweep and route for one speaker and airframe (``aud`` their decision at ``--alt-m``),
+    at the altitude its roofs allow, with its audibility there, and its sweepable area. A compound the speaker
+    is not heard from at that altitude raises :class:`PlanningError` naming it, or, with ``unheard`` given, is
+    left out and named there with the reason."""
+    routes = []
+    areas: dict[str, BaseGeometry] = {}
+    auds: dict[str, Audibility] = {}
+    alts: dict[str, CompoundAltitude] = {}
+    for c in district.compounds:
+        alt = compound_altitude(c, sky, params, reach_m=aud.overrun_m + aud.spacing_m)
+        try:
+            a_c = aud if alt.alt_m == params.alt_m else audibility(speaker, vehicle, replace_alt(params, alt.alt_m))
+        except PlanningError as e:
+            if unheard is None:
+                raise PlanningError(
+                    _("compound {id} ({limited_by} {alt_m} m): {error}").format(
+                        id=c.id, limited_by=_(alt.limited_by), alt_m=f"{alt.alt_m:.0f}", error=e
+                    )
+                ) from None
+            unheard[c.id] = f"{_(alt.limited_by)} {alt.alt_m:.0f} m: {e}"
+            continue
+        alts[c.id] = alt
+        auds[c.id] = a_c
+        area = sweep_area(c, zones)
+        areas[c.id] = area
+        _lanes, route = sweep_and_route(
+            c,
+            area,
+            a_c.spacing_m,
+            a_c.speed_mps,
+            alt.alt_m,
+            loiter_s,
+            params.perimeter,
+            keep_out=zones,
+            overrun_m=a_c.overrun_m,
+            radius_m=a_c.radius_m,
+            prompt_s=params.prompt_s,
+            pass_s=float(math.ceil(params.prompt_s - 1e-9)),
+        )
+        if a_c is not aud:
+            steps = tuple(dataclasses.replace(st, speed_mps=a_c.speed_mps) for st in route.steps)
+            route = dataclasses.replace(route, steps=steps)
+        routes.append(route)
+    return routes, auds, alts, areas
+
+
+@dataclasses.dataclass
+class UnitPlan:
+    """One vehicle of a vehicles file as the planner sees it: where it launches, its airframe and speaker, and
+    its routes of the compounds it can cover whole (with their audibility, altitude and sweepable area)."""
+
+    unit: FleetUnit
+    speaker: Speaker
+    routes: dict[str, CompoundRoute]
+    auds: dict[str, Audibility]
+    alts: dict[str, CompoundAltitude]
+    areas: dict[str, BaseGeometry]
+    unheard: dict[str, str]
+
+
+def plan_units(
+    district: District,
+    params: PatrolParams,
+    speaker: Speaker,
+    home: tuple[float, float],
+    sky: Skyline,
+    zones: BaseGeometry | None,
+    loiter_s: float,
+    specs: Sequence[FleetVehicle],
+) -> list[UnitPlan]:
+    """Each vehicle of a vehicles file resolved: its launch point in the local frame (the plan's ``home`` when it
+    gives none), checked clear of no-fly zones and buildings and within its reach of a compound, and its own
+    routes (its speaker level and top speed set the lanes). :class:`PlanningError` names the file and vehicle."""
+    out = []
+    for spec in specs:
+        where = _("{path}: vehicle {id}").format(path=spec.origin, id=spec.id)
+        if spec.launch_lon is not None and spec.launch_lat is not None:
+            hx, hy = district.frame.to_local(spec.launch_lon, spec.launch_lat)
+            h = (float(hx), float(hy))
+        else:
+            h = home
+        if zones is not None and zones.contains(shapely.Point(h)):
+            raise PlanningError(
+                _("{where}: launch lies inside a no-fly zone (or its buffer); choose a point outside").format(
+                    where=where
+                )
+            )
+        blocker = point_in_building(h, sky, params.home_clearance_m)
+        if blocker is not None:
+            raise PlanningError(
+                _("{where}: launch is within {clearance_m} m of building {id}; launch from open ground").format(
+                    where=where, clearance_m=f"{params.home_clearance_m:g}", id=blocker.id
+                )
+            )
+        v = spec.vehicle
+        reach_m = v.usable_s * v.transit_speed_mps / 2
+        near_m = min(float(shapely.Point(h).distance(c.geometry)) for c in district.compounds)
+        if near_m > reach_m:
+            raise PlanningError(
+                _(
+                    "{where}: launch is {near_km} km from the nearest compound, beyond its reach ({reach_km} km out "
+                    "and back on its battery); check launch (LAT,LON, WGS-84)"
+                ).format(where=where, near_km=f"{near_m / 1000:.1f}", reach_km=f"{reach_m / 1000:.1f}")
+            )
+        spk = dataclasses.replace(speaker, level_db_at_1m=spec.speaker_db)
+        try:
+            aud = audibility(spk, v, params)
+        except PlanningError as e:
+            raise PlanningError(_("{where}: {error}").format(where=where, error=e)) from None
+        unheard: dict[str, str] = {}
+        routes, auds, alts, areas = route_compounds(district, params, spk, v, aud, sky, zones, loiter_s, unheard)
+        unit = FleetUnit(spec, h[0], h[1], aud.speed_mps)
+        out.append(UnitPlan(unit, spk, {r.compound_id: r for r in routes}, auds, alts, areas, unheard))
+    return out
+
+
+def same_units(units: Sequence[UnitPlan]) -> bool:
+    """Whether every vehicle of the file launches from one point with one airframe and speaker level: then any
+    of them can fly any sortie, and the sorties are shared as among identical vehicles."""
+    first = units[0]
+    return all(
+        (u.unit.home_x_m, u.unit.home_y_m, u.unit.vehicle, u.speaker)
+        == (first.unit.home_x_m, first.unit.home_y_m, first.unit.vehicle, first.speaker)
+        for u in units
+    )
+
+
+def unit_sorties(
+    district: District,
+    units: Sequence[UnitPlan],
+    params: PatrolParams,
+    sky: Skyline | None,
+    zones: BaseGeometry | None,
+    work_alt_m: float,
+    fleet: FleetParams,
+    home: tuple[float, float],
+    vehicle: Vehicle,
+) -> tuple[list[Sortie], FleetSchedule]:
+    """Sorties of different vehicles (a vehicles file): compounds assigned to the vehicles first
+    (:func:`patrol.plan.fleet.assign_compounds`, in priority order, each only to a vehicle that covers it whole
+    and reaches it), then each vehicle's compounds split into sorties from its own launch point, at its own
+    transit layer, by its own endurance and speeds; then scheduled and deconflicted as one fleet."""
+    n = len(units)
+    layers = transit_layers(n, work_alt_m, params.transit_alt, params.max_alt_m, fleet.layer_m)
+    by_id = {c.id: c for c in district.compounds}
+    ids = [c.id for c in sorted(district.compounds, key=priority_key)]
+    unit_params = [replace_transit(params, layers[v]) for v in range(n)]
+
+    quick: dict[tuple[int, tuple[str, ...]], list[tuple[tuple[int, int], float]] | None] = {}
+
+    def durations(v: int, cids: tuple[str, ...]) -> list[tuple[tuple[int, int], float]] | None:
+        """Rank and predicted time of each sortie vehicle ``v`` would fly for ``cids`` (None: it cannot)."""
+        if (v, cids) not in quick:
+            u = units[v]
+            h, p = (u.unit.home_x_m, u.unit.home_y_m), unit_params[v]
+            routes = order_compounds([u.routes[c] for c in cids], district.compounds, h)
+            try:
+                groups = split_sorties(routes, h, p, u.unit.vehicle, u.unit.speed_mps, zones, sky)
+                quick[(v, cids)] = [
+                    (
+                        min(priority_key(by_id[r[0].compound_id or ""]) for r in runs),
+                        float(
+                            planned_track(
+                                SimpleNamespace(steps=tuple(sortie_steps(runs, h, zones, p, sky))),  # type: ignore[arg-type]
+                                h,
+                                u.unit.speed_mps,
+                                u.unit.vehicle,
+                            ).t_s[-1]
+                        ),
+                    )
+                    for runs in groups
+                ]
+            except PlanningError:
+                quick[(v, cids)] = None
+        return quick[(v, cids)]
+
+    def reach_s(v: int, cid: str) -> float | None:
+        """Vehicle ``v``'s time for compound ``cid`` alone (its sorties and the swaps between them), None where it
+        cannot fly it: its speaker is not heard whole from the compound's altitude, or a waypoint or one leg of
+        the sweep is beyond its battery from its launch point."""
+        if cid not in units[v].routes:
+            return None
+        got = durations(v, (cid,))
+        return None if got is None else sum(t for _r, t in got) + fleet.swap_s * (len(got) - 1)
+
+    est = {(c, v): t for c in ids for v in range(n) if (t := reach_s(v, c)) is not None}
+    for v, u in enumerate(units):
+        if not any((c, v) in est for c in ids):
+            why = "; ".join(f"{c}: {w}" for c, w in list(u.unheard.items())[:2]) or _("every compound out of its reach")
+            raise PlanningError(
+                _(
+                    "{path}: vehicle {id} can carry no sortie ({why}); raise its endurance or speaker_db, move its "
+                    "launch, or remove it"
+                ).format(path=u.unit.spec.origin, id=u.unit.spec.id, why=why)
+            )
+    for c in ids:
+        if not any((c, v) in est for v in range(n)):
+            raise PlanningError(
+                _(
+                    "compound {id}: no vehicle of {path} can patrol it whole (out of reach, or the speaker not heard "
+                    "from its altitude); add a vehicle that can, or move a launch point"
+                ).format(id=c, path=units[0].unit.spec.origin)
+            )
+
+    def evaluate(assign: list[list[str]]) -> list[float]:
+        rows = []
+        for v, cids in enumerate(assign):
+            got = durations(v, tuple(cids)) if cids else []
+            if got is None:
+                return [math.inf] * n
+            rows += [(v, rank, t) for rank, t in got]
+        order = sorted(range(len(rows)), key=lambda k: (rows[k][1], -rows[k][2], k))
+
+        def dur(k: int, v: int) -> float:
+            return rows[k][2] if rows[k][0] == v else math.inf
+
+        order = improve(order, {k: rows[k][1] for k in range(len(rows))}, dur, n, fleet.swap_s)
+        slots = list_schedule(order, dur, n, fleet.swap_s, {})
+        ends = [0.0] * n
+        for v, _s, e in slots.values():
+            ends[v] = max(ends[v], e)
+        return ends
+
+    assign = assign_compounds(ids, est, n, evaluate)
+    rows = []
+    for v, cids in enumerate(assign):
+        u = units[v]
+        h = (u.unit.home_x_m, u.unit.home_y_m)
+        routes = order_compounds([u.routes[c] for c in cids], district.compounds, h)
+        try:
+            got = make_sorties(
+                routes, district.compounds, district.nofly, h, unit_params[v], u.unit.vehicle, u.unit.speed_mps, sky
+            )
+        except PlanningError as e:
+            raise PlanningError(
+                _("{path}: vehicle {id}: {error}").format(path=u.unit.spec.origin, id=u.unit.spec.id, error=e)
+            ) from None
+        rows += [(v, x, min(priority_key(by_id[c]) for c in x.compound_ids)) for x in got]
+    rows.sort(key=lambda r: (r[2], r[0], r[1].index))
+    sorties = [dataclasses.replace(x, index=k) for k, (_v, x, _r) in enumerate(rows, start=1)]
+    fixed = {k: v for k, (v, _x, _r) in enumerate(rows, start=1)}
+    by_index = {s.index: s for s in sorties}
+    names = [u.unit.spec.id for u in units]
+    speed0 = units[0].unit.speed_mps
+    return schedule_fleet(
+        lambda i, _layer: by_index[i],
+        [s.index for s in sorties],
+        district.compounds,
+        layers,
+        home,
+        speed0,
+        vehicle,
+        fleet,
+        district.frame,
+        names=names,
+        fixed=fixed,
+        units=[u.unit for u in units],
+    )
+
+
+def flown_routes(
+    sorties: Sequence[Sortie], schedule: FleetSchedule, units: Sequence[UnitPlan]
+) -> tuple[list[CompoundRoute], dict[str, Audibility], dict[str, CompoundAltitude], dict[str, BaseGeometry]]:
+    """Each compound's route, audibility, altitude and area as the vehicle that patrols it planned them, in the
+    order the sorties fly them."""
+    vehicle_of = {sl.sortie: schedule.vehicles.index(sl.vehicle) for sl in schedule.slots}
+    ordered: list[CompoundRoute] = []
+    auds: dict[str, Audibility] = {}
+    alts: dict[str, CompoundAltitude] = {}
+    areas: dict[str, BaseGeometry] = {}
+    for s in sorted(sorties, key=lambda x: x.index):
+        u = units[vehicle_of[s.index]]
+        for c in s.compound_ids:
+            if c not in auds:
+                ordered.append(u.routes[c])
+                auds[c], alts[c], areas[c] = u.auds[c], u.alts[c], u.areas[c]
+    return ordered, auds, alts, areas
 
 
 def plan_patrol(
@@ -246,58 +578,53 @@ def plan_patrol(
         )
     loiter_s = params.loiter_s if params.loiter_s is not None else params.hotspot_repeats * params.prompt_s
     loiter_s = float(math.ceil(loiter_s - 1e-9))  # ArduPilot keeps NAV_LOITER_TIME in whole seconds
-    routes = []
-    areas = {}
-    auds: dict[str, Audibility] = {}
-    alts: dict[str, CompoundAltitude] = {}
-    for c in district.compounds:
-        alt = compound_altitude(c, sky, params, reach_m=aud.overrun_m + aud.spacing_m)
-        alts[c.id] = alt
-        try:
-            a_c = aud if alt.alt_m == params.alt_m else audibility(speaker, vehicle, replace_alt(params, alt.alt_m))
-        except PlanningError as e:
-            raise PlanningError(
-                _("compound {id} ({limited_by} {alt_m} m): {error}").format(
-                    id=c.id, limited_by=_(alt.limited_by), alt_m=f"{alt.alt_m:.0f}", error=e
-                )
-            ) from None
-        auds[c.id] = a_c
-        area = sweep_area(c, zones)
-        areas[c.id] = area
-        _lanes, route = sweep_and_route(
-            c,
-            area,
-            a_c.spacing_m,
-            a_c.speed_mps,
-            alt.alt_m,
-            loiter_s,
-            params.perimeter,
-            keep_out=zones,
-            overrun_m=a_c.overrun_m,
-            radius_m=a_c.radius_m,
-            prompt_s=params.prompt_s,
-            pass_s=float(math.ceil(params.prompt_s - 1e-9)),
-        )
-        if a_c is not aud:
-            steps = tuple(dataclasses.replace(st, speed_mps=a_c.speed_mps) for st in route.steps)
-            route = dataclasses.replace(route, steps=steps)
-        routes.append(route)
-    ordered = order_compounds(routes, district.compounds, home)
+    units = []
+    if fleet is not None and fleet.units:
+        units = plan_units(district, params, speaker, home, sky, zones, loiter_s, fleet.units)
+    shared = bool(units) and same_units(units)
+    if shared:  # one launch point, airframe and speaker for all: the sorties are shared as among identical ones
+        u = units[0]
+        vehicle, speaker, home = u.unit.vehicle, u.speaker, (u.unit.home_x_m, u.unit.home_y_m)
+        if u.unit.spec.launch_lon is not None:
+            params = dataclasses.replace(params, home_lon=u.unit.spec.launch_lon, home_lat=u.unit.spec.launch_lat)
+        aud = audibility(speaker, vehicle, params)
     sky_or_none = sky if sky.buildings else None
     schedule = None
-    if fleet is not None and fleet.vehicles > 1:
-        work_alt = max((a.alt_m for a in alts.values()), default=params.alt_m)
-        sorties, schedule = fleet_sorties(
-            ordered, district, home, params, vehicle, aud.speed_mps, sky_or_none, work_alt, fleet
-        )
+    if units and not shared:
+        work_alt = max((a.alt_m for u in units for a in u.alts.values()), default=params.alt_m)
+        sorties, schedule = unit_sorties(district, units, params, sky_or_none, zones, work_alt, fleet, home, vehicle)
+        ordered, auds, alts, areas = flown_routes(sorties, schedule, units)
     else:
+        routes, auds, alts, areas = route_compounds(district, params, speaker, vehicle, aud, sky, zones, loiter_s)
+        ordered = order_compounds(routes, district.compounds, home)
+    if fleet is not None and (fleet.vehicles > 1 or shared) and not (units and not shared):
+        work_alt = max((a.alt_m for a in alts.values()), default=params.alt_m)
+        names = [x.unit.spec.id for x in units] if units else None
+        sorties, schedule = fleet_sorties(
+            ordered,
+            district,
+            home,
+            params,
+            vehicle,
+            aud.speed_mps,
+            sky_or_none,
+            work_alt,
+            fleet,
+            names,
+            [x.unit for x in units],
+        )
+    elif schedule is None:
         sorties = make_sorties(
             ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps, sky_or_none
         )
     resolve = getattr(encoder, "resolve", None)
     if resolve is not None:  # the broadcast stage names the prompt each cue plays
         sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
-    missions = tuple(build_mission(s, frame, home, aud.speed_mps, vehicle.transit_speed_mps, encoder) for s in sorties)
+    flown = flown_by(schedule, units, (home, aud.speed_mps, vehicle, speaker))
+    missions = tuple(
+        build_mission(s, frame, flown(s.index)[0], flown(s.index)[1], flown(s.index)[2].transit_speed_mps, encoder)
+        for s in sorties
+    )
     clip_of = getattr(encoder, "clip", None) or default_clip_of(params)
     hearing = predicted_hearing(
         district.compounds,
@@ -310,8 +637,9 @@ def plan_patrol(
         clip_of,
         buildings=district.buildings,
         shielding=shielding,
+        flown=flown,
     )
-    p0, p1, _dur = timed_legs(sorties, home, aud.speed_mps, vehicle)
+    p0, p1, _dur = timed_legs(sorties, home, aud.speed_mps, vehicle, flown)
     legs = shapely.linestrings(np.stack([p0, p1], axis=1)) if len(p0) else np.array([])
     leg_tree = shapely.STRtree(legs)
     sortie_of = {}

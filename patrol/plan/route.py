@@ -208,6 +208,23 @@ def avoid_zones(a: XY, b: XY, zones: BaseGeometry | None) -> list[XY]:
     """
     if zones is None or zones.is_empty:
         return []
+    key = (id(zones), a, b)
+    hit = _AVOIDED.get(key)
+    if hit is not None and hit[0] is zones:
+        return list(hit[1])
+    path = _avoid_zones(a, b, zones)
+    if len(_AVOIDED) >= 50_000:
+        _AVOIDED.clear()
+    _AVOIDED[key] = (zones, tuple(path))
+    return path
+
+
+_AVOIDED: dict[tuple[int, XY, XY], tuple[BaseGeometry, tuple[XY, ...]]] = {}
+"""Paths already found round one zone geometry (kept with the key so a reused id is not mistaken for it):
+the fleet's compound assignment (:func:`patrol.plan.fleet.assign_compounds`) re-splits the same transits."""
+
+
+def _avoid_zones(a: XY, b: XY, zones: BaseGeometry) -> list[XY]:
     seg = LineString([a, b])
     if not seg.intersects(zones):
         return []

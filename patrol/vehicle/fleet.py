@@ -33,6 +33,7 @@ import tomllib
 
 from patrol.errors import InputError, PatrolError
 from patrol.i18n import N_, _, shown
+from patrol.inputs.fleet import KEYS as FLEET_KEYS
 from patrol.vehicle.deconflict import (
     HomePad,
     Seen,
@@ -140,14 +141,19 @@ def fleet_schedule(manifest: dict[str, Any], package: Path) -> tuple[list[str], 
 
 
 def read_fleet(
-    path: Path, vehicles: list[str], profiles: dict[str, tuple[str | None, int | None]] | None = None
+    path: Path,
+    vehicles: list[str],
+    profiles: dict[str, tuple[str | None, int | None]] | None = None,
+    planned_sysid: dict[str, int] | None = None,
 ) -> dict[str, VehicleLink]:
     """``fleet.toml`` read and checked against the schedule's ``vehicles``: one connection for each, no other.
 
     A vehicle's table gives ``connect`` (and ``signing_key``, ``sysid``), or ``vehicle = "NAME"``, a vehicle
     profile of patrol.toml (``profiles``: name -> (connect, sysid)) whose connect and sysid it takes; keys of the
-    table win over the profile's. Raises :class:`InputError` naming the file and the item (unknown or missing
-    vehicle, bad address, unknown profile, missing key).
+    table win over the profile's; a vehicle with no sysid there takes the one the package was planned with
+    (``planned_sysid``: the manifest's fleet vehicles, from ``plan --fleet-file``). The file may be the vehicles
+    file the package was planned from: its planning keys are left to the plan. Raises :class:`InputError`
+    naming the file and the item (unknown or missing vehicle, bad address, unknown profile, missing key).
     """
     profiles = profiles or {}
     needs_connect = _('{path}: [{vid}] needs connect = "tcp:HOST:PORT" (or udp:/udpin:/serial)')
@@ -168,11 +174,11 @@ def read_fleet(
             )
         if not isinstance(table, dict):
             raise InputError(needs_connect.format(path=path, vid=vid))
-        extra = sorted(set(table) - {"connect", "signing_key", "vehicle", "sysid"})
+        extra = sorted(set(table) - set(FLEET_KEYS))  # the planning keys (launch, battery, ...) are the plan's
         if extra:
             raise InputError(
-                _("{path}: [{vid}] has unknown key {key}; use connect, signing_key, vehicle, sysid").format(
-                    path=path, vid=vid, key=repr(extra[0])
+                _("{path}: [{vid}] has unknown key {key}; the keys are {keys}").format(
+                    path=path, vid=vid, key=repr(extra[0]), keys=", ".join(FLEET_KEYS)
                 )
             )
         name = table.get("vehicle")
@@ -196,7 +202,7 @@ def read_fleet(
                     "connect)"
                 ).format(path=path, vid=vid, name=name)
             )
-        sysid = table.get("sysid", sysid)
+        sysid = table.get("sysid", sysid if sysid is not None else (planned_sysid or {}).get(vid))
         if sysid is not None and (isinstance(sysid, bool) or not isinstance(sysid, int) or not 1 <= sysid <= 255):
             raise InputError(
                 _("{path}: [{vid}] sysid = {sysid}: give the vehicle's MAVLink system id, 1 to 255").format(
@@ -248,12 +254,26 @@ class FleetRun:
     separation_m: float = 50.0
     layer_m: float = 15.0
     link_wait_s: float = 120.0  # a lost link is reconnected for this long (then that vehicle's day ends)
-    pad: HomePad = field(default_factory=HomePad)
+    pad: HomePad = field(default_factory=HomePad)  # the first launch point's (every vehicle's, from one home)
+    pads: list[tuple[tuple[float, float], HomePad]] = field(default_factory=list)  # (lat, lon) -> its pad
     seen: dict[str, Seen] = field(default_factory=dict)  # every vehicle as last seen, for the monitor
     held: dict[frozenset[str], set[str]] = field(default_factory=dict)  # a pair too close -> who has stopped
     lock: threading.Lock = field(default_factory=threading.Lock)
     status: dict[str, VehicleStatus] = field(default_factory=dict)  # the live table's rows
     tick: Callable[[], None] | None = None  # called about 5 times a second while the fleet flies (the live table)
+
+
+def pad_at(run: FleetRun, home: tuple[float, float], guard_m: float) -> HomePad:
+    """The home pad of the launch point ``home`` (lat, lon): one pad for launch points closer than two pad
+    radii (their cylinders overlap: vehicles there take turns as at one home), its own for one further off.
+    The first launch point's is ``run.pad``."""
+    with run.lock:
+        for at, pad in run.pads:
+            if distance_m(*home, *at) < 2 * guard_m:
+                return pad
+        pad = run.pad if not run.pads else HomePad()
+        run.pads.append((home, pad))
+        return pad
 
 
 def fly_fleet(run: FleetRun) -> list[VehicleResult]:
@@ -367,6 +387,8 @@ class _Guard:
         self.order = list(run.links)
         self.stepped_for: str | None = None  # the vehicle this one climbed a layer above ("" if it could not)
         self.ceiling_m = (up.max_alt_m or 120.0) - 2.0
+        self.pad = pad_at(run, self.home, self.guard_m)  # its own launch point's
+        self.visiting: set[int] = set()  # other launch points' pads (by id) it cruises through, shared
 
     def share(self, s: FlightState) -> None:
         """Publish the vehicle's position for the others' monitor."""
@@ -376,11 +398,11 @@ class _Guard:
     def take_off_when_clear(self) -> None:
         """Wait on the ground until this vehicle has the pad to itself (nobody else airborne over home)."""
         told = False
-        while not self.run.pad.request(self.vid, "exclusive"):
+        while not self.pad.request(self.vid, "exclusive"):
             if not told:
                 self.say(
                     _("{vehicle}: waiting on the ground: {other} is over home").format(
-                        vehicle=self.vid, other=self.run.pad.blocker(self.vid)
+                        vehicle=self.vid, other=self.pad.blocker(self.vid)
                     )
                 )
                 told = True
@@ -390,8 +412,11 @@ class _Guard:
             self.share(self.flight.state)
 
     def landed(self) -> None:
-        """The vehicle is down: it gives the pad back and stops counting for the monitor."""
-        self.run.pad.request(self.vid, None)
+        """The vehicle is down: it gives the pads back and stops counting for the monitor."""
+        self.pad.request(self.vid, None)
+        for _home, pad in list(self.run.pads):
+            pad.request(self.vid, None)
+        self.visiting.clear()
         with self.run.lock:
             self.run.seen.pop(self.vid, None)
             for pair in [p for p in self.run.held if self.vid in p]:
@@ -411,15 +436,15 @@ class _Guard:
         )
         if self.exited and s.armed:
             if dist >= self.guard_m:
-                self.run.pad.step_out(self.vid)  # out: no longer a vehicle inside, only one waiting to land
+                self.pad.step_out(self.vid)  # out: no longer a vehicle inside, only one waiting to land
             need = "exclusive"
         why = None
-        if not self.run.pad.request(self.vid, need):
-            first = self.run.pad.deadlocked_with(self.vid)
+        if not self.pad.request(self.vid, need):
+            first = self.pad.deadlocked_with(self.vid)
             if first is not None and not self.exited:
                 self._leave_cylinder(s, first)
                 return
-            why = _("waiting for the home pad ({other} is over home)").format(other=self.run.pad.blocker(self.vid))
+            why = _("waiting for the home pad ({other} is over home)").format(other=self.pad.blocker(self.vid))
         elif self.exited:
             self.exited = False
             self.say(
@@ -428,11 +453,12 @@ class _Guard:
             self.flight.set_mode(self.resume_mode)
             self.holding = None
             return
+        visiting = self._visit(s)
         too_close = self._monitor(s)
         if too_close is None and self.stepped_for is not None:
             self.stepped_for = None
             self.holding = self.holding or _("stepped up")  # resumed below
-        why = why or too_close
+        why = why or visiting or too_close
         if why and not self.holding and not self.exited:
             if s.mode not in ("BRAKE", "GUIDED", "LOITER"):
                 self.resume_mode = s.mode
@@ -447,6 +473,27 @@ class _Guard:
             self.flight.set_mode(self.resume_mode)
             self.say(_("{vehicle}: clear: back to {mode}").format(vehicle=self.vid, mode=self.resume_mode))
             self.holding = None
+
+    def _visit(self, s: FlightState) -> str | None:
+        """Another launch point's pad this vehicle's path crosses: inside its cylinder it holds that pad shared,
+        as a vehicle of that home cruising over it would (so a take-off or landing there waits for it, and it
+        waits outside while one is under way); outside it gives it back. Why it must hold, or None."""
+        for at, pad in list(self.run.pads):
+            if pad is self.pad:
+                continue
+            inside = s.armed and distance_m(s.lat, s.lon, *at) < self.guard_m
+            if not inside:
+                if id(pad) in self.visiting:
+                    pad.request(self.vid, None)
+                    self.visiting.discard(id(pad))
+                continue
+            if pad.request(self.vid, "shared"):
+                self.visiting.add(id(pad))
+                continue
+            return _("waiting for the pad of another launch point ({other} is over it)").format(
+                other=pad.blocker(self.vid)
+            )
+        return None
 
     def _monitor(self, s: FlightState) -> str | None:
         """Why this vehicle must hold for the separation monitor, or None; steps it up a layer when it is the

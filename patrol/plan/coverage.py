@@ -344,6 +344,9 @@ def hear(
     return Hearing(in_range, heard, got, m, unscreened if shield is not None else None)
 
 
+COARSE = 8  # a play's every 8th sample is screened before the rest
+
+
 def _clear_play(
     shield: Shield,
     pts: np.ndarray,
@@ -358,32 +361,55 @@ def _clear_play(
     """Per point of ``pts`` (``whole``: points x plays it hears whole in the disc; ``d2``: points x samples,
     squared distances): is some such play loud enough at every one of its samples, roofs and all?
 
-    The same answer as screening every pair of a point and a sample of its plays, at a fraction of the paths:
-    a point's plays are tried nearest first (the least distance to a sample of the play), and a point is
-    settled by its first play with no sample screened off; only points in shadow try all of theirs.
+    The same answer as screening every pair of a point and a sample of its plays, at a fraction of the paths.
+    One screened sample darkens a play, and one clear play settles a point. So each point's nearest play (the
+    least distance to one of its samples) is screened first; the points still in the dark then have each of
+    their other plays screened at its farthest sample (the lowest path, the likeliest blocked), and only the
+    plays that survive that are screened whole, nearest first. A play is screened at every :data:`COARSE`-th
+    sample before the rest.
     """
     n, k = whole.shape
     out = np.zeros(n, bool)
     if n == 0 or k == 0:
         return out
     nearest = np.full((n, k), np.inf, np.float32)
+    farthest = np.zeros((n, k), np.int64)
     for p in np.flatnonzero(whole.any(axis=0)):
         rows = np.flatnonzero(whole[:, p])
-        nearest[rows, p] = d2[rows, j0[p] : j1[p]].min(axis=1)
-    order = np.argsort(nearest, axis=1, kind="stable")  # plays not heard whole in the disc sort last
-    tries = whole.sum(axis=1)
+        seg = d2[rows, j0[p] : j1[p]]
+        nearest[rows, p] = seg.min(axis=1)
+        farthest[rows, p] = j0[p] + seg.argmax(axis=1)
+
+    def dark_in(live: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Per point ``live[i]``: is play ``p[i]`` screened off at some sample?"""
+        lens = j1[p] - j0[p]
+        ii = np.repeat(np.arange(len(live)), lens)
+        at = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)  # the sample's place in its play
+        jj = np.repeat(j0[p], lens) + at
+        dark = np.zeros(len(live), bool)
+        coarse = (at % COARSE == 0) | (at == np.repeat(lens, lens) - 1)
+        for pick in (coarse, ~coarse):
+            sel = np.flatnonzero(pick & ~dark[ii])
+            e = live[ii[sel]]
+            blocked = shield.blocked(pts[e], src_xy[jj[sel]], src_alt[jj[sel]], src_r[jj[sel]])
+            dark[ii[sel[blocked]]] = True
+        return dark
+
+    alive = whole.copy()
+    live = np.flatnonzero(whole.any(axis=1))
+    first = np.argmin(nearest[live], axis=1)
+    out[live[~dark_in(live, first)]] = True
+    alive[live, first] = False
+    ii, pp = np.nonzero(alive & ~out[:, None])  # the others, at their farthest sample
+    blocked = shield.blocked(pts[ii], src_xy[farthest[ii, pp]], src_alt[farthest[ii, pp]], src_r[farthest[ii, pp]])
+    alive[ii[blocked], pp[blocked]] = False
+    order = np.argsort(np.where(alive, nearest, np.inf), axis=1, kind="stable")
+    tries = alive.sum(axis=1)
     for r in range(int(tries.max(initial=0))):
         live = np.flatnonzero(~out & (tries > r))
         if not len(live):
             break
-        p = order[live, r]
-        lens = j1[p] - j0[p]
-        ii = np.repeat(live, lens)
-        jj = np.repeat(j0[p], lens) + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
-        blocked = shield.blocked(pts[ii], src_xy[jj], src_alt[jj], src_r[jj])
-        dark = np.zeros(n, bool)
-        dark[ii[blocked]] = True
-        out[live] = ~dark[live]
+        out[live[~dark_in(live, order[live, r])]] = True
     return out
 
 

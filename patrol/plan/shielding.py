@@ -43,6 +43,7 @@ SPEED_OF_SOUND_MPS = 343.0
 FREQ_HZ = 1000.0  # the frequency the screening is taken at (speech band, ISO 9613-2 octave 1 kHz)
 MAX_SCREENING_DB = 20.0  # ISO 9613-2 caps single-diffraction screening at 20 dB
 EDGE_ROWS = 2_000_000  # path x edge rows tested at once (about 0.5 GB of temporaries)
+PATHS_AT_ONCE = 200_000  # paths screened at once
 
 
 def maekawa_db(path_difference_m: np.ndarray | float, freq_hz: float = FREQ_HZ) -> np.ndarray:
@@ -389,6 +390,11 @@ def screened(
     if len(ears) == 0 or len(screens.height_m) == 0:
         return out
     live = np.flatnonzero(margin < MAX_SCREENING_DB)  # more to spare than any screen takes: never screened
+    if len(live) > PATHS_AT_ONCE:  # bounded memory: each path may meet many roofs
+        for a in range(0, len(live), PATHS_AT_ONCE):
+            at = live[a : a + PATHS_AT_ONCE]
+            out[at] = screened(screens, ears[at], src[at], ear_h_m, margin[at])
+        return out
     if len(live) == 0:
         return out
     p, t, z = _roof_points(screens, ears[live], src[live], ear_h_m)

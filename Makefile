@@ -81,6 +81,7 @@ test: lint
 bench: setup
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_shielding.py
+	$(BIN)/python benchmarks/bench_dense.py
 	$(BIN)/python benchmarks/bench_fleet.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_upload.py

@@ -323,3 +323,18 @@ def test_two_vehicles_bound_to_their_sorties_that_would_take_off_together_are_he
     assert {sl.vehicle for sl in f.slots} == {"A", "B"}
     assert f.min_separation_m is None or f.min_separation_m >= 50.0
     assert any(sl.hold_s > 0 for sl in f.slots)
+
+
+def test_check_fails_a_schedule_that_gives_one_vehicle_two_sorties_at_once(two, tmp_path):
+    _plan, out = two
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    own = sorted((sl for sl in man["fleet"]["slots"] if sl["vehicle"] == "W"), key=lambda sl: sl["start_s"])
+    assert len(own) >= 2
+    own[1]["start_s"] = own[0]["start_s"] + 60.0  # an edited schedule: W's second sortie a minute after its first
+    edited = tmp_path / "edited"
+    write_folder({p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}, edited)
+    (edited / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    line, _least = fleet_check(edited)
+    assert line is not None and line.startswith(f"vehicle W: sortie {own[1]['sortie']} starts at +"), line
+    assert f"before sortie {own[0]['sortie']} has landed" in line
+    assert fleet_check(out)[0] is None  # the planned schedule keeps every vehicle to one sortie at a time

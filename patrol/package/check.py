@@ -216,6 +216,9 @@ def fleet_check(package: str | Path) -> tuple[str | None, float | None]:
         tracks.append(
             Track(int(sl["sortie"]), names.index(sl["vehicle"]), rel[:, 0] + float(sl["start_s"]), rel[:, 1:])
         )
+    busy = _double_booked(tracks, names, float(fleet.get("swap_s", 0.0)))
+    if busy is not None:
+        return busy, None
     c, least = first_conflict(tracks, float(fleet["separation_m"]), float(fleet["layer_m"]))
     if c is None:
         return None, None if math.isinf(least) else least
@@ -236,6 +239,29 @@ def fleet_check(package: str | Path) -> tuple[str | None, float | None]:
         sep=f"{fleet['separation_m']:g}",
     )
     return line, c.horizontal_m
+
+
+SLACK_S = 10.0  # the check's time model rebuilt from the .plan files may end a sortie a few seconds off the planner's
+
+
+def _double_booked(tracks: list, names: list[str], swap_s: float) -> str | None:
+    """A vehicle given a sortie before its previous one has landed and its battery been swapped, as a line naming
+    both sorties (None: every vehicle flies one sortie at a time). ``tracks``: :class:`patrol.plan.fleet.Track`."""
+    by_vehicle: dict[int, list] = {}
+    for tr in tracks:
+        by_vehicle.setdefault(tr.vehicle, []).append(tr)
+    for v, own in by_vehicle.items():
+        own.sort(key=lambda tr: float(tr.t_s[0]))
+        for a, b in itertools.pairwise(own):
+            free_s = float(a.t_s[-1]) + swap_s
+            if float(b.t_s[0]) < free_s - SLACK_S:
+                return _(
+                    "vehicle {v}: sortie {b} starts at +{tb} min, before sortie {a} has landed and its battery been "
+                    "swapped (+{free} min); one vehicle flies one sortie at a time: re-plan the schedule"
+                ).format(
+                    v=names[v], a=a.sortie, b=b.sortie, tb=f"{float(b.t_s[0]) / 60:.1f}", free=f"{free_s / 60:.1f}"
+                )
+    return None
 
 
 def report_text(checks: list[SortieCheck]) -> str:

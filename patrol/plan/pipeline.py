@@ -17,6 +17,7 @@ from patrol.plan.fleet import layered, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
 from patrol.plan.route import order_compounds, route_legs, sweep_and_route, sweep_area
+from patrol.plan.shadows import SHADOW_ROUNDS, HeardField, ShadowResponse, field_areas, shadow_loiters
 from patrol.plan.shielding import Shield
 from patrol.plan.sorties import (
     check_sortie,
@@ -81,7 +82,7 @@ def default_clip_of(params: PatrolParams) -> ClipOf:
     return clip_of
 
 
-def predicted_hearing(
+def predicted_fields(
     compounds: Sequence[Compound],
     sorties: Sequence[Sortie],
     home: tuple[float, float],
@@ -93,15 +94,14 @@ def predicted_hearing(
     points: int = 3000,
     buildings: Sequence[Building] = (),
     shielding: bool = True,
-) -> dict[str, tuple[float, dict[int, float], float, float]]:
-    """Per compound, the predicted share heard whole (all sorties together) and the share each sortie alone
-    gives (its own sorties, and the others it hears), over its open ground (grid points outside every
-    building footprint, :func:`patrol.plan.coverage.open_ground`), third the share over the whole area, and
-    fourth the share of the open ground in the buildings' shadow (it would hear a whole warning but for the
-    roofs between it and the track): :func:`patrol.plan.coverage.hear`, the audit's function, on each
-    sortie's planned track (at its knots and play ends, :meth:`PlannedTrack.at_knots_and`) with the plays its
-    cues make (:mod:`patrol.plan.playback`), screened by the buildings (:class:`patrol.plan.shielding.Shield`;
-    not with ``shielding`` False). Silent legs count for nothing."""
+) -> dict[str, tuple[HeardField, dict[int, float]]]:
+    """Per compound, the predicted field (:class:`patrol.plan.shadows.HeardField`: its grid, open ground, heard
+    whole by all sorties together, heard whole were there no buildings) and the share of its open ground each
+    sortie alone gives (its own sorties, and the others it hears): :func:`patrol.plan.coverage.hear`, the
+    audit's function, on each sortie's planned track (at its knots and play ends,
+    :meth:`PlannedTrack.at_knots_and`) with the plays its cues make (:mod:`patrol.plan.playback`), screened by
+    the buildings (:class:`patrol.plan.shielding.Shield`; not with ``shielding`` False). Silent legs count
+    for nothing."""
     flights = []
     for s in sorties:
         tr = planned_track(s, home, patrol_speed_mps, vehicle)
@@ -134,8 +134,44 @@ def predicted_hearing(
                 by_sortie[s.index] = round(share(h.heard, ground), 4)
             heard |= h.heard
             unscreened |= h.heard if h.unscreened is None else h.unscreened
-        out[c.id] = (share(heard, ground), by_sortie, share(heard), share(unscreened & ~heard, ground))
+        cell_m = max(math.sqrt(c.geometry.area / points), 0.25) if not c.geometry.is_empty else 1.0  # sample_points'
+        out[c.id] = (HeardField(pts, ground, heard, unscreened | heard, cell_m), by_sortie)
     return out
+
+
+def predicted_hearing(
+    compounds: Sequence[Compound],
+    sorties: Sequence[Sortie],
+    home: tuple[float, float],
+    patrol_speed_mps: float,
+    vehicle: Vehicle,
+    speaker: Speaker,
+    params: PatrolParams,
+    clip_of: ClipOf,
+    points: int = 3000,
+    buildings: Sequence[Building] = (),
+    shielding: bool = True,
+) -> dict[str, tuple[float, dict[int, float], float, float]]:
+    """Per compound, the predicted share heard whole (all sorties together) and the share each sortie alone
+    gives, over its open ground (grid points outside every building footprint,
+    :func:`patrol.plan.coverage.open_ground`), third the share over the whole area, and fourth the share of
+    the open ground in the buildings' shadow (it would hear a whole warning but for the roofs between it and
+    the track): the figures of :func:`predicted_fields`."""
+    got = predicted_fields(
+        compounds, sorties, home, patrol_speed_mps, vehicle, speaker, params, clip_of, points, buildings, shielding
+    )
+    return {cid: _figures(f, by) for cid, (f, by) in got.items()}
+
+
+def _unreachable(f: HeardField, resp: ShadowResponse | None) -> float:
+    """Share of the open ground still missed that no permitted hover reaches (0 without a response)."""
+    if resp is None:
+        return 0.0
+    return share(resp.unreachable & f.missed, f.ground)
+
+
+def _figures(f: HeardField, by_sortie: dict[int, float]) -> tuple[float, dict[int, float], float, float]:
+    return share(f.heard, f.ground), by_sortie, share(f.heard), share(f.shadowed, f.ground)
 
 
 def fleet_sorties(
@@ -270,33 +306,70 @@ def plan_patrol(
         routes.append(route)
     ordered = order_compounds(routes, district.compounds, home)
     sky_or_none = sky if sky.buildings else None
-    schedule = None
-    if fleet is not None and fleet.vehicles > 1:
-        work_alt = max((a.alt_m for a in alts.values()), default=params.alt_m)
-        sorties, schedule = fleet_sorties(
-            ordered, district, home, params, vehicle, aud.speed_mps, sky_or_none, work_alt, fleet
-        )
-    else:
-        sorties = make_sorties(
-            ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps, sky_or_none
-        )
-    resolve = getattr(encoder, "resolve", None)
-    if resolve is not None:  # the broadcast stage names the prompt each cue plays
-        sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
-    missions = tuple(build_mission(s, frame, home, aud.speed_mps, vehicle.transit_speed_mps, encoder) for s in sorties)
+    work_alt = max((a.alt_m for a in alts.values()), default=params.alt_m)
     clip_of = getattr(encoder, "clip", None) or default_clip_of(params)
-    hearing = predicted_hearing(
-        district.compounds,
-        sorties,
-        home,
-        aud.speed_mps,
-        vehicle,
-        speaker,
-        params,
-        clip_of,
-        buildings=district.buildings,
-        shielding=shielding,
-    )
+
+    def flown(ordered: list[CompoundRoute]):
+        schedule = None
+        if fleet is not None and fleet.vehicles > 1:
+            sorties, schedule = fleet_sorties(
+                ordered, district, home, params, vehicle, aud.speed_mps, sky_or_none, work_alt, fleet
+            )
+        else:
+            sorties = make_sorties(
+                ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps, sky_or_none
+            )
+        resolve = getattr(encoder, "resolve", None)
+        if resolve is not None:  # the broadcast stage names the prompt each cue plays
+            sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
+        fields = predicted_fields(
+            district.compounds,
+            sorties,
+            home,
+            aud.speed_mps,
+            vehicle,
+            speaker,
+            params,
+            clip_of,
+            buildings=district.buildings,
+            shielding=shielding,
+        )
+        return sorties, schedule, fields
+
+    sorties, schedule, fields = flown(ordered)
+    shield = Shield.of(district.buildings, speaker) if shielding else None
+    responses: dict[str, ShadowResponse] = {}
+    for _round in range(SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 else 0):
+        changed = False
+        for k, r in enumerate(ordered):
+            done = responses.get(r.compound_id)
+            budget = params.shadow_loiters - (len(done.loiters) if done is not None else 0)
+            if budget <= 0:
+                continue
+            got, resp = shadow_loiters(
+                r,
+                fields[r.compound_id][0],
+                areas[r.compound_id],
+                speaker,
+                shield,
+                sky_or_none,
+                params.clearance_m,
+                float(math.ceil(params.prompt_s - 1e-9)),
+                keep_out=zones,
+                radius_override_m=params.radius_m,
+                target=params.shadow_target,
+                max_loiters=budget,
+            )
+            prev = done.loiters if done is not None else ()
+            responses[r.compound_id] = ShadowResponse(prev + resp.loiters, resp.unreachable)
+            if resp.loiters:
+                ordered[k] = got
+                changed = True
+        if not changed:
+            break
+        sorties, schedule, fields = flown(ordered)
+    hearing = {cid: _figures(f, by) for cid, (f, by) in fields.items()}
+    missions = tuple(build_mission(s, frame, home, aud.speed_mps, vehicle.transit_speed_mps, encoder) for s in sorties)
     p0, p1, _dur = timed_legs(sorties, home, aud.speed_mps, vehicle)
     legs = shapely.linestrings(np.stack([p0, p1], axis=1)) if len(p0) else np.array([])
     leg_tree = shapely.STRtree(legs)
@@ -337,6 +410,8 @@ def plan_patrol(
                 "predicted_heard_whole_share_whole_area": round(hearing[c.id][2], 4),
                 "open_ground_m2": round(ground_m2, 1),
                 "predicted_shadowed_m2": round(hearing[c.id][3] * ground_m2, 1),
+                "shadow_loiters": len(resp.loiters) if (resp := responses.get(c.id)) is not None else 0,
+                "predicted_unreachable_m2": round(_unreachable(fields[c.id][0], resp) * ground_m2, 1),
                 "alt_m": round(alts[c.id].alt_m, 1),
                 "roof_m": round(alts[c.id].roof_m, 1),
                 "roof_source": alts[c.id].roof_source,
@@ -348,6 +423,7 @@ def plan_patrol(
                 "sorties": sortie_of.get(c.id, []),
             }
         )
+    unreach = {cid: r.unreachable for cid, r in responses.items()}
     return Plan(
         district=district,
         params=params,
@@ -360,5 +436,10 @@ def plan_patrol(
         sorties=tuple(sorties),
         missions=missions,
         compound_stats=tuple(stats),
+        heard_field=tuple(
+            (cid, kind, geom)
+            for cid, (f, _by) in fields.items()
+            for kind, geom in field_areas(f, unreach.get(cid)).items()
+        ),
         fleet=schedule,
     )

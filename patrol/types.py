@@ -175,6 +175,8 @@ class PatrolParams:
     # a whole warning until this share of it hears one, at most shadow_loiters of them (0: none)
     shadow_target: float = 0.99
     shadow_loiters: int = 24
+    # each leg of a compound whose footprints set its altitude flown as low as its own roofs allow (docs/airspace.md)
+    per_leg_alt: bool = True
 
     @property
     def transit_alt(self) -> float:

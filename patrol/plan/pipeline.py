@@ -11,7 +11,7 @@ import shapely
 
 from patrol.errors import PlanningError
 from patrol.plan.acoustics import audibility
-from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
+from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, leg_altitudes, point_in_building
 from patrol.plan.coverage import clip_plays, hear, in_range_share, open_ground, radius_table, sample_points, share
 from patrol.plan.fleet import layered, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
@@ -305,6 +305,13 @@ def plan_patrol(
             route = dataclasses.replace(route, steps=steps)
         routes.append(route)
     ordered = order_compounds(routes, district.compounds, home)
+    if params.per_leg_alt:  # in the direction flown: a leg climbs in place before it, descends along the way
+        for k, r in enumerate(ordered):
+            alt = alts[r.compound_id]
+            if alt.roof_source == "buildings" and alt.alt_m > params.alt_m:
+                # the footprints set its altitude: each leg as low as its own roofs allow (up over towers)
+                steps = leg_altitudes(r.steps, sky, params.alt_m, params.clearance_m)
+                ordered[k] = dataclasses.replace(r, steps=steps)
     sky_or_none = sky if sky.buildings else None
     work_alt = max((a.alt_m for a in alts.values()), default=params.alt_m)
     clip_of = getattr(encoder, "clip", None) or default_clip_of(params)

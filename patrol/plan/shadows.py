@@ -8,7 +8,8 @@ vertical path meets no roof), so each missed point inside the flyable area is a 
 from; the hover lasts the heard-whole window (two clips of the loop: one whole clip plays within it), and a
 hover is chosen greedily where it gives a whole warning (within the radius, not screened off) to the most
 missed ground. Each is flown as an out-and-back spur from the nearest point of the compound's path, within
-the compound's playing speaker (between its ENTER and LEAVE cues), at the path's altitude, never across a
+the compound's playing speaker (between its ENTER and LEAVE cues), at the route's highest altitude (climbed
+to in place where the path is lower), never across a
 no-fly buffer nor over a roof closer than the clearance. The loiters stop when the target is reached, when
 the best one would add less than ``min_gain_share`` of the open ground, or at ``max_loiters``; what is still
 missed is reported, and the part of it no permitted hover reaches (in a no-fly buffer, behind roofs from every
@@ -179,7 +180,7 @@ def shadow_loiters(
     n_ground = int(field.ground.sum())
     if len(route.steps) < 2 or n_ground == 0 or not missed.any():
         return route, none
-    alt_m = max(st.alt_m for st in route.steps if st.compound_id == route.compound_id)
+    alt_m = max(st.alt_m for st in route.steps if st.compound_id == route.compound_id)  # the route's highest
     radius_m = float(radius_table(speaker, np.array([alt_m]), radius_override_m)[0])
     U = np.flatnonzero(missed)
     ears = field.points[U]
@@ -209,14 +210,16 @@ def shadow_loiters(
         spur = LineString([at, tip]) if math.dist(at, tip) > 1e-6 else None
         if spur is not None and (
             (keep_out is not None and spur.intersects(keep_out))
-            or (sky is not None and sky.leg_roof(at, tip) + clearance_m > steps[i].alt_m + 1e-6)
+            or (sky is not None and sky.leg_roof(at, tip) + clearance_m > alt_m + 1e-6)
         ):
             cover[k] = False  # not flown: try the next best
             continue
-        ref = steps[i]
+        ref = steps[i]  # the leg into it: ``at`` is flown at its altitude or higher (a leg only descends on the way)
         join = Step(StepKind.JOIN, at[0], at[1], ref.alt_m, ref.compound_id, speed_mps=ref.speed_mps)
-        hover = dataclasses.replace(join, kind=StepKind.LANE, x_m=tip[0], y_m=tip[1], loiter_s=float(hover_s))
-        steps[i:i] = [join, hover, join] if spur is not None else [hover]
+        high = dataclasses.replace(join, alt_m=alt_m)  # the hover's altitude, climbed to in place
+        hover = dataclasses.replace(high, kind=StepKind.LANE, x_m=tip[0], y_m=tip[1], loiter_s=float(hover_s))
+        up = [join, high] if alt_m > ref.alt_m + 1e-6 else [join]
+        steps[i:i] = [*up, hover, high] if spur is not None else [*up[1:], hover]
         loiters.append(tip)
         need -= int(gains[k])
         left &= ~cover[k]

@@ -316,7 +316,8 @@ def plan_patrol(
     work_alt = max((a.alt_m for a in alts.values()), default=params.alt_m)
     clip_of = getattr(encoder, "clip", None) or default_clip_of(params)
 
-    def flown(ordered: list[CompoundRoute]):
+    def flown(ordered: list[CompoundRoute], only: Sequence[Compound] = district.compounds):
+        """The sorties of ``ordered`` and the predicted fields of the compounds ``only``."""
         schedule = None
         if fleet is not None and fleet.vehicles > 1:
             sorties, schedule = fleet_sorties(
@@ -330,7 +331,7 @@ def plan_patrol(
         if resolve is not None:  # the broadcast stage names the prompt each cue plays
             sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
         fields = predicted_fields(
-            district.compounds,
+            only,
             sorties,
             home,
             aud.speed_mps,
@@ -346,12 +347,14 @@ def plan_patrol(
     sorties, schedule, fields = flown(ordered)
     shield = Shield.of(district.buildings, speaker) if shielding else None
     responses: dict[str, ShadowResponse] = {}
-    for _round in range(SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 else 0):
-        changed = False
+    full = True  # fields holds every compound's prediction for the sorties flown
+    rounds = SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 else 0
+    for round_no in range(rounds):
+        changed = []
         for k, r in enumerate(ordered):
             done = responses.get(r.compound_id)
             budget = params.shadow_loiters - (len(done.loiters) if done is not None else 0)
-            if budget <= 0:
+            if budget <= 0 or r.compound_id not in fields:
                 continue
             got, resp = shadow_loiters(
                 r,
@@ -371,9 +374,15 @@ def plan_patrol(
             responses[r.compound_id] = ShadowResponse(prev + resp.loiters, resp.unreachable)
             if resp.loiters:
                 ordered[k] = got
-                changed = True
+                changed.append(r.compound_id)
         if not changed:
             break
+        # between rounds only the compounds just answered are predicted again (the others got nothing to fly)
+        last = round_no == rounds - 1
+        again = district.compounds if last else [c for c in district.compounds if c.id in changed]
+        sorties, schedule, fields = flown(ordered, again)
+        full = last
+    if not full:
         sorties, schedule, fields = flown(ordered)
     hearing = {cid: _figures(f, by) for cid, (f, by) in fields.items()}
     missions = tuple(build_mission(s, frame, home, aud.speed_mps, vehicle.transit_speed_mps, encoder) for s in sorties)

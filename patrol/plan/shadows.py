@@ -37,7 +37,8 @@ XY = tuple[float, float]
 SHADOW_TARGET = 0.99  # share of a compound's open ground that should hear a whole warning
 MAX_SHADOW_LOITERS = 24  # most hovers added to one compound
 MIN_GAIN_SHARE = 0.0025  # a hover that would add less than this share of the open ground is not flown
-CANDIDATES = 300  # hover positions weighed per compound (the missed points, evenly thinned)
+CANDIDATES = 200  # hover positions weighed per compound (the flyable missed points, evenly thinned)
+SCORED_EARS = 800  # missed points each is scored on (evenly thinned): at most 160,000 screened pairs a round
 SHADOW_ROUNDS = 2  # rounds of loiters, each judged on the prediction of the sorties re-split with the last
 
 
@@ -190,15 +191,21 @@ def shadow_loiters(
     cand_idx = np.flatnonzero(flyable)
     if len(cand_idx) > CANDIDATES:
         cand_idx = cand_idx[np.linspace(0, len(cand_idx) - 1, CANDIDATES).round().astype(int)]
-    cover = hover_cover(ears[cand_idx], ears, alt_m, radius_m, shield)
-    reachable = cover.any(axis=0) | (flyable & (radius_m > 0))  # straight above a flyable point it is heard
+    scored = np.arange(len(U))  # the missed points a hover is scored on (evenly thinned: each stands for ``weight``)
+    if len(U) > SCORED_EARS:
+        scored = np.linspace(0, len(U) - 1, SCORED_EARS).round().astype(int)
+    weight = len(U) / len(scored)
+    cover = hover_cover(ears[cand_idx], ears[scored], alt_m, radius_m, shield)
+    hidden = np.flatnonzero(~flyable | (radius_m <= 0))  # only these can be out of every hover's reach
+    reachable = np.ones(len(U), bool)
+    reachable[hidden] = hover_cover(ears[cand_idx], ears[hidden], alt_m, radius_m, shield).any(axis=0)
     unreachable = np.zeros(len(field.points), bool)
     unreachable[U[~reachable]] = True
     heard_n = int((field.ground & field.heard).sum())
-    need = math.ceil(target * n_ground - 1e-9) - heard_n
-    min_gain = max(1, math.ceil(min_gain_share * n_ground - 1e-9))
+    need = (math.ceil(target * n_ground - 1e-9) - heard_n) / weight
+    min_gain = max(1.0, math.ceil(min_gain_share * n_ground - 1e-9) / weight)
     steps = list(route.steps)
-    left = np.ones(len(U), bool)
+    left = np.ones(len(scored), bool)
     loiters: list[XY] = []
     while need > 0 and len(loiters) < max_loiters:
         gains = (cover & left).sum(axis=1)

@@ -452,9 +452,9 @@ def plan_patrol(
         sorties=tuple(sorties),
         missions=missions,
         compound_stats=tuple(stats),
-        heard_field=tuple(
+        heard_field=tuple(  # with buildings only: without them the field is the swath's (and a city has 2,000)
             (cid, kind, geom)
-            for cid, (f, _by) in fields.items()
+            for cid, (f, _by) in (fields.items() if shield is not None else ())
             for kind, geom in field_areas(f, unreach.get(cid)).items()
         ),
         fleet=schedule,

@@ -94,6 +94,7 @@ def predicted_fields(
     points: int = 3000,
     buildings: Sequence[Building] = (),
     shielding: bool = True,
+    keep_points: bool = True,
 ) -> dict[str, tuple[HeardField, dict[int, float]]]:
     """Per compound, the predicted field (:class:`patrol.plan.shadows.HeardField`: its grid, open ground, heard
     whole by all sorties together, heard whole were there no buildings) and the share of its open ground each
@@ -101,7 +102,8 @@ def predicted_fields(
     audit's function, on each sortie's planned track (at its knots and play ends,
     :meth:`PlannedTrack.at_knots_and`) with the plays its cues make (:mod:`patrol.plan.playback`), screened by
     the buildings (:class:`patrol.plan.shielding.Shield`; not with ``shielding`` False). Silent legs count
-    for nothing."""
+    for nothing. Without ``keep_points`` the fields hold no grid (``(0, 2)``: the masks alone, for the figures;
+    a city of 2,000 compounds would keep 100 MB of points)."""
     flights = []
     for s in sorties:
         tr = planned_track(s, home, patrol_speed_mps, vehicle)
@@ -135,7 +137,8 @@ def predicted_fields(
             heard |= h.heard
             unscreened |= h.heard if h.unscreened is None else h.unscreened
         cell_m = max(math.sqrt(c.geometry.area / points), 0.25) if not c.geometry.is_empty else 1.0  # sample_points'
-        out[c.id] = (HeardField(pts, ground, heard, unscreened | heard, cell_m), by_sortie)
+        grid = pts if keep_points else np.zeros((0, 2))
+        out[c.id] = (HeardField(grid, ground, heard, unscreened | heard, cell_m), by_sortie)
     return out
 
 
@@ -315,6 +318,7 @@ def plan_patrol(
     sky_or_none = sky if sky.buildings else None
     work_alt = max((a.alt_m for a in alts.values()), default=params.alt_m)
     clip_of = getattr(encoder, "clip", None) or default_clip_of(params)
+    shield = Shield.of(district.buildings, speaker) if shielding else None
 
     def flown(ordered: list[CompoundRoute], only: Sequence[Compound] = district.compounds):
         """The sorties of ``ordered`` and the predicted fields of the compounds ``only``."""
@@ -341,11 +345,11 @@ def plan_patrol(
             clip_of,
             buildings=district.buildings,
             shielding=shielding,
+            keep_points=shield is not None,
         )
         return sorties, schedule, fields
 
     sorties, schedule, fields = flown(ordered)
-    shield = Shield.of(district.buildings, speaker) if shielding else None
     responses: dict[str, ShadowResponse] = {}
     full = True  # fields holds every compound's prediction for the sorties flown
     rounds = SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 else 0

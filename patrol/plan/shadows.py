@@ -38,7 +38,8 @@ SHADOW_TARGET = 0.99  # share of a compound's open ground that should hear a who
 MAX_SHADOW_LOITERS = 24  # most hovers added to one compound
 MIN_GAIN_SHARE = 0.0025  # a hover that would add less than this share of the open ground is not flown
 CANDIDATES = 200  # hover positions weighed per compound (the flyable missed points, evenly thinned)
-SCORED_EARS = 800  # missed points each is scored on (evenly thinned): at most 160,000 screened pairs a round
+SCORED_EARS = 800  # missed points each is scored on (evenly thinned)
+SCREENED_PAIRS = 40_000  # about as many hover-ear pairs within a disc screened per compound and round
 SHADOW_ROUNDS = 2  # rounds of loiters, each judged on the prediction of the sorties re-split with the last
 
 
@@ -194,6 +195,12 @@ def shadow_loiters(
     scored = np.arange(len(U))  # the missed points a hover is scored on (evenly thinned: each stands for ``weight``)
     if len(U) > SCORED_EARS:
         scored = np.linspace(0, len(U) - 1, SCORED_EARS).round().astype(int)
+    span = np.ptp(ears, axis=0) if len(ears) > 1 else np.zeros(2)
+    within = min(1.0, math.pi * radius_m**2 / max(float(span[0] * span[1]), 1.0))  # share of pairs in a disc
+    if len(cand_idx) * len(scored) * within > SCREENED_PAIRS:  # a wide disc (a loud speaker): thin both more
+        f = math.sqrt(SCREENED_PAIRS / (len(cand_idx) * len(scored) * within))
+        cand_idx = cand_idx[np.linspace(0, len(cand_idx) - 1, max(int(len(cand_idx) * f), 1)).round().astype(int)]
+        scored = scored[np.linspace(0, len(scored) - 1, max(int(len(scored) * f), 1)).round().astype(int)]
     weight = len(U) / len(scored)
     cover = hover_cover(ears[cand_idx], ears[scored], alt_m, radius_m, shield)
     hidden = np.flatnonzero(~flyable | (radius_m <= 0))  # only these can be out of every hover's reach

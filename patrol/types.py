@@ -171,6 +171,12 @@ class PatrolParams:
     home_lon: float | None = None
     home_lat: float | None = None
     home_crs: str = "wgs84"  # the system --home was typed in; home_lon/home_lat are WGS-84 whatever it was
+    # the buildings' shadows (patrol.plan.shadows): hovers are added over a compound's open ground left without
+    # a whole warning until this share of it hears one, at most shadow_loiters of them (0: none)
+    shadow_target: float = 0.99
+    shadow_loiters: int = 24
+    # each leg of a compound whose footprints set its altitude flown as low as its own roofs allow (docs/airspace.md)
+    per_leg_alt: bool = True
 
     @property
     def transit_alt(self) -> float:
@@ -344,6 +350,9 @@ class Plan:
     missions: tuple[tuple[MissionItem, ...], ...]
     compound_stats: tuple[dict[str, Any], ...]
     fleet: FleetSchedule | None = None  # several vehicles at once (patrol.plan.fleet); None: one vehicle
+    # the predicted field per compound: (compound id, kind, local-metre area), kind heard | shadowed | unreachable
+    # (open ground heard whole; in the buildings' shadow; of that, reached by no permitted hover)
+    heard_field: tuple[tuple[str, str, Any], ...] = ()
 
     def flown_by(self, sortie: int) -> tuple[tuple[float, float], Vehicle, float]:
         """Launch point (local), airframe and patrol speed of the vehicle that flies ``sortie``: its fleet

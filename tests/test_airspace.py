@@ -55,8 +55,38 @@ def test_a_compound_of_tall_blocks_is_patrolled_higher_with_narrower_lanes(tmp_p
     assert stats["C0"]["alt_m"] == 40.0 and stats["C0"]["alt_limited_by"] == "requested altitude"
     assert stats["C1"]["roof_m"] == 33.0 and stats["C1"]["alt_m"] == 48.0 and stats["C1"]["roof_source"] == "buildings"
     assert stats["C1"]["radius_m"] < stats["C0"]["radius_m"] and stats["C1"]["spacing_m"] < stats["C0"]["spacing_m"]
-    steps = [s for so in plan.sorties for s in so.steps if s.compound_id == "C1"]
-    assert steps and all(s.alt_m == 48.0 for s in steps)
+    flat = plan_patrol(
+        d, PatrolParams(home_lat=LAT - 1.5 * D, home_lon=LON + D, per_leg_alt=False), vehicle=Vehicle(endurance_min=60)
+    )
+    steps = [s for so in flat.sorties for s in so.steps if s.compound_id == "C1"]
+    assert steps and all(s.alt_m == 48.0 for s in steps)  # the whole compound at its tallest roof
+
+
+def test_each_leg_is_flown_as_low_as_its_own_roofs_allow(tmp_path):
+    """Per-leg altitude: the legs near the 33 m block of C1 at 48 m, the others at the requested 40 m; every leg
+    clears every roof within the lateral clearance by 15 m at its lower end, climbs happen in place."""
+    d = _district(tmp_path, [5, 11])
+    kw = {"vehicle": Vehicle(endurance_min=60)}
+    plan = plan_patrol(d, PatrolParams(home_lat=LAT - 1.5 * D, home_lon=LON + D), **kw)
+    sky = Skyline(d.buildings, plan.params.lateral_clearance_m)
+    (sortie,) = plan.sorties
+    steps = [s for s in sortie.steps if s.compound_id == "C1"]
+    alts = {s.alt_m for s in steps}
+    assert max(alts) == 48.0 and min(alts) == 40.0
+    low = sum(s.alt_m == 40.0 for s in steps)
+    assert low > len(steps) / 2  # one block: mostly patrolled low
+    for a, b in itertools.pairwise(steps):
+        pa, pb = (a.x_m, a.y_m), (b.x_m, b.y_m)
+        roof = sky.leg_roof(pa, pb) if pa != pb else sky.roof_under(Point(pa))
+        assert min(a.alt_m, b.alt_m) >= roof + 15.0 - 1e-6 or roof == 0.0
+        if b.alt_m > a.alt_m + 1e-6:
+            assert pa == pb  # climbs in place, never ramps up along a leg
+    flat = plan_patrol(d, PatrolParams(home_lat=LAT - 1.5 * D, home_lon=LON + D, per_leg_alt=False), **kw)
+    st, st_flat = plan.compound_stats[1], flat.compound_stats[1]
+    assert st["id"] == st_flat["id"] == "C1"
+    assert st["predicted_heard_whole_share_whole_area"] >= st_flat["predicted_heard_whole_share_whole_area"] - 0.005
+    with_pkg = write_folder(package_files(plan), tmp_path / "pkg")
+    assert all(not c.violations for c in check_package(with_pkg))  # the package's own check agrees
 
 
 def test_roofs_above_the_ceiling_are_refused_naming_the_compound(tmp_path):

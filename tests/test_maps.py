@@ -209,12 +209,20 @@ def test_plan_map_renders_its_layers_offline(package: Path, features: list[dict]
     assert paths(dom, "patrol-fence-inclusion") == len(layer(features, "fence_inclusion"))
     assert paths(dom, "patrol-fence-exclusion") == len(layer(features, "fence_exclusion"))
     assert paths(dom, "patrol-swath") >= 1
+    field = json.loads((package / "heard_field.geojson").read_text(encoding="utf-8"))["features"]
+    n_field = sum(len(f["geometry"]["coordinates"]) if f["geometry"]["type"] == "MultiPolygon" else 1 for f in field)
+    assert paths(dom, "patrol-field") == n_field  # the predicted field: every area of it drawn
+    kinds = {f["properties"]["kind"] for f in field}
+    assert {"heard", "shadowed"} <= kinds and paths(dom, "field-shadowed") >= 1
+    assert {f["properties"]["compound"] for f in field} == {f["properties"]["id"] for f in layer(features, "compound")}
+    assert "predicted: in the buildings' shadow" in dom
     assert markers(dom, "patrol-home") == 1
     assert 'id="patrol-legend"' in dom and "Patrol plan: district" in dom and "compound, tier closed" in dom
     labels = re.findall(r"<span> (.*?)</span>", dom)
     for s in range(1, n_sorties + 1):
         assert any(lb.startswith(f"Sortie {s} ·") for lb in labels), labels
     assert {"Compounds (by tier)", "Hotspots", "No-fly zones", "Rally points"} <= set(labels)
+    assert "Predicted field (open ground heard whole / shadowed)" in labels
     assert "leaflet-control-layers" in dom and "leaflet-control-scale-line" in dom
     assert not re.search(r"<img[^>]*leaflet-tile", dom)
 

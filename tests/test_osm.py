@@ -249,7 +249,9 @@ def test_helsinki_heights_levels_and_courtyards(tmp_path):
     ]
     assert sum(any(p.interiors for p in getattr(shape(f["geometry"]), "geoms", [])) for f in courtyards) >= 55
     assert result.counts.buildings_with_height + result.counts.buildings_from_parts >= 150
-    text, man = import_plan_check(HELSINKI, tmp_path, "--speaker-db", "115")
+    # the import is under test here, not the answer to the shadow: half of this dense centre's open ground is in
+    # the roofs' shadow at 115 dB, and its hovers take minutes to weigh (benchmarks/bench_dense.py times them)
+    text, man = import_plan_check(HELSINKI, tmp_path, "--speaker-db", "115", "--shadow-loiters", "0")
     assert "compounds: 25" in text and len(man["compounds"]) == 25
 
 

@@ -37,6 +37,7 @@ from patrol.i18n import _
 if TYPE_CHECKING:
     from patrol.speech.broadcast import Broadcast
     from patrol.speech.cache import PromptCache
+    from patrol.types import PatrolParams
 
 
 def _opt(name: str, help: str) -> typer.models.OptionInfo:
@@ -103,6 +104,14 @@ WindOpt = Annotated[
 PerimeterOpt = Annotated[bool, _opt("--perimeter", "Fly a perimeter loop before the lanes.")]
 OverrunOpt = Annotated[
     float | None, _opt("--overrun-m", "Run lanes on past the compound edge, m (default: what edge residents need).")
+]
+ShadowLoitersOpt = Annotated[
+    int,
+    _opt(
+        "--shadow-loiters",
+        "Most hovers added to a compound over open ground the buildings' shadow leaves without a whole warning "
+        "(0: none; docs/acoustics.md).",
+    ),
 ]
 FenceMarginOpt = Annotated[float, _opt("--fence-margin-m", "Inclusion fence margin around the route, m.")]
 NoflyBufferOpt = Annotated[float, _opt("--nofly-buffer-m", "Distance kept from no-fly zones, m.")]
@@ -192,6 +201,34 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def _patrol_params(
+    o: SimpleNamespace, bc: Broadcast | None, lat: float | None, lon: float | None, home_crs: str
+) -> PatrolParams:
+    """The planner's parameters from the resolved options (the build's heard-whole window unless --prompt-s)."""
+    from patrol.types import PatrolParams
+
+    return PatrolParams(
+        alt_m=o.alt_m,
+        transit_alt_m=o.transit_alt_m,
+        prompt_s=o.prompt_s if o.prompt_s is not None else (bc.prompt_s if bc else 6.0),
+        hotspot_repeats=o.hotspot_repeats,
+        loiter_s=bc.loiter_s if bc else None,
+        radius_m=o.radius_m,
+        speed_mps=o.speed_mps,
+        spacing_m=o.spacing_m,
+        perimeter=o.perimeter,
+        overrun_m=o.overrun_m,
+        max_alt_m=o.max_alt_m,
+        fence_margin_m=o.fence_margin_m,
+        nofly_buffer_m=o.nofly_buffer_m,
+        clearance_m=o.clearance_m,
+        home_lon=lon,
+        home_lat=lat,
+        home_crs=home_crs,
+        shadow_loiters=o.shadow_loiters,
+    )
+
+
 @one_line_errors
 def plan(
     ctx: typer.Context,
@@ -229,6 +266,7 @@ def plan(
     wind_mps: WindOpt = 0.0,
     perimeter: PerimeterOpt = False,
     overrun_m: OverrunOpt = None,
+    shadow_loiters: ShadowLoitersOpt = 24,
     fence_margin_m: FenceMarginOpt = 30.0,
     nofly_buffer_m: NoflyBufferOpt = 30.0,
     engine: EngineOpt = None,
@@ -263,7 +301,7 @@ def plan(
     from patrol.plan.pipeline import plan_patrol
     from patrol.plan.summary import summary_table
     from patrol.speech.cache import PromptCache
-    from patrol.types import PatrolParams, Speaker, Vehicle
+    from patrol.types import Speaker, Vehicle
 
     o, settings = _settings(ctx, dict(locals()))
     lat, lon, home_crs = parse_point(o.home, "--home", o.crs)
@@ -276,25 +314,7 @@ def plan(
     bc, notes = _broadcast(o.speaker, o.lang, o.prompts, o.relay, *servo, cache, engine, check, max_cer, o.snr_db)
     for w in [*dist.warnings, *notes]:
         warn(w)
-    params = PatrolParams(
-        alt_m=o.alt_m,
-        transit_alt_m=o.transit_alt_m,
-        prompt_s=o.prompt_s if o.prompt_s is not None else (bc.prompt_s if bc else 6.0),
-        hotspot_repeats=o.hotspot_repeats,
-        loiter_s=bc.loiter_s if bc else None,
-        radius_m=o.radius_m,
-        speed_mps=o.speed_mps,
-        spacing_m=o.spacing_m,
-        perimeter=o.perimeter,
-        overrun_m=o.overrun_m,
-        max_alt_m=o.max_alt_m,
-        fence_margin_m=o.fence_margin_m,
-        nofly_buffer_m=o.nofly_buffer_m,
-        clearance_m=o.clearance_m,
-        home_lon=lon,
-        home_lat=lat,
-        home_crs=home_crs,
-    )
+    params = _patrol_params(o, bc, lat, lon, home_crs)
     speaker_model = Speaker(level_db_at_1m=o.speaker_db, ambient_db=o.ambient_db, snr_db=o.snr_db)
     airframe = Vehicle.with_top_speed(o.max_speed_mps, o.endurance_min, o.reserve_pct, o.wind_mps)
     result = plan_patrol(dist, params, speaker_model, airframe, bc.encoder if bc else None, o.fleet)

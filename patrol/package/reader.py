@@ -393,12 +393,12 @@ def read_package(folder: str | Path) -> Package:
     if not f.is_dir():
         raise InputError(_("{f}: no mission package here; make one with `patrol plan GEOFENCE -o {f}`").format(f=f))
     docs: dict[str, Any] = {}
-    for name in ("route.geojson", "manifest.json", "buildings.geojson"):
+    for name in ("route.geojson", "manifest.json", "buildings.geojson", "heard_field.geojson"):
         path = f / name
         try:
             docs[name] = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            if name == "buildings.geojson":
+            if name in ("buildings.geojson", "heard_field.geojson"):  # optional: no buildings, no field
                 docs[name] = None
                 continue
             raise InputError(_("{path}: not found; {fix}").format(path=path, fix=fix)) from None
@@ -409,6 +409,8 @@ def read_package(folder: str | Path) -> Package:
     features = check_features(route, f / "route.geojson", fix)
     if docs["buildings.geojson"] is not None:
         check_features(docs["buildings.geojson"], f / "buildings.geojson", fix, height=True)
+    if docs["heard_field.geojson"] is not None:  # the predicted field's layer, with route.geojson's
+        features = (*features, *check_features(docs["heard_field.geojson"], f / "heard_field.geojson", fix))
     build = None
     broadcast = manifest.get("broadcast")
     clips = (broadcast.get("clips") if isinstance(broadcast, dict) else None) or "audio/manifest.json"

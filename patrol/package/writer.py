@@ -29,6 +29,7 @@ from shapely.geometry import mapping
 from patrol import __version__
 from patrol.geo import LocalFrame
 from patrol.paths import portable
+from patrol.plan.summary import summary_csv
 from patrol.speech.broadcast import Broadcast, broadcast_manifest
 from patrol.types import FleetUnit, MissionItem, Plan, Sortie
 
@@ -206,6 +207,18 @@ def route_geojson(plan: Plan) -> dict[str, Any]:
         if (u.home_x_m, u.home_y_m) != home:
             feats.append(_feature(to(shapely.Point(u.home_x_m, u.home_y_m)), {"layer": "launch", "vehicle": u.spec.id}))
     return {"type": "FeatureCollection", "features": feats}
+
+
+def heard_field_geojson(plan: Plan) -> str:
+    """``heard_field.geojson``: the predicted field per compound (layer ``heard_field``, ``kind`` heard, shadowed
+    or unreachable: its open ground heard whole, in the buildings' shadow, and reached by no permitted hover),
+    WGS84 to 1e-7 degrees (about a centimetre), written compactly: the areas have many vertices."""
+    to = plan.district.frame.geom_to_wgs84
+    feats = [
+        _feature(shapely.set_precision(to(geom), 1e-7), {"layer": "heard_field", "compound": cid, "kind": kind})
+        for cid, kind, geom in plan.heard_field
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": feats}, separators=(",", ":")) + "\n"
 
 
 def sha256_file(path: str | Path) -> str:
@@ -389,6 +402,9 @@ def package_files(
         manifest["broadcast"] = broadcast_manifest(broadcast)
         files["manifest.json"] = _dump(manifest, indent=2)
         files.update({f"audio/{name}": content for name, content in broadcast.files.items()})
+    files["compounds.csv"] = summary_csv(plan)
+    if plan.heard_field:
+        files["heard_field.geojson"] = heard_field_geojson(plan)
     if plan.district.buildings:
         to = plan.district.frame.geom_to_wgs84
         feats = [

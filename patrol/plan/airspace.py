@@ -7,6 +7,7 @@ leg that needs it and descends in place after.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -166,6 +167,28 @@ def worst_clearance(points: Sequence[tuple[float, float, float]], sky: Skyline) 
         if c < best.clearance_m:
             best = LegClearance(c, roof, k)
     return best
+
+
+def leg_altitudes(steps: Sequence[Step], sky: Skyline, floor_m: float, clearance_m: float) -> tuple[Step, ...]:
+    """``steps`` (one compound's route) each flown at the lowest altitude that clears the roofs under and beside
+    its leg: at least ``floor_m`` and ``clearance_m`` over every roof within the lateral clearance of the leg
+    into it (of the point, for the first step and a hover). ArduPilot changes altitude linearly along a leg, so
+    where a leg must be higher than the step before it the vehicle climbs in place there first (a step at the
+    same point, higher); a leg that is lower than the step before it descends along the way, never below its
+    own need. A compound with one tower is so patrolled low except near the tower."""
+    out: list[Step] = []
+    for st in steps:
+        xy = (st.x_m, st.y_m)
+        if not out or (out[-1].x_m, out[-1].y_m) == xy:
+            roof = sky.roof_under(Point(xy))
+        else:
+            roof = sky.leg_roof((out[-1].x_m, out[-1].y_m), xy)
+        need = max(floor_m, roof + clearance_m if roof > 0 else 0.0)
+        if out and need > out[-1].alt_m + 1e-6:
+            prev = out[-1]
+            out.append(Step(StepKind.JOIN, prev.x_m, prev.y_m, need, prev.compound_id, speed_mps=prev.speed_mps))
+        out.append(dataclasses.replace(st, alt_m=need))
+    return tuple(out)
 
 
 def point_in_building(p: XY, sky: Skyline, distance_m: float) -> Building | None:

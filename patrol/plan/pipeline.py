@@ -14,12 +14,13 @@ from shapely.geometry.base import BaseGeometry
 from patrol.errors import PlanningError
 from patrol.i18n import _
 from patrol.plan.acoustics import audibility
-from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, point_in_building
+from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, leg_altitudes, point_in_building
 from patrol.plan.coverage import clip_plays, hear, in_range_share, open_ground, radius_table, sample_points, share
 from patrol.plan.fleet import assign_compounds, improve, layered, list_schedule, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
 from patrol.plan.route import order_compounds, priority_key, route_legs, sweep_and_route, sweep_area
+from patrol.plan.shadows import SHADOW_ROUNDS, HeardField, ShadowResponse, field_areas, shadow_loiters
 from patrol.plan.shielding import Shield
 from patrol.plan.sorties import (
     check_sortie,
@@ -116,7 +117,7 @@ def default_clip_of(params: PatrolParams) -> ClipOf:
     return clip_of
 
 
-def predicted_hearing(
+def predicted_fields(
     compounds: Sequence[Compound],
     sorties: Sequence[Sortie],
     home: tuple[float, float],
@@ -128,16 +129,17 @@ def predicted_hearing(
     points: int = 3000,
     buildings: Sequence[Building] = (),
     shielding: bool = True,
+    keep_points: bool = True,
     flown: Flown | None = None,
-) -> dict[str, tuple[float, dict[int, float], float, float]]:
-    """Per compound, the predicted share heard whole (all sorties together) and the share each sortie alone
-    gives (its own sorties, and the others it hears), over its open ground (grid points outside every
-    building footprint, :func:`patrol.plan.coverage.open_ground`), third the share over the whole area, and
-    fourth the share of the open ground in the buildings' shadow (it would hear a whole warning but for the
-    roofs between it and the track): :func:`patrol.plan.coverage.hear`, the audit's function, on each
-    sortie's planned track (at its knots and play ends, :meth:`PlannedTrack.at_knots_and`) with the plays its
-    cues make (:mod:`patrol.plan.playback`), screened by the buildings (:class:`patrol.plan.shielding.Shield`;
-    not with ``shielding`` False). Silent legs count for nothing. With ``flown`` each sortie is flown from its
+) -> dict[str, tuple[HeardField, dict[int, float]]]:
+    """Per compound, the predicted field (:class:`patrol.plan.shadows.HeardField`: its grid, open ground, heard
+    whole by all sorties together, heard whole were there no buildings) and the share of its open ground each
+    sortie alone gives (its own sorties, and the others it hears): :func:`patrol.plan.coverage.hear`, the
+    audit's function, on each sortie's planned track (at its knots and play ends,
+    :meth:`PlannedTrack.at_knots_and`) with the plays its cues make (:mod:`patrol.plan.playback`), screened by
+    the buildings (:class:`patrol.plan.shielding.Shield`; not with ``shielding`` False). Silent legs count
+    for nothing. Without ``keep_points`` the fields hold no grid (``(0, 2)``: the masks alone, for the figures;
+    a city of 2,000 compounds would keep 100 MB of points). With ``flown`` each sortie is flown from its
     vehicle's launch point, at its speeds, with its speaker's level."""
     flights = []
     for s in sorties:
@@ -172,8 +174,45 @@ def predicted_hearing(
                 by_sortie[s.index] = round(share(h.heard, ground), 4)
             heard |= h.heard
             unscreened |= h.heard if h.unscreened is None else h.unscreened
-        out[c.id] = (share(heard, ground), by_sortie, share(heard), share(unscreened & ~heard, ground))
+        cell_m = max(math.sqrt(c.geometry.area / points), 0.25) if not c.geometry.is_empty else 1.0  # sample_points'
+        grid = pts if keep_points else np.zeros((0, 2))
+        out[c.id] = (HeardField(grid, ground, heard, unscreened | heard, cell_m), by_sortie)
     return out
+
+
+def predicted_hearing(
+    compounds: Sequence[Compound],
+    sorties: Sequence[Sortie],
+    home: tuple[float, float],
+    patrol_speed_mps: float,
+    vehicle: Vehicle,
+    speaker: Speaker,
+    params: PatrolParams,
+    clip_of: ClipOf,
+    points: int = 3000,
+    buildings: Sequence[Building] = (),
+    shielding: bool = True,
+) -> dict[str, tuple[float, dict[int, float], float, float]]:
+    """Per compound, the predicted share heard whole (all sorties together) and the share each sortie alone
+    gives, over its open ground (grid points outside every building footprint,
+    :func:`patrol.plan.coverage.open_ground`), third the share over the whole area, and fourth the share of
+    the open ground in the buildings' shadow (it would hear a whole warning but for the roofs between it and
+    the track): the figures of :func:`predicted_fields`."""
+    got = predicted_fields(
+        compounds, sorties, home, patrol_speed_mps, vehicle, speaker, params, clip_of, points, buildings, shielding
+    )
+    return {cid: _figures(f, by) for cid, (f, by) in got.items()}
+
+
+def _unreachable(f: HeardField, resp: ShadowResponse | None) -> float:
+    """Share of the open ground still missed that no permitted hover reaches (0 without a response)."""
+    if resp is None:
+        return 0.0
+    return share(resp.unreachable & f.missed, f.ground)
+
+
+def _figures(f: HeardField, by_sortie: dict[int, float]) -> tuple[float, dict[int, float], float, float]:
+    return share(f.heard, f.ground), by_sortie, share(f.heard), share(f.shadowed, f.ground)
 
 
 def fleet_sorties(
@@ -589,55 +628,104 @@ def plan_patrol(
             params = dataclasses.replace(params, home_lon=u.unit.spec.launch_lon, home_lat=u.unit.spec.launch_lat)
         aud = audibility(speaker, vehicle, params)
     sky_or_none = sky if sky.buildings else None
-    schedule = None
-    if units and not shared:
+    hetero = bool(units) and not shared  # different vehicles: each splits its own compounds (no hovers yet)
+    fixed: tuple[list[Sortie], FleetSchedule | None] | None = None
+    if hetero:
         work_alt = max((a.alt_m for u in units for a in u.alts.values()), default=params.alt_m)
-        sorties, schedule = unit_sorties(district, units, params, sky_or_none, zones, work_alt, fleet, home, vehicle)
-        ordered, auds, alts, areas = flown_routes(sorties, schedule, units)
+        fixed = unit_sorties(district, units, params, sky_or_none, zones, work_alt, fleet, home, vehicle)
+        ordered, auds, alts, areas = flown_routes(fixed[0], fixed[1], units)
     else:
         routes, auds, alts, areas = route_compounds(district, params, speaker, vehicle, aud, sky, zones, loiter_s)
         ordered = order_compounds(routes, district.compounds, home)
-    if fleet is not None and (fleet.vehicles > 1 or shared) and not (units and not shared):
-        work_alt = max((a.alt_m for a in alts.values()), default=params.alt_m)
-        names = [x.unit.spec.id for x in units] if units else None
-        sorties, schedule = fleet_sorties(
-            ordered,
-            district,
+        if params.per_leg_alt:  # in the direction flown: a leg climbs in place before it, descends along the way
+            for k, r in enumerate(ordered):
+                alt = alts[r.compound_id]
+                if alt.roof_source == "buildings" and alt.alt_m > params.alt_m:
+                    # the footprints set its altitude: each leg as low as its own roofs allow (up over towers)
+                    steps = leg_altitudes(r.steps, sky, params.alt_m, params.clearance_m)
+                    ordered[k] = dataclasses.replace(r, steps=steps)
+    work_alt = max((a.alt_m for a in alts.values()), default=params.alt_m)
+    clip_of = getattr(encoder, "clip", None) or default_clip_of(params)
+    shield = Shield.of(district.buildings, speaker) if shielding else None
+    names = [x.unit.spec.id for x in units] if units else None
+
+    def fly_and_hear(ordered: list[CompoundRoute], only: Sequence[Compound] = district.compounds):
+        """The sorties of ``ordered``, their schedule, who flies each, and the predicted fields of ``only``."""
+        if fixed is not None:
+            sorties, schedule = fixed
+        elif fleet is not None and (fleet.vehicles > 1 or shared):
+            sorties, schedule = fleet_sorties(
+                ordered, district, home, params, vehicle, aud.speed_mps, sky_or_none, work_alt, fleet, names,
+                [x.unit for x in units],
+            )  # fmt: skip
+        else:
+            schedule = None
+            sorties = make_sorties(
+                ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps, sky_or_none
+            )
+        resolve = getattr(encoder, "resolve", None)
+        if resolve is not None:  # the broadcast stage names the prompt each cue plays
+            sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
+        flown = flown_by(schedule, units, (home, aud.speed_mps, vehicle, speaker))
+        fields = predicted_fields(
+            only,
+            sorties,
             home,
-            params,
-            vehicle,
             aud.speed_mps,
-            sky_or_none,
-            work_alt,
-            fleet,
-            names,
-            [x.unit for x in units],
+            vehicle,
+            speaker,
+            params,
+            clip_of,
+            buildings=district.buildings,
+            shielding=shielding,
+            keep_points=shield is not None,
+            flown=flown,
         )
-    elif schedule is None:
-        sorties = make_sorties(
-            ordered, district.compounds, district.nofly, home, params, vehicle, aud.speed_mps, sky_or_none
-        )
-    resolve = getattr(encoder, "resolve", None)
-    if resolve is not None:  # the broadcast stage names the prompt each cue plays
-        sorties = [dataclasses.replace(s, cues=tuple((k, resolve(c)) for k, c in s.cues)) for s in sorties]
-    flown = flown_by(schedule, units, (home, aud.speed_mps, vehicle, speaker))
+        return sorties, schedule, flown, fields
+
+    sorties, schedule, flown, fields = fly_and_hear(ordered)
+    responses: dict[str, ShadowResponse] = {}
+    full = True  # fields holds every compound's prediction for the sorties flown
+    rounds = SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 and not hetero else 0
+    for round_no in range(rounds):
+        changed = []
+        for k, r in enumerate(ordered):
+            done = responses.get(r.compound_id)
+            budget = params.shadow_loiters - (len(done.loiters) if done is not None else 0)
+            if budget <= 0 or r.compound_id not in fields:
+                continue
+            got, resp = shadow_loiters(
+                r,
+                fields[r.compound_id][0],
+                areas[r.compound_id],
+                speaker,
+                shield,
+                sky_or_none,
+                params.clearance_m,
+                float(math.ceil(params.prompt_s - 1e-9)),
+                keep_out=zones,
+                radius_override_m=params.radius_m,
+                target=params.shadow_target,
+                max_loiters=budget,
+            )
+            prev = done.loiters if done is not None else ()
+            responses[r.compound_id] = ShadowResponse(prev + resp.loiters, resp.unreachable)
+            if resp.loiters:
+                ordered[k] = got
+                changed.append(r.compound_id)
+        if not changed:
+            break
+        # between rounds only the compounds just answered are predicted again (the others got nothing to fly)
+        last = round_no == rounds - 1
+        again = district.compounds if last else [c for c in district.compounds if c.id in changed]
+        sorties, schedule, flown, fields = fly_and_hear(ordered, again)
+        full = last
+    if not full:
+        sorties, schedule, flown, fields = fly_and_hear(ordered)
+    hearing = {cid: _figures(f, by) for cid, (f, by) in fields.items()}
     missions = tuple(
         build_mission(s, frame, flown(s.index)[0], flown(s.index)[1], flown(s.index)[2].transit_speed_mps, encoder)
         for s in sorties
-    )
-    clip_of = getattr(encoder, "clip", None) or default_clip_of(params)
-    hearing = predicted_hearing(
-        district.compounds,
-        sorties,
-        home,
-        aud.speed_mps,
-        vehicle,
-        speaker,
-        params,
-        clip_of,
-        buildings=district.buildings,
-        shielding=shielding,
-        flown=flown,
     )
     p0, p1, _dur = timed_legs(sorties, home, aud.speed_mps, vehicle, flown)
     legs = shapely.linestrings(np.stack([p0, p1], axis=1)) if len(p0) else np.array([])
@@ -679,6 +767,8 @@ def plan_patrol(
                 "predicted_heard_whole_share_whole_area": round(hearing[c.id][2], 4),
                 "open_ground_m2": round(ground_m2, 1),
                 "predicted_shadowed_m2": round(hearing[c.id][3] * ground_m2, 1),
+                "shadow_loiters": len(resp.loiters) if (resp := responses.get(c.id)) is not None else 0,
+                "predicted_unreachable_m2": round(_unreachable(fields[c.id][0], resp) * ground_m2, 1),
                 "alt_m": round(alts[c.id].alt_m, 1),
                 "roof_m": round(alts[c.id].roof_m, 1),
                 "roof_source": alts[c.id].roof_source,
@@ -690,6 +780,7 @@ def plan_patrol(
                 "sorties": sortie_of.get(c.id, []),
             }
         )
+    unreach = {cid: r.unreachable for cid, r in responses.items()}
     return Plan(
         district=district,
         params=params,
@@ -702,5 +793,10 @@ def plan_patrol(
         sorties=tuple(sorties),
         missions=missions,
         compound_stats=tuple(stats),
+        heard_field=tuple(  # with buildings only: without them the field is the swath's (and a city has 2,000)
+            (cid, kind, geom)
+            for cid, (f, _by) in (fields.items() if shield is not None else ())
+            for kind, geom in field_areas(f, unreach.get(cid)).items()
+        ),
         fleet=schedule,
     )

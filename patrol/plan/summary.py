@@ -89,6 +89,9 @@ def summary_table(plan: Plan) -> str:
             f"{s['route_length_m']:.0f}",
             f"{100 * s['predicted_in_range_share']:.1f}",
             f"{100 * s['predicted_heard_whole_share']:.1f}",
+            f"{s.get('predicted_shadowed_m2', 0.0):.0f}",
+            f"{s.get('predicted_unreachable_m2', 0.0):.0f}",
+            str(s.get("shadow_loiters", 0)),
             f"{s.get('alt_m', plan.params.alt_m):.0f}",
             f"{s.get('radius_m', a.radius_m):.0f}",
             f"{s['predicted_time_s'] / 60:.1f}",
@@ -108,6 +111,9 @@ def summary_table(plan: Plan) -> str:
             _("route_m"),
             _("in_range%"),
             _("heard_whole%"),
+            _("shadow_m2"),
+            _("unreach_m2"),
+            _("loiters"),
             _("alt_m"),
             _("r_m"),
             _("min"),
@@ -131,6 +137,45 @@ def summary_table(plan: Plan) -> str:
     heads = [_("sortie"), _("items"), _("length_m"), _("min"), _("usable_min"), _("excl"), _("rally"), _("compounds")]
     sort = text_table(heads, srows)
     return f"{head}\n\n{comp}\n\n{sort}" + (f"\n\n{fleet_table(plan)}" if plan.fleet is not None else "")
+
+
+# compounds.csv: one row per compound in patrol order, the manifest's figures under their own names
+SUMMARY_COLUMNS = (
+    "order",
+    "id",
+    "name",
+    "tier",
+    "priority",
+    "area_m2",
+    "open_ground_m2",
+    "lanes",
+    "route_length_m",
+    "predicted_in_range_share",
+    "predicted_heard_whole_share",
+    "predicted_heard_whole_share_whole_area",
+    "predicted_shadowed_m2",
+    "predicted_unreachable_m2",
+    "shadow_loiters",
+    "alt_m",
+    "radius_m",
+    "predicted_time_s",
+    "sorties",
+)
+
+
+def summary_csv(plan: Plan) -> str:
+    """``compounds.csv``: the summary table's compounds as the manifest names their figures (shares 0..1,
+    areas in m², times in s; sorties space-separated), for a spreadsheet."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(SUMMARY_COLUMNS)
+    for s in plan.compound_stats:
+        row = {**s, "sorties": " ".join(str(x) for x in s["sorties"])}
+        w.writerow([row.get(k, "") for k in SUMMARY_COLUMNS])
+    return buf.getvalue()
 
 
 def fleet_table(plan: Plan) -> str:

@@ -94,6 +94,7 @@ FENCE_COLOUR = "#34495e"
 EXCLUSION_COLOUR = "#8e44ad"
 RALLY_COLOUR = "#6c3483"
 SWATH_COLOUR = "#5dade2"
+FIELD_COLOURS = {"heard": "#27ae60", "shadowed": "#7f8c8d", "unreachable": "#c0392b"}  # the predicted field
 PLANNED_COLOUR = "#2471a3"
 FLOWN_COLOURS = ("#d35400", "#1abc9c", "#8e44ad", "#2980b9", "#c0392b")  # one per log, in the order given
 
@@ -458,6 +459,15 @@ def _plan_legend(m: folium.Map, pkg: _Package) -> None:
     rows += [
         (_swatch(SORTIE_COLOURS[0]), _("sortie route (► direction of flight), one layer per sortie")),
         (_swatch(SWATH_COLOUR, fill=True), _("audible swath")),
+        *(
+            [
+                (_swatch(FIELD_COLOURS["heard"], fill=True), _("predicted: open ground heard whole")),
+                (_swatch(FIELD_COLOURS["shadowed"], fill=True), _("predicted: in the buildings' shadow")),
+                (_swatch(FIELD_COLOURS["unreachable"], fill=True), _("predicted: shadow no hover reaches")),
+            ]
+            if pkg.layer("heard_field")
+            else []
+        ),
         (_dot(CUE_COLOURS["enter"]), _("cue: enter (loop the tier's prompt)")),
         (_dot(CUE_COLOURS["hotspot"]), _("cue: hotspot (play at the loiter)")),
         (_dot(CUE_COLOURS["leave"]), _("cue: leave (stop)")),

@@ -30,10 +30,11 @@ from patrol.atomic import write_text
 from patrol.errors import InputError
 from patrol.i18n import _
 from patrol.review.flightlog import FlightLog, read_log
-from patrol.review.map_package import FOLLOWED, _load_package
+from patrol.review.map_package import FOLLOWED, _load_package, _Package
 from patrol.review.map_parts import (
     EXCLUSION_COLOUR,
     FENCE_COLOUR,
+    FIELD_COLOURS,
     NOFLY_COLOUR,
     PLANNED_COLOUR,
     RALLY_COLOUR,
@@ -119,6 +120,8 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
                 interactive=False,
             ).add_to(group)
         group.add_to(m)
+
+    _field_layer(pkg).add_to(m)
 
     nofly = folium.FeatureGroup(name=_("No-fly zones"))
     for f in pkg.layer("nofly"):
@@ -231,6 +234,32 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
 
     _plan_legend(m, pkg)
     return m.get_root().render()
+
+
+def _field_layer(pkg: _Package) -> folium.FeatureGroup:
+    """The predicted heard-whole field (``heard_field.geojson``): each compound's open ground heard whole, the
+    part in the buildings' shadow, and of that the part no permitted hover reaches (docs/acoustics.md)."""
+    names = {
+        "heard": _("heard whole"),
+        "shadowed": _("in the buildings' shadow"),
+        "unreachable": _("in the shadow, no hover reaches it"),
+    }
+    group = folium.FeatureGroup(name=_("Predicted field (open ground heard whole / shadowed)"))
+    for f in pkg.layer("heard_field"):
+        p = f["properties"]
+        kind = str(p.get("kind", ""))
+        colour = FIELD_COLOURS.get(kind, "#555555")
+        _add_polygons(
+            group,
+            f["geometry"],
+            color=colour,
+            weight=0,
+            fill_color=colour,
+            fill_opacity=0.35 if kind == "heard" else 0.6,
+            class_name=f"patrol-field field-{kind}",
+            tooltip=html.escape(f"{p.get('compound', '')}: {names.get(kind, kind)}"),
+        )
+    return group
 
 
 def replay_map(

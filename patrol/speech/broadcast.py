@@ -19,8 +19,10 @@ from patrol.speech.build import build_files, choose_voices
 from patrol.speech.cache import PromptCache
 from patrol.speech.catalogue import DEFAULT_CATALOGUE, LANGUAGES, Build, read_catalogue
 from patrol.speech.cues import ENCODINGS, PromptCues, parse_track_map, timing_from_clips
+from patrol.speech.margin import Margin, settle_margin
 
 if TYPE_CHECKING:
+    from patrol.speech.catalogue import Clip
     from patrol.speech.check import Checker
 
 LUA_APPLET = "audio_prompts/lua/patrol_speaker.lua"
@@ -35,6 +37,7 @@ class Broadcast:
     prompt_s: float  # heard-whole window the clips ask for (twice the longest looped clip)
     loiter_s: float  # the longest hotspot loiter (repeats x (clip + 1 s))
     notes: tuple[str, ...] = ()  # one line per language that fell back to a lesser voice
+    margin: Margin | None = None  # the margin over noise the broadcast clips need (None: not checked in noise)
 
 
 def check_encoding(speaker: str) -> None:
@@ -85,7 +88,34 @@ def prepare_broadcast(
         pwm_by_track=pwm_by_track,
     )
     prompt_s, loiter_s = timing_from_clips(encoder)
-    return Broadcast(encoder, files, prompt_s, loiter_s, tuple(notes))
+    margin = broadcast_margin(encoder, files, checker) if checker is not None else None
+    return Broadcast(encoder, files, prompt_s, loiter_s, tuple(notes), margin)
+
+
+def broadcast_margin(enc: PromptCues, files: dict[str, str | bytes], checker: Checker) -> Margin | None:
+    """The margin the clips the plan plays need (:mod:`patrol.speech.margin`): the prompts of the catalogue's
+    rules in the plan's language, from their held-out ladder figures, measuring any step a clip's own ladder
+    stopped below. None when the check has no noise or no such clip has a figure."""
+    if checker.snr_db is None:
+        return None
+    played = set(enc.catalogue.enter.values()) | set(enc.catalogue.hotspot.values())
+    clips: dict[str, Clip] = {}
+    for pid in sorted(played):
+        c = enc.build.clip(pid, enc.lang)
+        if c.check is not None and c.check.get("ladder"):
+            clips[pid] = c
+    if not clips:
+        return None
+
+    def measure(pid: str, snr_db: float) -> float:
+        c = clips[pid]
+        data = files[c.file]
+        assert isinstance(data, bytes) and c.check is not None
+        noise = checker.noise_figures(data, c.text, c.lang, snr_db)
+        return max([c.check["error_rate"], *(v["error_rate"] for v in noise.values())])
+
+    figures = {pid: {s["snr_db"]: s["worst"] for s in c.check["ladder"]} for pid, c in clips.items()}  # type: ignore[index]
+    return settle_margin(figures, measure, checker.snr_db, checker.max_cer)
 
 
 def broadcast_manifest(bc: Broadcast) -> dict:
@@ -103,4 +133,5 @@ def broadcast_manifest(bc: Broadcast) -> dict:
         "pwm_by_track": {str(k): v for k, v in enc.pwm_by_track.items()},
         "stop_pwm": enc.stop_pwm,
         "prompt_s_from_clips": bc.prompt_s,
+        "margin": bc.margin.record() if bc.margin is not None else None,
     }

@@ -73,11 +73,15 @@ def package_digests(out: Path) -> dict[str, str]:
 
 
 def _speech(out: Path) -> str:
-    """The voices and the recogniser that made the package's clips and their figures."""
+    """The voices and the recogniser that made the package's clips and their figures, and the margin over noise
+    the plan was made at: the recogniser chooses the draws and the margin (docs/broadcast.md), so another CPU's
+    transcripts can choose another draw or margin, and with the margin the radius and every waypoint."""
     man = json.loads((out / "audio" / "manifest.json").read_text(encoding="utf-8"))
     engines = sorted({f"{c['lang']}: {c['engine']} {c.get('model', '')}".strip() for c in man["clips"]})
     check = (man.get("check") or {}).get("recogniser", "not checked")
-    return " | ".join([*engines, f"check: {check}"])
+    margin = (json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("broadcast") or {}).get("margin")
+    used = f"planned at {margin['used_snr_db']:g} dB" if margin else "no margin decided"
+    return " | ".join([*engines, f"check: {check}", used])
 
 
 def test_sample_district_package_is_unchanged(tmp_path):

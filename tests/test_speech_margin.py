@@ -82,3 +82,21 @@ def test_the_plan_made_at_the_needed_margin_has_the_radius_of_that_margin(tmp_pa
     assert plan.audibility.radius_m < audible_radius_m(asked, 40.0)[1]
     assert plan.speaker.snr_db == 12.0
     assert planning_speaker(asked, None) == asked
+
+
+def test_a_needed_margin_the_speaker_cannot_serve_at_that_altitude_plans_at_the_one_asked(tmp_path):
+    from patrol.commands.plan import _plan_at_margin
+    from patrol.speech.broadcast import Broadcast
+
+    feats = [poly_feature(square_lonlat(LON, LAT, 0.0025), id="C1", tier="guarded")]
+    d = read_district([write_fc(tmp_path / "d.geojson", feats)])
+    params = PatrolParams(alt_m=40.0, home_lon=LON - 0.001, home_lat=LAT - 0.001)
+    # at 20 dB over 55 dB a 100 dB speaker carries 18 m: not to the ground from 40 m
+    margin = decide_margin({"mask-downstairs": {10.0: 0.18, 20.0: 0.09}}, 10.0, ladder=(20.0,))
+    bc = Broadcast(encoder=None, files={}, prompt_s=6.0, loiter_s=0.0, margin=margin)  # type: ignore[arg-type]
+    plan, bc2 = _plan_at_margin(d, params, Speaker(snr_db=10.0), None, bc, None)
+    assert plan.speaker.snr_db == 10.0
+    assert plan.audibility.radius_m == pytest.approx(audible_radius_m(Speaker(snr_db=10.0), 40.0)[1])
+    assert bc2.margin.used_db == 20.0 and "not heard on the ground" in bc2.margin.not_flown
+    rec = bc2.margin.record()
+    assert rec["needed_snr_db"] == 20.0 and rec["used_snr_db"] == 10.0 and not bc2.margin.raised

@@ -122,7 +122,9 @@ def check_report(clips: Any, max_cer: float, margin: Any = None) -> list[str]:
     """
     from patrol.speech.check import failures
 
-    served = set(margin.figures) if margin is not None and margin.used_db is not None else set()
+    served = (
+        set(margin.figures) if margin is not None and margin.used_db is not None and not margin.not_flown else set()
+    )
     bad = failures([(c.prompt_id, c.lang, c.check) for c in clips if c.prompt_id not in served], max_cer)
     for line in bad:
         warn(_("not understood: {clip}").format(clip=line))
@@ -138,6 +140,12 @@ def check_report(clips: Any, max_cer: float, margin: Any = None) -> list[str]:
             "planned at {used} dB (a smaller audible radius)"
         )
         warn(text.format(used=f"{margin.used_db:g}", asked=f"{margin.requested_db:g}"))
+    elif margin is not None and margin.not_flown:
+        text = _(
+            "margin: the warnings are understood in street noise only at {needed} dB, which cannot be planned "
+            "({why}); planned at the {asked} dB of --snr-db, where they are not all understood"
+        )
+        warn(text.format(needed=f"{margin.used_db:g}", why=margin.not_flown, asked=f"{margin.requested_db:g}"))
     elif margin is not None and margin.used_db is None:
         text = _(
             "margin: no margin up to {top} dB makes every warning understood in street noise: planned at the "
@@ -149,7 +157,7 @@ def check_report(clips: Any, max_cer: float, margin: Any = None) -> list[str]:
 
 def cache_report(cache: Any, n: int) -> None:
     """One line on stderr: how many clips the prompt cache gave and how many were made."""
-    made = n - cache.hits
+    made = cache.misses if cache.enabled else n  # redrawn clips count too: the clips looked up, not those shipped
     where = _(" (prompt cache {path})").format(path=cache.root.parent) if cache.enabled else " (--no-cache)"
     extra = _("; {n} damaged cache entry(ies) rebuilt").format(n=cache.rebuilt) if cache.rebuilt else ""
     text = _("prompts: {hits} clip(s) from the cache, {made} made{extra}{where}")

@@ -229,6 +229,27 @@ def _patrol_params(
     )
 
 
+def _plan_at_margin(
+    dist: Any, params: PatrolParams, speaker: Any, airframe: Any, bc: Broadcast | None, fleet: Any
+) -> tuple[Any, Broadcast | None]:
+    """The plan at the margin over noise the broadcast's clips need (patrol.speech.margin). Where that margin
+    cannot be planned (at the altitude asked the warning would not be heard on the ground), the plan at
+    --snr-db, and the broadcast whose margin says why (today's per-clip warnings then follow)."""
+    from dataclasses import replace
+
+    from patrol.errors import PlanningError
+    from patrol.plan.pipeline import plan_patrol
+    from patrol.speech.margin import not_flown, planning_speaker
+
+    margin, enc = (bc.margin, bc.encoder) if bc else (None, None)
+    try:
+        return plan_patrol(dist, params, planning_speaker(speaker, margin), airframe, enc, fleet), bc
+    except PlanningError as e:
+        if bc is None or margin is None or not margin.raised:
+            raise
+        return plan_patrol(dist, params, speaker, airframe, enc, fleet), replace(bc, margin=not_flown(margin, str(e)))
+
+
 @one_line_errors
 def plan(
     ctx: typer.Context,
@@ -299,10 +320,8 @@ def plan(
     from patrol.ledger.session import begin
     from patrol.package.writer import package_files
     from patrol.paths import recorded_command
-    from patrol.plan.pipeline import plan_patrol
     from patrol.plan.summary import summary_table
     from patrol.speech.cache import PromptCache
-    from patrol.speech.margin import planning_speaker
     from patrol.types import Speaker, Vehicle
 
     o, settings = _settings(ctx, dict(locals()))
@@ -318,9 +337,8 @@ def plan(
         warn(w)
     params = _patrol_params(o, bc, lat, lon, home_crs)
     speaker_model = Speaker(level_db_at_1m=o.speaker_db, ambient_db=o.ambient_db, snr_db=o.snr_db)
-    speaker_model = planning_speaker(speaker_model, bc.margin if bc else None)  # the margin the clips need
     airframe = Vehicle.with_top_speed(o.max_speed_mps, o.endurance_min, o.reserve_pct, o.wind_mps)
-    result = plan_patrol(dist, params, speaker_model, airframe, bc.encoder if bc else None, o.fleet)
+    result, bc = _plan_at_margin(dist, params, speaker_model, airframe, bc, o.fleet)
     out = write_folder(package_files(result, recorded_command(sys.argv[1:]), bc, settings), output, overwrite=force)
     if rec.on:
         say(rec.save(plan_payload(out)))

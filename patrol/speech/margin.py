@@ -37,23 +37,26 @@ class Margin:
     steps_db: tuple[float, ...]
     figures: dict[str, dict[float, float]] = field(default_factory=dict)
     to_measure: tuple[tuple[str, float], ...] = ()
+    not_flown: str = ""  # why the planner could not plan at used_db (it then plans at requested_db)
 
     @property
     def planned_db(self) -> float:
-        """The margin the planner uses: ``used_db``, or ``requested_db`` when no step passes."""
-        return self.used_db if self.used_db is not None else self.requested_db
+        """The margin the planner uses: ``used_db``, or ``requested_db`` when no step passes or it cannot be flown."""
+        return self.used_db if self.used_db is not None and not self.not_flown else self.requested_db
 
     @property
     def raised(self) -> bool:
         """Whether the plan is made at a higher margin than asked."""
-        return self.used_db is not None and self.used_db > self.requested_db
+        return self.planned_db > self.requested_db
 
     def record(self) -> dict:
         """The package manifest's record of the decision."""
         return {
             "requested_snr_db": self.requested_db,
+            "needed_snr_db": self.used_db,
             "used_snr_db": self.planned_db,
             "every_clip_passes": self.used_db is not None,
+            "not_flown": self.not_flown or None,
             "ladder_db": list(self.steps_db),
             "clips": {c: _clip_record(self.needs_db.get(c), f) for c, f in sorted(self.figures.items())},
         }
@@ -112,3 +115,8 @@ def settle_margin(
 def planning_speaker(speaker: Speaker, margin: Margin | None) -> Speaker:
     """``speaker`` at the margin the clips need (unchanged without a decision)."""
     return speaker if margin is None else replace(speaker, snr_db=margin.planned_db)
+
+
+def not_flown(margin: Margin, why: str) -> Margin:
+    """``margin`` whose needed step the planner cannot plan at (``why``, one line): it plans at the one asked."""
+    return replace(margin, not_flown=why)

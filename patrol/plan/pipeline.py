@@ -213,6 +213,19 @@ def shield_for(shield: Shield | None, speaker: Speaker) -> Shield | None:
     )
 
 
+def legs_near(legs: np.ndarray, compound: Compound, radius_m: float) -> np.ndarray:
+    """The parts of ``legs`` (line geometries) inside ``compound``'s bounding box grown by ``radius_m``: every
+    point of the compound within ``radius_m`` of a leg is as near a part of these, so its in-range share is
+    unchanged, and a transit leg kilometres long is not buffered whole for each compound it passes."""
+    if not len(legs):
+        return legs
+    minx, miny, maxx, maxy = compound.geometry.bounds
+    parts = shapely.get_parts(
+        shapely.clip_by_rect(legs, minx - radius_m, miny - radius_m, maxx + radius_m, maxy + radius_m)
+    )
+    return parts[shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING]
+
+
 def _unreachable(f: HeardField, resp: ShadowResponse | None) -> float:
     """Share of the open ground still missed that no permitted hover reaches (0 without a response)."""
     if resp is None:
@@ -799,8 +812,9 @@ def plan_patrol(
     route_by_id = {r.compound_id: r for r in ordered}
     footprints = shapely.union_all([b.geometry for b in district.buildings]) if district.buildings else None
     stats = []
+    by_id = {c.id: c for c in district.compounds}
     for order_idx, r in enumerate(ordered, start=1):
-        c = next(x for x in district.compounds if x.id == r.compound_id)
+        c = by_id[r.compound_id]
         xy = np.array([(s.x_m, s.y_m) for s in route_by_id[c.id].steps])
         length = float(np.hypot(*np.diff(xy, axis=0).T).sum()) if len(xy) > 1 else 0.0
         t_patrol = sum(
@@ -823,7 +837,9 @@ def plan_patrol(
                 "lane_angle_deg": round(r.lanes.angle_deg % 180.0, 1),
                 "route_length_m": round(length, 1),
                 "hotspots": [h.id for h in c.hotspots],
-                "predicted_in_range_share": round(in_range_share(c.geometry, legs[near], a_c.radius_m), 4),
+                "predicted_in_range_share": round(
+                    in_range_share(c.geometry, legs_near(legs[near], c, a_c.radius_m), a_c.radius_m), 4
+                ),
                 "predicted_heard_whole_share": round(hearing[c.id][0], 4),
                 "predicted_heard_whole_by_sortie": hearing[c.id][1],
                 "predicted_heard_whole_share_whole_area": round(hearing[c.id][2], 4),

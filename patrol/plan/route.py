@@ -244,9 +244,16 @@ def lane_cells(lanes: Lanes) -> list[list[tuple[XY, XY]]]:
 
     Segments of consecutive rows belong to one cell when each overlaps only the other along the
     lane direction; a cell is flown back and forth without leaving it. Returned per cell, bottom
-    row first, each segment as ``(low end, high end)`` along the lane direction.
+    row first, each segment as ``(low end, high end)`` along the lane direction. Lanes of a compound cut
+    into cells of their own angles (:func:`patrol.plan.sweep.cell_sweep_lanes`) are grouped within each cell.
     """
-    return _cells_at(list(lanes.segments), lanes.angle_deg)
+    if not lanes.cell_of:
+        return _cells_at(list(lanes.segments), lanes.angle_deg)
+    out: list[list[tuple[XY, XY]]] = []
+    for c, angle in enumerate(lanes.cell_angles_deg):
+        segs = [seg for seg, k in zip(lanes.segments, lanes.cell_of, strict=True) if k == c]
+        out += _cells_at(segs, angle)
+    return out
 
 
 def _cells_at(segs: list[tuple[XY, XY]], angle_deg: float) -> list[list[tuple[XY, XY]]]:
@@ -486,6 +493,7 @@ def compound_route(
     keep_out: BaseGeometry | None = None,
     overrun_m: float = 0.0,
     pass_s: float = 0.0,
+    inside: InsidePaths | None = None,
 ) -> CompoundRoute:
     """The patrol path over one compound: ordered lanes, joins inside ``area``, hotspot loiters.
 
@@ -496,8 +504,10 @@ def compound_route(
     hear a whole prompt (:func:`patrol.plan.acoustics.lane_overrun_m`); the turn to the next lane of
     the same cell is flown out there, longer joins start and end at the lane's own ends. A compound without
     lanes (all of it within a no-fly buffer, or too small to sweep) gets a pass of its own (:func:`_own_pass`).
+    ``inside`` is the join finder over ``area`` and ``keep_out`` when the caller already has one (several
+    candidate routes of one compound share it).
     """
-    inside = InsidePaths(area, keep_out=keep_out)
+    inside = inside if inside is not None else InsidePaths(area, keep_out=keep_out)
     ordered = order_lanes(lanes, start, inside.length)
     pts: list[tuple[StepKind, XY, Hotspot | None]] = []
     if perimeter and not area.is_empty:
@@ -795,14 +805,17 @@ def sweep_and_route(
     With ``radius_m`` and ``prompt_s`` the kept route is then repaired where ground would hear only part of a
     prompt (:func:`heard_repair`).
     """
-    from patrol.plan.sweep import ranked_angles, sweep_lanes
+    from patrol.plan.sweep import cell_sweep_lanes, ranked_angles, sweep_lanes
 
     target = area if not area.is_empty else compound.geometry
 
+    inside = InsidePaths(target, keep_out=keep_out)
+
     def route_for(lanes: Lanes) -> CompoundRoute:
         return compound_route(
-            compound, lanes, target, alt_m, loiter_s, perimeter, keep_out=keep_out, overrun_m=overrun_m, pass_s=pass_s
-        )
+            compound, lanes, target, alt_m, loiter_s, perimeter, keep_out=keep_out, overrun_m=overrun_m,
+            pass_s=pass_s, inside=inside,
+        )  # fmt: skip
 
     def repaired(lanes: Lanes, route: CompoundRoute) -> tuple[Lanes, CompoundRoute]:
         if radius_m is None or prompt_s is None:
@@ -813,13 +826,60 @@ def sweep_and_route(
     route = route_for(lanes)
     if area.is_empty or len(lane_cells(lanes)) < 3:
         return repaired(lanes, route)
-    best = (route_length_m(route), lanes, route)
+    best = (route_time_s(route, speed_mps), lanes, route)
+    candidates: list[Lanes] = []
     for a in ranked_angles(area, spacing_m, speed_mps)[:JOINT_ANGLES]:
         deg = math.degrees(float(a))
         if abs((deg - lanes.angle_deg + 90.0) % 180.0 - 90.0) < 0.5:
             continue  # the sweep's own choice, routed above
-        cand = sweep_lanes(compound.id, area, spacing_m, speed_mps, deg, keep_out=keep_out, radius_m=radius_m)
+        candidates.append(
+            sweep_lanes(compound.id, area, spacing_m, speed_mps, deg, keep_out=keep_out, radius_m=radius_m)
+        )
+    for cells in _cell_variants(area, spacing_m, speed_mps):
+        cand = cell_sweep_lanes(
+            compound.id, area, spacing_m, speed_mps, keep_out=keep_out, radius_m=radius_m, cells=cells
+        )
+        if cand is not None:
+            candidates.append(cand)
+    for cand in candidates:
         r = route_for(cand)
-        if (length := route_length_m(r)) < best[0] - 1e-6:
-            best = (length, cand, r)
+        if (t := route_time_s(r, speed_mps)) < best[0] - 1e-6:
+            best = (t, cand, r)
     return repaired(best[1], best[2])
+
+
+def _cell_variants(area: BaseGeometry, spacing_m: float, speed_mps: float) -> list[list[Polygon]]:
+    """The cuts of ``area`` into cells worth routing: its convex pieces, and those joined while that is
+    predicted faster (:func:`patrol.plan.sweep.sweep_cells`); each with two cells or more, none twice."""
+    from patrol.plan.sweep import MAX_CELL_VERTICES, MAX_CELLS, convex_pieces, sweep_cells
+
+    if len(shapely.get_coordinates(area)) > MAX_CELL_VERTICES:
+        return []
+    pieces = convex_pieces(area)
+    if not 2 <= len(pieces) <= MAX_CELLS:
+        return []
+    out = [pieces]
+    merged = sweep_cells(area, spacing_m, speed_mps, pieces=pieces)
+    if 2 <= len(merged) < len(pieces):
+        out.append(merged)
+    return out
+
+
+TURN_S = 4.0  # predicted time of one turn of more than 30 degrees, over what its length takes (sweep.py's turn_s)
+
+
+def route_time_s(route: CompoundRoute, speed_mps: float, turn_s: float = TURN_S) -> float:
+    """Predicted time to fly a compound route: its length at ``speed_mps`` (a step's own speed where it has
+    one) and ``turn_s`` for every heading change of more than 30 degrees."""
+    xy = np.array([(s.x_m, s.y_m) for s in route.steps], float).reshape(-1, 2)
+    if len(xy) < 2:
+        return 0.0
+    d = np.diff(xy, axis=0)
+    seg = np.hypot(d[:, 0], d[:, 1])
+    v = np.array([s.speed_mps or speed_mps for s in route.steps[1:]], float)
+    moving = d[seg > 1e-6]
+    turns = 0
+    if len(moving) > 1:
+        h = np.arctan2(moving[:, 1], moving[:, 0])
+        turns = int(np.count_nonzero(np.abs((np.diff(h) + math.pi) % (2 * math.pi) - math.pi) > math.radians(30)))
+    return float((seg / v).sum()) + turn_s * turns

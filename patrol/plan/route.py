@@ -704,7 +704,7 @@ def route_length_m(route: CompoundRoute) -> float:
     return float(sum(_dist(a, b) for a, b in itertools.pairwise(xy)))
 
 
-JOINT_ANGLES = 6  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
+JOINT_ANGLES = 3  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
 REPAIR_POINTS = 800  # ground points a route is checked at for whole prompts (about one per 12 m2 of 1 ha)
 REPAIR_SPURS = 6  # most out-and-back spurs added to one compound's route
 
@@ -841,11 +841,26 @@ def sweep_and_route(
         )
         if cand is not None:
             candidates.append(cand)
-    for cand in candidates:
+    for cand in sorted(candidates, key=lambda ln: _least_time_s(ln, speed_mps)):
+        if _least_time_s(cand, speed_mps) >= best[0]:
+            break  # its lanes and turns alone take longer than the best route found
         r = route_for(cand)
         if (t := route_time_s(r, speed_mps)) < best[0] - 1e-6:
             best = (t, cand, r)
     return repaired(best[1], best[2])
+
+
+def _least_time_s(lanes: Lanes, speed_mps: float) -> float:
+    """A lower bound on :func:`route_time_s` of a route over ``lanes`` by :func:`order_lanes`: the lanes, the
+    step from each row of a cell to the next (at least the distance between their lines), and a turn there."""
+    steps = turns = 0.0
+    for cell in lane_cells(lanes):
+        for (p, q), (a, _b) in itertools.pairwise(cell):
+            L = _dist(p, q)
+            if L > 1e-9:
+                steps += abs((q[0] - p[0]) * (a[1] - p[1]) - (q[1] - p[1]) * (a[0] - p[0])) / L
+            turns += 1
+    return (lanes.length_m + steps) / speed_mps + TURN_S * turns
 
 
 def _cell_variants(area: BaseGeometry, spacing_m: float, speed_mps: float) -> list[list[Polygon]]:
@@ -853,8 +868,11 @@ def _cell_variants(area: BaseGeometry, spacing_m: float, speed_mps: float) -> li
     predicted faster (:func:`patrol.plan.sweep.sweep_cells`); each with two cells or more, none twice."""
     from patrol.plan.sweep import MAX_CELL_VERTICES, MAX_CELLS, convex_pieces, sweep_cells
 
-    if len(shapely.get_coordinates(area)) > MAX_CELL_VERTICES:
-        return []
+    if (
+        len(shapely.get_coordinates(area)) > MAX_CELL_VERTICES
+        or shapely.get_num_interior_rings(shapely.get_parts(area)).any()
+    ):
+        return []  # holes: cut round them into many pieces, never faster (benchmarks/bench_sweep.py)
     pieces = convex_pieces(area)
     if not 2 <= len(pieces) <= MAX_CELLS:
         return []

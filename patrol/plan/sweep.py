@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import shapely
@@ -385,16 +386,20 @@ def _diagonals(polys: list[Polygon]) -> list[tuple[float, int, int]]:
     return out
 
 
-def _best_cost(geom: Polygon | MultiPolygon, spacing_m: float, speed_mps: float, turn_s: float, hop_s: float) -> float:
-    """Predicted sweep time of ``geom`` on its own at its cheapest candidate direction (before gap filling).
-
-    :func:`_cost` of its lanes, plus ``hop_s`` for every transit between the boustrophedon cells its rows
-    fall into at that direction (a new cell wherever the number of intervals on a row changes).
-    """
+def _best_cost(
+    geom: Polygon | MultiPolygon,
+    spacing_m: float,
+    speed_mps: float,
+    turn_s: float,
+    hop_s: float,
+    angles: Sequence[float] | None = None,
+) -> tuple[float, float]:
+    """``(predicted time, direction)`` of sweeping ``geom`` on its own at the cheapest of ``angles`` (radians;
+    default :func:`candidate_angles`), before gap filling: :func:`_predicted_s` with ``hop_s`` per transit
+    between the boustrophedon cells its rows fall into."""
     edges = ring_edges(geom)
-    return min(
-        _predicted_s(edges, float(a), spacing_m, speed_mps, turn_s, hop_s) for a in candidate_angles(geom, spacing_m)
-    )
+    tried = candidate_angles(geom, spacing_m) if angles is None else angles
+    return min((_predicted_s(edges, float(a), spacing_m, speed_mps, turn_s, hop_s), float(a)) for a in tried)
 
 
 MAX_CELL_VERTICES = 400  # outlines with more vertices are not cut into cells (each merge is weighed on all of them)
@@ -424,35 +429,34 @@ def sweep_cells(
     pieces = pieces if pieces is not None else convex_pieces(geom)
     if len(pieces) > MAX_CELLS:
         return [geom]
-    memo: dict[frozenset[int], tuple[Polygon | None, float]] = {}
-
-    def weigh(members: frozenset[int], poly: BaseGeometry) -> tuple[Polygon | None, float]:
-        if members not in memo:
-            ok = isinstance(poly, Polygon)
-            memo[members] = (poly if ok else None, _best_cost(poly, spacing_m, speed_mps, turn_s, hop) if ok else 0.0)
-        return memo[members]
-
+    memo: dict[frozenset[int], tuple[Polygon | None, float, float]] = {}
     cells = {frozenset([k]): p for k, p in enumerate(pieces)}
-    cost = {m: weigh(m, p)[1] for m, p in cells.items()}
+    for m, p in cells.items():
+        memo[m] = (p, *_best_cost(p, spacing_m, speed_mps, turn_s, hop))
     while len(cells) > 1:
         keys = list(cells)
         best: tuple[float, frozenset[int], frozenset[int]] | None = None
         for _length, i, j in _diagonals([cells[m] for m in keys]):
             a, b = keys[i], keys[j]
             u = a | b
-            poly, cu = memo[u] if u in memo else weigh(u, shapely.union(cells[a], cells[b]))
-            gain = cost[a] + cost[b] + hop - cu
+            if u not in memo:  # one sweep of both, at the direction of either (weighing every one is slow)
+                poly = shapely.union(cells[a], cells[b])
+                ok = isinstance(poly, Polygon)
+                ab = (memo[a][2], memo[b][2])
+                memo[u] = (poly, *_best_cost(poly, spacing_m, speed_mps, turn_s, hop, ab)) if ok else (None, 0.0, 0.0)
+            poly, cu, _angle = memo[u]
+            gain = memo[a][1] + memo[b][1] + hop - cu
             if poly is not None and gain > 1e-9 and (best is None or gain > best[0]):
                 best = (gain, a, b)
         if best is None:
             break
         _, a, b = best
         u = a | b
-        poly, cu = memo[u]
+        poly = memo[u][0]
         assert poly is not None
-        cells[u], cost[u] = poly, cu
+        cells[u] = poly
         for m in (a, b):
-            del cells[m], cost[m]
+            del cells[m]
     return sorted(cells.values(), key=lambda p: -p.area)
 
 

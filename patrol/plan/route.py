@@ -901,3 +901,34 @@ def route_time_s(route: CompoundRoute, speed_mps: float, turn_s: float = TURN_S)
         h = np.arctan2(moving[:, 1], moving[:, 0])
         turns = int(np.count_nonzero(np.abs((np.diff(h) + math.pi) % (2 * math.pi) - math.pi) > math.radians(30)))
     return float((seg / v).sum()) + turn_s * turns
+
+
+MIN_COVERED_SHARE = 0.99  # least share of a compound within range of its route at a requested (--spacing-m) spacing
+
+
+def covered_share(route: CompoundRoute, area: BaseGeometry, radius_m: float) -> float:
+    """Share (0..1) of ``area`` within ``radius_m`` of the path ``route`` flies."""
+    from patrol.plan.coverage import in_range_share
+
+    xy = np.array([(s.x_m, s.y_m) for s in route.steps], float).reshape(-1, 2)
+    return in_range_share(area, xy, radius_m) if len(xy) else 0.0
+
+
+def widest_covering_spacing(
+    plan: Callable[[float], CompoundRoute],
+    area: BaseGeometry,
+    radius_m: float,
+    spacing_m: float,
+    step_m: float = 0.5,
+    min_share: float = MIN_COVERED_SHARE,
+) -> float:
+    """The widest lane spacing, ``spacing_m`` or narrower in steps of ``step_m``, at which the route
+    ``plan(spacing)`` keeps at least ``min_share`` of ``area`` within ``radius_m`` (``step_m`` if none does).
+    Only a refused request searches: each step plans the compound again.
+    """
+    s = spacing_m
+    while s > step_m:
+        if covered_share(plan(s), area, radius_m) >= min_share:
+            return s
+        s -= step_m
+    return step_m

@@ -322,6 +322,7 @@ def route_compounds(
             radius_m=a_c.radius_m,
             prompt_s=params.prompt_s,
             pass_s=float(math.ceil(params.prompt_s - 1e-9)),
+            accel_mps2=vehicle.accel_mps2,
         )
         if params.spacing_m is not None:
             _check_requested_spacing(c, area, route, a_c, alt.alt_m, loiter_s, params, zones)

@@ -704,7 +704,7 @@ def route_length_m(route: CompoundRoute) -> float:
     return float(sum(_dist(a, b) for a, b in itertools.pairwise(xy)))
 
 
-JOINT_ANGLES = 3  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
+JOINT_ANGLES = 4  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
 REPAIR_POINTS = 800  # ground points a route is checked at for whole prompts (about one per 12 m2 of 1 ha)
 REPAIR_SPURS = 6  # most out-and-back spurs added to one compound's route
 
@@ -794,14 +794,18 @@ def sweep_and_route(
     radius_m: float | None = None,
     prompt_s: float | None = None,
     pass_s: float = 0.0,
+    accel_mps2: float = 2.5,
 ) -> tuple[Lanes, CompoundRoute]:
     """The lanes and route of one compound, with the lane direction and the cell order chosen jointly.
 
     The sweep's own choice (the cheapest of three candidate directions by lanes and turns) stands for a
     compound it sweeps in one or two cells. A shape that cuts it into three or more cells (stars, notched
     outlines, several holes) pays in transits between cells, which only the route knows: then the
-    ``JOINT_ANGLES`` most promising directions (by lanes and turns) are each routed, cells ordered by
-    2-opt, and the shortest route flown is kept. Every candidate covers every point within half a spacing of a lane.
+    ``JOINT_ANGLES`` most promising directions (by lanes and turns) and, for an outline without holes, its
+    cuts into cells of their own directions (:func:`_cell_variants`) are each routed, cells ordered by 2-opt,
+    and the route of least predicted time (:func:`route_time_s`, as the sorties' endurance model times it,
+    with ``accel_mps2``) is kept; a candidate whose lanes alone take longer is not routed. Every candidate
+    covers every point within half a spacing of a lane.
     With ``radius_m`` and ``prompt_s`` the kept route is then repaired where ground would hear only part of a
     prompt (:func:`heard_repair`).
     """
@@ -826,7 +830,7 @@ def sweep_and_route(
     route = route_for(lanes)
     if area.is_empty or len(lane_cells(lanes)) < 3:
         return repaired(lanes, route)
-    best = (route_time_s(route, speed_mps), lanes, route)
+    best = (route_time_s(route, speed_mps, accel_mps2), lanes, route)
     candidates: list[Lanes] = []
     for a in ranked_angles(area, spacing_m, speed_mps)[:JOINT_ANGLES]:
         deg = math.degrees(float(a))
@@ -841,18 +845,18 @@ def sweep_and_route(
         )
         if cand is not None:
             candidates.append(cand)
-    for cand in sorted(candidates, key=lambda ln: _least_time_s(ln, speed_mps)):
-        if _least_time_s(cand, speed_mps) >= best[0]:
+    for cand in sorted(candidates, key=lambda ln: _least_time_s(ln, speed_mps, accel_mps2)):
+        if _least_time_s(cand, speed_mps, accel_mps2) >= best[0]:
             break  # its lanes and turns alone take longer than the best route found
         r = route_for(cand)
-        if (t := route_time_s(r, speed_mps)) < best[0] - 1e-6:
+        if (t := route_time_s(r, speed_mps, accel_mps2)) < best[0] - 1e-6:
             best = (t, cand, r)
     return repaired(best[1], best[2])
 
 
-def _least_time_s(lanes: Lanes, speed_mps: float) -> float:
-    """A lower bound on :func:`route_time_s` of a route over ``lanes`` by :func:`order_lanes`: the lanes, the
-    step from each row of a cell to the next (at least the distance between their lines), and a turn there."""
+def _least_time_s(lanes: Lanes, speed_mps: float, accel_mps2: float) -> float:
+    """About the least :func:`route_time_s` of a route over ``lanes`` by :func:`order_lanes`: the lanes, the
+    step from each row of a cell to the next (at least the distance between their lines) and a stop there."""
     steps = turns = 0.0
     for cell in lane_cells(lanes):
         for (p, q), (a, _b) in itertools.pairwise(cell):
@@ -860,7 +864,7 @@ def _least_time_s(lanes: Lanes, speed_mps: float) -> float:
             if L > 1e-9:
                 steps += abs((q[0] - p[0]) * (a[1] - p[1]) - (q[1] - p[1]) * (a[0] - p[0])) / L
             turns += 1
-    return (lanes.length_m + steps) / speed_mps + TURN_S * turns
+    return (lanes.length_m + steps) / speed_mps + min(TURN_S, speed_mps / accel_mps2) * turns
 
 
 def _cell_variants(area: BaseGeometry, spacing_m: float, speed_mps: float) -> list[list[Polygon]]:
@@ -883,24 +887,18 @@ def _cell_variants(area: BaseGeometry, spacing_m: float, speed_mps: float) -> li
     return out
 
 
-TURN_S = 4.0  # predicted time of one turn of more than 30 degrees, over what its length takes (sweep.py's turn_s)
+TURN_S = 4.0  # the most a stop between rows adds to the least time of a candidate (sweep.py's turn_s)
 
 
-def route_time_s(route: CompoundRoute, speed_mps: float, turn_s: float = TURN_S) -> float:
-    """Predicted time to fly a compound route: its length at ``speed_mps`` (a step's own speed where it has
-    one) and ``turn_s`` for every heading change of more than 30 degrees."""
-    xy = np.array([(s.x_m, s.y_m) for s in route.steps], float).reshape(-1, 2)
-    if len(xy) < 2:
-        return 0.0
-    d = np.diff(xy, axis=0)
-    seg = np.hypot(d[:, 0], d[:, 1])
-    v = np.array([s.speed_mps or speed_mps for s in route.steps[1:]], float)
-    moving = d[seg > 1e-6]
-    turns = 0
-    if len(moving) > 1:
-        h = np.arctan2(moving[:, 1], moving[:, 0])
-        turns = int(np.count_nonzero(np.abs((np.diff(h) + math.pi) % (2 * math.pi) - math.pi) > math.radians(30)))
-    return float((seg / v).sum()) + turn_s * turns
+def route_time_s(route: CompoundRoute, speed_mps: float, accel_mps2: float = 2.5) -> float:
+    """Predicted time to fly a compound route as the sorties' endurance model times it: every leg from a
+    stop to a stop (:func:`patrol.plan.sorties.leg_time_s`) at the step's own speed, else ``speed_mps``."""
+    from patrol.plan.sorties import leg_time_s
+
+    t = 0.0
+    for a, b in itertools.pairwise(route.steps):
+        t += leg_time_s(_dist((a.x_m, a.y_m), (b.x_m, b.y_m)), b.speed_mps or speed_mps, accel_mps2)
+    return t
 
 
 MIN_COVERED_SHARE = 0.99  # least share of a compound within range of its route at a requested (--spacing-m) spacing

@@ -81,7 +81,13 @@ def lane_offsets(ymin: float, ymax: float, spacing_m: float) -> np.ndarray:
 
 
 def _evaluate(edges: np.ndarray, angle: float, spacing_m: float) -> tuple[float, int, np.ndarray]:
-    length, segs, _join, _cells, ys = _rows(edges, angle, spacing_m)
+    er = _rotate(edges, angle)
+    ys = lane_offsets(float(er[:, [1, 3]].min()), float(er[:, [1, 3]].max()), spacing_m)
+    X = _crossings(er, ys)
+    n_even = X.shape[1] // 2 * 2
+    d = X[:, 1:n_even:2] - X[:, 0:n_even:2]
+    length = float(np.nansum(d))
+    segs = int(np.count_nonzero(~np.isnan(d)))
     return length, segs, ys
 
 
@@ -142,9 +148,9 @@ def ranked_angles(geom: Polygon | MultiPolygon, spacing_m: float, speed_mps: flo
     """Candidate lane directions (radians), cheapest predicted sweep time first (before gap filling)."""
     edges = ring_edges(geom)
     scored = []
-    hop_s = 2.0 * spacing_m / speed_mps + 2.0 * turn_s
     for a in candidate_angles(geom, spacing_m):
-        scored.append((_predicted_s(edges, float(a), spacing_m, speed_mps, turn_s, hop_s), float(a)))
+        length, segs, _ = _evaluate(edges, float(a), spacing_m)
+        scored.append((_cost(length, segs, spacing_m, speed_mps, turn_s), float(a)))
     scored.sort()
     return [a for _, a in scored]
 
@@ -280,6 +286,19 @@ def _vertices_within(rot_geom: BaseGeometry, segs_rot: list[tuple[float, float, 
     return bool(np.all(d2.min(axis=1) <= tol * tol))
 
 
+def _blunt_convex(geom: Polygon | MultiPolygon, min_corner_deg: float = 80.0) -> bool:
+    """Whether ``geom`` is one convex polygon (to 0.1 % of its hull) with no corner sharper than ``min_corner_deg``
+    (the tip of a sharp corner lies beyond the reach of the row nearest it: a cell cut from a star's spike)."""
+    if not isinstance(geom, Polygon) or geom.interiors or geom.area < 0.999 * shapely.convex_hull(geom).area:
+        return False
+    c = shapely.get_coordinates(shapely.convex_hull(geom).exterior)[:-1]
+    if len(c) < 3:
+        return False
+    u, w = np.roll(c, 1, axis=0) - c, np.roll(c, -1, axis=0) - c
+    cos = (u * w).sum(axis=1) / (np.hypot(*u.T) * np.hypot(*w.T) + 1e-12)
+    return bool(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).min() >= min_corner_deg)
+
+
 def _reaches_out(part: BaseGeometry, lines: BaseGeometry, radius_m: float | None) -> bool:
     """Whether a sliver left between the lanes' reach and the boundary (the tip of a sharp corner) has a
     vertex more than ``0.95 radius_m`` from every lane: too small to count by area, but out of range."""
@@ -311,6 +330,8 @@ def _fill_gaps(
         tol = min(tol, max(0.9 * radius_m, 0.5 * spacing_m * 1.001))
     if not segs_rot:
         return []
+    if tol >= 0.6 * spacing_m - 1e-9 and _blunt_convex(geom):
+        return []  # convex without sharp corners, and lanes no wider than the optimum: rows reach every point
     rot_geom = _rotate_geom(geom, angle)
     if _vertices_within(rot_geom, segs_rot, tol):
         return []

@@ -704,7 +704,7 @@ def route_length_m(route: CompoundRoute) -> float:
     return float(sum(_dist(a, b) for a, b in itertools.pairwise(xy)))
 
 
-JOINT_ANGLES = 4  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
+JOINT_ANGLES = 3  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
 REPAIR_POINTS = 800  # ground points a route is checked at for whole prompts (about one per 12 m2 of 1 ha)
 REPAIR_SPURS = 6  # most out-and-back spurs added to one compound's route
 
@@ -872,6 +872,8 @@ def _cell_variants(area: BaseGeometry, spacing_m: float, speed_mps: float) -> li
     predicted faster (:func:`patrol.plan.sweep.sweep_cells`); each with two cells or more, none twice."""
     from patrol.plan.sweep import MAX_CELL_VERTICES, MAX_CELLS, convex_pieces, sweep_cells
 
+    if area.area < CELL_MIN_AREA_SPACINGS * spacing_m * spacing_m:
+        return []  # a few lanes wide: one direction does about as well, and cutting costs time
     if (
         len(shapely.get_coordinates(area)) > MAX_CELL_VERTICES
         or shapely.get_num_interior_rings(shapely.get_parts(area)).any()
@@ -887,14 +889,30 @@ def _cell_variants(area: BaseGeometry, spacing_m: float, speed_mps: float) -> li
     return out
 
 
+CELL_MIN_AREA_SPACINGS = 15.0  # least area, in square spacings, of a compound cut into cells of their own angles
 TURN_S = 4.0  # the most a stop between rows adds to the least time of a candidate (sweep.py's turn_s)
+
+
+def leg_time_s(length_m: float, speed_mps: float, accel_mps2: float) -> float:
+    """Time to fly a leg from a stop to a stop.
+
+    Examples
+    --------
+    >>> leg_time_s(100.0, 10.0, 2.5)
+    14.0
+    >>> round(leg_time_s(10.0, 10.0, 2.5), 3)
+    4.0
+    """
+    if length_m <= 0:
+        return 0.0
+    if length_m >= speed_mps * speed_mps / accel_mps2:
+        return length_m / speed_mps + speed_mps / accel_mps2
+    return 2.0 * math.sqrt(length_m / accel_mps2)
 
 
 def route_time_s(route: CompoundRoute, speed_mps: float, accel_mps2: float = 2.5) -> float:
     """Predicted time to fly a compound route as the sorties' endurance model times it: every leg from a
-    stop to a stop (:func:`patrol.plan.sorties.leg_time_s`) at the step's own speed, else ``speed_mps``."""
-    from patrol.plan.sorties import leg_time_s
-
+    stop to a stop (:func:`leg_time_s`) at the step's own speed, else ``speed_mps``."""
     t = 0.0
     for a, b in itertools.pairwise(route.steps):
         t += leg_time_s(_dist((a.x_m, a.y_m), (b.x_m, b.y_m)), b.speed_mps or speed_mps, accel_mps2)

@@ -322,7 +322,7 @@ def test_a_requested_spacing_that_leaves_a_compound_uncovered_is_refused_naming_
 
     monkeypatch.setattr(sweep_mod, "_fill_gaps", lambda *a, **k: [])
     frame = LocalFrame(112.73, 38.415)
-    district = District(frame, (Compound("STAR", "STAR", "scattered", 1, _star(8, 0.35, 250.0)),))
+    district = District(frame, (Compound("STAR", "STAR", "scattered", 1, _star(8, 0.3, 250.0)),))
     hlon, hlat = frame.to_wgs84(0.0, -300.0)
 
     def params(spacing_m: float) -> PatrolParams:

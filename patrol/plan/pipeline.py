@@ -19,7 +19,16 @@ from patrol.plan.coverage import clip_plays, hear, in_range_share, open_ground, 
 from patrol.plan.fleet import assign_compounds, improve, layered, list_schedule, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
-from patrol.plan.route import order_compounds, priority_key, route_legs, sweep_and_route, sweep_area
+from patrol.plan.route import (
+    MIN_COVERED_SHARE,
+    covered_share,
+    order_compounds,
+    priority_key,
+    route_legs,
+    sweep_and_route,
+    sweep_area,
+    widest_covering_spacing,
+)
 from patrol.plan.shadows import SHADOW_ROUNDS, HeardField, ShadowResponse, field_areas, shadow_loiters
 from patrol.plan.shielding import Shield
 from patrol.plan.sorties import (
@@ -335,12 +344,53 @@ def route_compounds(
             radius_m=a_c.radius_m,
             prompt_s=params.prompt_s,
             pass_s=float(math.ceil(params.prompt_s - 1e-9)),
+            accel_mps2=vehicle.accel_mps2,
         )
+        if params.spacing_m is not None:
+            _check_requested_spacing(c, area, route, a_c, alt.alt_m, loiter_s, params, zones)
         if a_c is not aud:
             steps = tuple(dataclasses.replace(st, speed_mps=a_c.speed_mps) for st in route.steps)
             route = dataclasses.replace(route, steps=steps)
         routes.append(route)
     return routes, auds, alts, areas
+
+
+def _check_requested_spacing(
+    c: Compound,
+    area: BaseGeometry,
+    route: CompoundRoute,
+    a_c: Audibility,
+    alt_m: float,
+    loiter_s: float,
+    params: PatrolParams,
+    zones: BaseGeometry | None,
+) -> None:
+    """Refuse a requested lane spacing (``--spacing-m``) under which compound ``c``'s route leaves more than
+    1 % of it out of range, naming the widest spacing that covers it."""
+    target = area if not area.is_empty else c.geometry
+    share = covered_share(route, target, a_c.radius_m)
+    if share >= MIN_COVERED_SHARE:
+        return
+
+    def plan(spacing_m: float) -> CompoundRoute:
+        return sweep_and_route(
+            c, area, spacing_m, a_c.speed_mps, alt_m, loiter_s, params.perimeter, keep_out=zones,
+            overrun_m=a_c.overrun_m, radius_m=a_c.radius_m, prompt_s=params.prompt_s,
+        )[1]  # fmt: skip
+
+    widest = widest_covering_spacing(plan, target, a_c.radius_m, a_c.spacing_m)
+    raise PlanningError(
+        _(
+            "compound {id}: --spacing-m {spacing_m} leaves only {share} of it within {radius_m} m of the route; "
+            "the widest spacing that covers it is {widest_m} m"
+        ).format(
+            id=c.id,
+            spacing_m=f"{a_c.spacing_m:g}",
+            share=f"{share:.1%}",
+            radius_m=f"{a_c.radius_m:.0f}",
+            widest_m=f"{math.floor(widest * 10) / 10:g}",
+        )
+    )
 
 
 @dataclasses.dataclass

@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from patrol.errors import PlanningError, SafetyError
 from patrol.i18n import N_, _
 from patrol.plan.airspace import Skyline, transit
-from patrol.plan.route import avoid_zones, nearest_outside
+from patrol.plan.route import avoid_zones, leg_time_s, nearest_outside
 from patrol.types import (
     Compound,
     CompoundRoute,
@@ -45,23 +45,6 @@ from patrol.types import (
 
 XY = tuple[float, float]
 LAND_FLARE_M = 10.0
-
-
-def leg_time_s(length_m: float, speed_mps: float, accel_mps2: float) -> float:
-    """Time to fly a leg from a stop to a stop.
-
-    Examples
-    --------
-    >>> leg_time_s(100.0, 10.0, 2.5)
-    14.0
-    >>> round(leg_time_s(10.0, 10.0, 2.5), 3)
-    4.0
-    """
-    if length_m <= 0:
-        return 0.0
-    if length_m >= speed_mps * speed_mps / accel_mps2:
-        return length_m / speed_mps + speed_mps / accel_mps2
-    return 2.0 * math.sqrt(length_m / accel_mps2)
 
 
 def step_speed(step: Step, patrol_speed_mps: float, vehicle: Vehicle) -> float:

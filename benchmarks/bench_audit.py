@@ -207,7 +207,9 @@ def ten_hours() -> None:
     print(
         f"  10-hour log: .tlog of {path.stat().st_size / 1e6:.0f} MB ({len(lg.t_s)} positions) read in {t_read:.2f} s; "
         f"10-hour 10 Hz track over 20 compounds audited in {t_audit:.2f} s; peak RSS {peak_rss_mb():.0f} MB "
-        f"(interpreter and libraries before: {base:.0f} MB); no target set, anchor: not measured before"
+        f"(interpreter and libraries before: {base:.0f} MB)\n"
+        "    target: none set for time or memory; anchor (first measured, 3 Dec 2026, shared 2-core machine at load\n"
+        "    about 15): read 6.2 s, audited 3.3 s, peak RSS 394 MB (106 MB before)"
     )
     path.unlink()
 

@@ -9,12 +9,13 @@ shared evenly (the larger of its longest sortie and its flying + swaps / N): not
 assignment, since a sortie's length depends on the vehicle that flies it; the identical-vehicle row of the
 same N is printed beside as the anchor. Figures, never asserted.
 
-    python benchmarks/bench_fleet.py [--synthetic N] [--swap-min M]
+    python benchmarks/bench_fleet.py [--synthetic N] [--swap-min M] [--mixed-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -105,6 +106,10 @@ def mixed_fleets(vehicle: Vehicle) -> list[tuple[str, tuple[FleetVehicle, ...]]]
         ("2 at home, 30 + 18 min", (v("A", 30), v("B", 18))),
         ("2 launch points W 30 / E 18 min 8 m/s", (v("W", 30, at=WEST), v("E", 18, 8, EAST, transit=12))),
         (
+            "2 launch points, W 100 dB / E 104 dB",
+            (v("W", 30, at=WEST), v("E", 18, 8, EAST, db=104.0, transit=12)),
+        ),
+        (
             "3: W 30, E 18, home 25 min 98 dB",
             (v("W", 30, at=WEST), v("E", 18, 8, EAST, transit=12), v("H", 25, db=98.0)),
         ),
@@ -121,7 +126,8 @@ def bench_mixed(
 ) -> None:
     print(f"{name}, different vehicles (vehicles file): swap {swap_s / 60:g} min, separation 50 m")
     heads = ("fleet", "sorties", "makespan_min", "ideal_min", "ratio", "identical_N_min", "min_sep_m", "plan_s")
-    widths = (38, 7, 12, 9, 6, 15, 9, 6)
+    heads += ("hovers", "heard_pct", "no_hover_pct")
+    widths = (38, 7, 12, 9, 6, 15, 9, 6, 6, 9, 12)
     print(
         "  " + " ".join(f"{h:>{w}}" if k else f"{h:<{w}}" for k, (h, w) in enumerate(zip(heads, widths, strict=True)))
     )
@@ -136,22 +142,45 @@ def bench_mixed(
         dt = time.perf_counter() - t0
         f = plan.fleet
         sep = "-" if f.min_separation_m is None else f"{f.min_separation_m:.0f}"
+        hovers = sum(c["shadow_loiters"] for c in plan.compound_stats)
+        bare = (  # the same fleet without hovers over the shadow (none without buildings): what they add
+            plan_patrol(
+                district,
+                dataclasses.replace(params, shadow_loiters=0),
+                vehicle=vehicle,
+                fleet=FleetParams(vehicles=n, swap_s=swap_s, units=units),
+            )
+            if district.buildings
+            else plan
+        )
         print(
             f"  {label:<38} {len(plan.sorties):>7} {f.makespan_s / 60:>12.1f} {f.ideal_s / 60:>9.1f} "
-            f"{f.makespan_s / f.ideal_s:>6.3f} {anchor[n] / 60:>15.1f} {sep:>9} {dt:>6.1f}"
+            f"{f.makespan_s / f.ideal_s:>6.3f} {anchor[n] / 60:>15.1f} {sep:>9} {dt:>6.1f} {hovers:>6} "
+            f"{_heard_pct(plan):>9.1f} {_heard_pct(bare):>12.1f}"
         )
     print("  anchor: '2 identical (file)' plans as --vehicles 2 (same makespan); identical_N_min is --vehicles N")
+    print(
+        "  heard_pct: mean predicted heard-whole share of the compounds' open ground; no_hover_pct: --shadow-loiters 0"
+    )
+
+
+def _heard_pct(plan: Plan) -> float:
+    return 100.0 * float(np.mean([c["predicted_heard_whole_share"] for c in plan.compound_stats]))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--synthetic", type=int, default=200)
     ap.add_argument("--swap-min", type=float, default=5.0)
+    ap.add_argument("--mixed-only", action="store_true", help="only the sample's different-vehicle fleets")
     args = ap.parse_args()
     vehicle = Vehicle.with_top_speed(10.0, 25.0, 20.0)
     sample = read_district(
         [ROOT / "geofences" / "sample_district.geojson"], [], [ROOT / "geofences" / "sample_buildings.geojson"]
     )
+    if args.mixed_only:
+        bench_mixed("sample district", sample, PatrolParams(), vehicle, args.swap_min * 60, mixed_fleets(vehicle))
+        return
     bench("sample district", sample, PatrolParams(), vehicle, args.swap_min * 60)
     bench_mixed("sample district", sample, PatrolParams(), vehicle, args.swap_min * 60, mixed_fleets(vehicle))
     if args.synthetic:

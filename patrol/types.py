@@ -199,12 +199,19 @@ class Audibility:
 
 @dataclass(frozen=True)
 class Lanes:
-    """Parallel sweep lanes over one compound, clipped to it, in local metres."""
+    """Sweep lanes over one compound, clipped to it, in local metres.
+
+    Parallel at ``angle_deg``, unless the compound was cut into cells swept each at its own angle: then
+    ``cell_of[k]`` is the cell of segment ``k`` and ``cell_angles_deg[c]`` the lane direction of cell ``c``
+    (``angle_deg`` is that of the largest cell).
+    """
 
     compound_id: str
     angle_deg: float
     spacing_m: float
     segments: tuple[tuple[tuple[float, float], tuple[float, float]], ...]
+    cell_of: tuple[int, ...] = ()
+    cell_angles_deg: tuple[float, ...] = ()
 
     @property
     def length_m(self) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from patrol.plan.playback import planned_track
 from patrol.plan.route import priority_key
 from patrol.types import FleetParams, FleetVehicle, PatrolParams, Plan, Speaker, StepKind, Vehicle
 from tests.conftest import BUILDINGS, ROOT, SAMPLE
+from tests.test_maps import markers, needs_chromium, paths, render
 
 # Two launch points on open ground at the district's west and east edges (WGS-84 LAT,LON).
 WEST = (38.414865, 112.723072)
@@ -153,7 +155,9 @@ def test_predicted_tracks_from_the_two_launch_points_keep_separation(two):
             lo, hi = max(ta[0], tb[0]), min(ta[-1], tb[-1])
             if lo >= hi:
                 continue
-            t = np.arange(lo, hi, 1.0)
+            # 0.1 s: the planner checks at the union of both tracks' 1 s samples, which a 1 s grid of its own
+            # misses by up to half the closing speed (the hovers' spurs give it sharp turns: 6 m seen)
+            t = np.arange(lo, hi, 0.1)
             a = np.column_stack([np.interp(t, ta, pa[:, k]) for k in range(3)])
             b = np.column_stack([np.interp(t, tb, pb[:, k]) for k in range(3)])
             dh = np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1])
@@ -338,3 +342,125 @@ def test_check_fails_a_schedule_that_gives_one_vehicle_two_sorties_at_once(two, 
     assert line is not None and line.startswith(f"vehicle W: sortie {own[1]['sortie']} starts at +"), line
     assert f"before sortie {own[0]['sortie']} has landed" in line
     assert fleet_check(out)[0] is None  # the planned schedule keeps every vehicle to one sortie at a time
+
+
+# ------------------------------------------------------------------- hovers over the shadow, different speakers
+
+LOUD = TWO.replace("sysid = 2", "sysid = 2\nspeaker_db = 104")  # E's speaker 4 dB above W's (the plan's 100)
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory) -> tuple[Plan, Plan, Path]:
+    """The sample with its buildings shared by W (100 dB) and E (104 dB): planned without hovers over the shadow
+    (``--shadow-loiters 0``) and with them (the default), the latter written as a package."""
+    tmp = tmp_path_factory.mktemp("voices")
+    units = _vehicles(tmp, LOUD)
+    fleet = FleetParams(vehicles=len(units), units=units)
+    before = plan_patrol(_district(), PatrolParams(shadow_loiters=0), vehicle=PLAN_VEHICLE, fleet=fleet)
+    after = plan_patrol(_district(), PatrolParams(), vehicle=PLAN_VEHICLE, fleet=fleet)
+    return before, after, write_folder(package_files(after, "patrol plan --fleet-file vehicles.toml"), tmp / "pkg")
+
+
+def _flown_by_vehicle(plan: Plan) -> dict[str, set[str]]:
+    by = {s.index: s for s in plan.sorties}
+    out: dict[str, set[str]] = {}
+    for sl in plan.fleet.slots:
+        for c in by[sl.sortie].compound_ids:
+            out.setdefault(c, set()).add(sl.vehicle)
+    return out
+
+
+def test_different_speakers_hover_over_the_shadow_and_more_is_heard_whole(voices):
+    before, after, out = voices
+    man = {c["id"]: c for c in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["compounds"]}
+    b = {s["id"]: s for s in before.compound_stats}
+    assert all(s["shadow_loiters"] == 0 for s in b.values())
+    shadowed = [c for c, s in b.items() if s["predicted_shadowed_m2"] > 0.01 * s["open_ground_m2"]]
+    assert len(shadowed) >= 10  # the sample's courtyards: W's and E's compounds alike
+    for c in shadowed:
+        assert man[c]["shadow_loiters"] > 0, c
+        assert man[c]["predicted_heard_whole_share"] > b[c]["predicted_heard_whole_share"], c
+        assert man[c]["predicted_shadowed_m2"] < b[c]["predicted_shadowed_m2"], c
+    mean = {
+        k: np.mean([s["predicted_heard_whole_share"] for s in p.compound_stats])
+        for k, p in (("before", before), ("after", after))
+    }
+    assert mean["after"] >= mean["before"] + 0.03
+    assert {v for vs in _flown_by_vehicle(after).values() for v in vs} == {"W", "E"}
+    radius = {s["id"]: s["radius_m"] for s in after.compound_stats}
+    by_vehicle = _flown_by_vehicle(after)
+    loud = [c for c, vs in by_vehicle.items() if vs == {"E"}]
+    quiet = [c for c, vs in by_vehicle.items() if vs == {"W"}]
+    assert loud and quiet and min(radius[c] for c in loud) > max(radius[c] for c in quiet)  # each its own speaker
+
+
+def test_each_hover_is_flown_by_the_vehicle_that_patrols_its_compound_within_its_battery(voices):
+    _before, after, _out = voices
+    hover_s = math.ceil(after.params.prompt_s)
+    vehicle_of = {sl.sortie: sl.vehicle for sl in after.fleet.slots}
+    usable = {u.spec.id: u.vehicle.usable_s for u in after.fleet.units}
+    owner = _flown_by_vehicle(after)
+    assert all(len(vs) == 1 for vs in owner.values())  # a compound is one vehicle's, hovers and all
+    hovers: dict[str, int] = {}
+    for s in after.sorties:
+        for st in s.steps:
+            if st.kind is StepKind.LANE and st.loiter_s == hover_s and st.compound_id:
+                hovers[st.compound_id] = hovers.get(st.compound_id, 0) + 1
+                assert owner[st.compound_id] == {vehicle_of[s.index]}
+        assert s.predicted_time_s <= usable[vehicle_of[s.index]] + 1e-6  # re-split on the hovers' time
+    assert hovers == {s["id"]: s["shadow_loiters"] for s in after.compound_stats if s["shadow_loiters"]}
+    assert sum(hovers.values()) >= 50
+
+
+def test_patrol_check_passes_the_package_with_the_hovers_and_the_tracks_keep_separation(voices):
+    _before, after, out = voices
+    checks = check_package(out)
+    assert all(not c.violations for c in checks), [(c.index, c.violations) for c in checks]
+    line, least = fleet_check(out)
+    assert line is None and (least is None or least >= after.fleet.params.separation_m)
+    assert after.fleet.min_separation_m is None or after.fleet.min_separation_m >= after.fleet.params.separation_m
+
+
+def test_a_separation_no_hold_clears_is_refused_in_the_files_terms(tmp_path):
+    path = tmp_path / "vehicles.toml"
+    with pytest.raises(PatrolError) as e:
+        _plan(_vehicles(tmp_path, TWO), separation_m=3000.0, max_hold_s=300.0)
+    msg = str(e.value)
+    assert re.search(r"^vehicles [WE] \(sortie \d+\) and [WE] \(sortie", msg) and " near 38." in msg and "\n" not in msg
+    assert msg.endswith(f"remove a vehicle from {path}, move a launch point, or lower --separation-m"), msg
+    assert "--vehicles" not in msg
+
+
+# ------------------------------------------------------------------------------- the review map's launch points
+
+
+@needs_chromium
+def test_the_map_draws_each_launch_point_with_its_vehicle_id_and_the_home_pad(two, tmp_path):
+    from patrol.review.maps import plan_map
+
+    _plan, out = two
+    page = plan_map(out, tiles="none")
+    for lat, lon in (WEST, EAST):  # each where the file puts it
+        assert f"[{lat}, {lon}]" in page
+    dom = render(page, tmp_path, "fleet")
+    assert markers(dom, "patrol-home") == 1  # the plan's home pad
+    assert markers(dom, "patrol-launch-id") == 2 and paths(dom, "patrol-launch") == 2
+    assert re.findall(r'<span class="patrol-launch-label">(.*?)</span>', dom) == ["W", "E"]
+    assert "Launch points (vehicles file)" in dom and "launch point of a vehicle of the vehicles file" in dom
+
+    # E moved onto the home pad: its id is labelled beside the H, with no dot of its own
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    man["fleet"]["vehicles"][1]["launch"] = dict(man["home"])
+    edited = tmp_path / "edited"
+    write_folder({p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}, edited)
+    (edited / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    dom = render(plan_map(edited, tiles="none"), tmp_path, "home")
+    assert markers(dom, "patrol-launch-id") == 2 and paths(dom, "patrol-launch") == 1
+
+
+def test_a_map_without_a_vehicles_file_draws_no_launch_points(tmp_path):
+    from patrol.review.maps import plan_map
+
+    plan = plan_patrol(_district(), PatrolParams(shadow_loiters=0), vehicle=PLAN_VEHICLE)
+    page = plan_map(write_folder(package_files(plan), tmp_path / "pkg"), tiles="none")
+    assert "patrol-launch-id" not in page and "Launch points" not in page

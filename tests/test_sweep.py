@@ -262,3 +262,92 @@ def test_heard_repair_never_crosses_a_keep_out():
     )
     xy = [(s.x_m, s.y_m) for s in fixed.steps]
     assert not LineString(xy).intersects(zone)
+
+
+def _star(n: int, inner: float, radius_m: float) -> Polygon:
+    return Polygon(
+        [
+            ((radius_m if k % 2 == 0 else radius_m * inner) * math.cos(math.pi * k / n),
+             (radius_m if k % 2 == 0 else radius_m * inner) * math.sin(math.pi * k / n))
+            for k in range(2 * n)
+        ]
+    )  # fmt: skip
+
+
+def test_convex_pieces_tile_a_star_into_its_spikes_and_middle():
+    from patrol.plan.sweep import convex_pieces
+
+    star = _star(8, 0.45, 300.0)
+    pieces = convex_pieces(star)
+    assert len(pieces) == 9  # eight spikes and the octagon between them
+    assert sum(p.area for p in pieces) == pytest.approx(star.area)
+    assert shapely.union_all(pieces).symmetric_difference(star).area < 1e-6 * star.area
+    assert all(p.area >= 0.995 * p.convex_hull.area for p in pieces)
+
+
+def test_a_star_is_swept_in_cells_of_their_own_angles_and_flown_shorter():
+    """An eight-point star 600 m across: one direction for all of it flies 1.90 times area / spacing; cut
+    into cells each swept at its own direction the route is under 1.70, and every point stays in range and
+    hears a whole prompt."""
+    from patrol.plan.route import lane_cells, route_length_m, sweep_and_route
+
+    star = _star(8, 0.45, 300.0)
+    c = Compound("c1", "c1", "scattered", 1, star)
+    spacing, speed, r, prompt = 42.4, 7.0, 30.0, 6.0
+    lanes, route = sweep_and_route(c, star, spacing, speed, 40.0, 0.0, radius_m=r)
+    assert len(set(lanes.cell_angles_deg)) >= 3 and len(lane_cells(lanes)) >= 9
+    assert route_length_m(route) < 1.70 * star.area / spacing
+    own = compound_route(c, sweep_lanes("c1", star, spacing, speed), star, 40.0, 0.0)
+    assert route_length_m(route) < 0.9 * route_length_m(own)
+    d = shapely.distance(shapely.points(sample_points(star, 2000)), _route_line(route))
+    assert d.max() <= r + 1e-6
+    overrun = lane_overrun_m(r, spacing, speed, prompt)
+    _lanes, flown = sweep_and_route(c, star, spacing, speed, 40.0, 0.0, overrun_m=overrun, radius_m=r, prompt_s=prompt)
+    xy = np.array([(s.x_m, s.y_m) for s in flown.steps])
+    dur = np.hypot(*np.diff(xy, axis=0).T) / speed
+    heard = longest_heard_s(sample_points(star, 1500), xy[:-1], xy[1:], dur, r)
+    assert np.mean(heard >= prompt - 1e-6) >= 0.99
+
+
+def test_a_requested_spacing_that_leaves_a_compound_uncovered_is_refused_naming_the_widest_that_covers(monkeypatch):
+    """A sweep that left the spikes between lanes (no gap-filling lanes) covers a star under 99 % at 59 m:
+    the plan is refused with the compound and the widest spacing that covers it, and that spacing plans."""
+    import re
+
+    import patrol.plan.sweep as sweep_mod
+    from patrol.errors import PlanningError
+    from patrol.geo import LocalFrame
+    from patrol.plan.pipeline import plan_patrol
+    from patrol.types import District, PatrolParams, Vehicle
+
+    monkeypatch.setattr(sweep_mod, "_fill_gaps", lambda *a, **k: [])
+    frame = LocalFrame(112.73, 38.415)
+    district = District(frame, (Compound("STAR", "STAR", "scattered", 1, _star(8, 0.3, 250.0)),))
+    hlon, hlat = frame.to_wgs84(0.0, -300.0)
+
+    def params(spacing_m: float) -> PatrolParams:
+        return PatrolParams(home_lon=float(hlon), home_lat=float(hlat), spacing_m=spacing_m, radius_m=30.0)
+
+    with pytest.raises(PlanningError) as err:
+        plan_patrol(district, params(59.0), vehicle=Vehicle(endurance_min=60))
+    msg = str(err.value)
+    assert "\n" not in msg and "compound STAR" in msg and "--spacing-m 59" in msg
+    widest = float(re.search(r"widest spacing that covers it is ([0-9.]+) m", msg).group(1))
+    assert 42.0 < widest < 59.0
+    plan = plan_patrol(district, params(widest), vehicle=Vehicle(endurance_min=60))
+    assert plan.sorties
+
+
+@pytest.mark.parametrize("kind", ["twopart", "star"])
+def test_any_accepted_spacing_covers_the_shape(kind):
+    """58 m at r = 30 m (where a two-part compound was once covered 0.980) and the widest accepted spacing."""
+    from patrol.plan.acoustics import max_spacing_m
+    from patrol.plan.route import covered_share
+
+    rng = np.random.default_rng(SHAPE_CLASSES.index(kind) + 1)
+    for _ in range(6):
+        geom = make_shape(kind, rng)
+        c = Compound("x", "x", "scattered", 1, geom)
+        for s in (58.0, max_spacing_m(30.0)):
+            lanes = sweep_lanes("x", geom, s, 3.0, radius_m=30.0)
+            assert covered_share(compound_route(c, lanes, geom, 40.0, 0.0), geom, 30.0) >= 0.99

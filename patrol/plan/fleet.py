@@ -273,12 +273,22 @@ def schedule_fleet(
         hold = slots[later.sortie][1] + HOLD_STEP_S - base.get(later.sortie, 0.0)
         if hold > fleet.max_hold_s:
             lon, lat = frame.to_wgs84(conflict.x_m, conflict.y_m)
-            raise PlanningError(
+            text = (
                 _(
                     "vehicles {a} (sortie {a_sortie}) and {b} (sortie {b_sortie}) come {apart_m} m apart (need "
                     "{separation_m} m, {vertical_m} m vertically) at {clock} near {lat},{lon}, and holding a sortie "
+                    "{hold_min} min does not clear it; remove a vehicle from {path}, move a launch point, or lower "
+                    "--separation-m"
+                )
+                if units  # a vehicles file: the fix is in its terms
+                else _(
+                    "vehicles {a} (sortie {a_sortie}) and {b} (sortie {b_sortie}) come {apart_m} m apart (need "
+                    "{separation_m} m, {vertical_m} m vertically) at {clock} near {lat},{lon}, and holding a sortie "
                     "{hold_min} min does not clear it; lower --vehicles or --separation-m"
-                ).format(
+                )
+            )
+            raise PlanningError(
+                text.format(
                     a=names[conflict.a.vehicle],
                     a_sortie=conflict.a.sortie,
                     b=names[conflict.b.vehicle],
@@ -290,11 +300,16 @@ def schedule_fleet(
                     lat=f"{float(lat):.6f}",
                     lon=f"{float(lon):.6f}",
                     hold_min=f"{fleet.max_hold_s / 60:g}",
+                    path=units[0].spec.origin if units else "",
                 )
             )
         release[later.sortie] = slots[later.sortie][1] + HOLD_STEP_S
     else:  # pragma: no cover - the hold bound ends the loop first
-        raise PlanningError(_("fleet deconfliction did not settle; lower --vehicles"))
+        raise PlanningError(
+            _("fleet deconfliction did not settle; remove a vehicle from {path}").format(path=units[0].spec.origin)
+            if units
+            else _("fleet deconfliction did not settle; lower --vehicles")
+        )
     flown = {i: get(i, v)[0] for i, (v, _s, _e) in slots.items()}
     heard: dict[str, float] = {}
     for i, (v, s, _e) in slots.items():

@@ -19,7 +19,16 @@ from patrol.plan.coverage import clip_plays, hear, in_range_share, open_ground, 
 from patrol.plan.fleet import assign_compounds, improve, layered, list_schedule, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
-from patrol.plan.route import order_compounds, priority_key, route_legs, sweep_and_route, sweep_area
+from patrol.plan.route import (
+    MIN_COVERED_SHARE,
+    covered_share,
+    order_compounds,
+    priority_key,
+    route_legs,
+    sweep_and_route,
+    sweep_area,
+    widest_covering_spacing,
+)
 from patrol.plan.shadows import SHADOW_ROUNDS, HeardField, ShadowResponse, field_areas, shadow_loiters
 from patrol.plan.shielding import Shield
 from patrol.plan.sorties import (
@@ -204,6 +213,28 @@ def predicted_hearing(
     return {cid: _figures(f, by) for cid, (f, by) in got.items()}
 
 
+def shield_for(shield: Shield | None, speaker: Speaker) -> Shield | None:
+    """``shield`` (the same buildings) for another speaker: its ear height and absorption."""
+    if shield is None:
+        return None
+    return dataclasses.replace(
+        shield, ear_h_m=speaker.listener_height_m, absorption_db_per_km=speaker.absorption_db_per_km
+    )
+
+
+def legs_near(legs: np.ndarray, compound: Compound, radius_m: float) -> np.ndarray:
+    """The parts of ``legs`` (line geometries) inside ``compound``'s bounding box grown by ``radius_m``: every
+    point of the compound within ``radius_m`` of a leg is as near a part of these, so its in-range share is
+    unchanged, and a transit leg kilometres long is not buffered whole for each compound it passes."""
+    if not len(legs):
+        return legs
+    minx, miny, maxx, maxy = compound.geometry.bounds
+    parts = shapely.get_parts(
+        shapely.clip_by_rect(legs, minx - radius_m, miny - radius_m, maxx + radius_m, maxy + radius_m)
+    )
+    return parts[shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING]
+
+
 def _unreachable(f: HeardField, resp: ShadowResponse | None) -> float:
     """Share of the open ground still missed that no permitted hover reaches (0 without a response)."""
     if resp is None:
@@ -313,12 +344,53 @@ def route_compounds(
             radius_m=a_c.radius_m,
             prompt_s=params.prompt_s,
             pass_s=float(math.ceil(params.prompt_s - 1e-9)),
+            accel_mps2=vehicle.accel_mps2,
         )
+        if params.spacing_m is not None:
+            _check_requested_spacing(c, area, route, a_c, alt.alt_m, loiter_s, params, zones)
         if a_c is not aud:
             steps = tuple(dataclasses.replace(st, speed_mps=a_c.speed_mps) for st in route.steps)
             route = dataclasses.replace(route, steps=steps)
         routes.append(route)
     return routes, auds, alts, areas
+
+
+def _check_requested_spacing(
+    c: Compound,
+    area: BaseGeometry,
+    route: CompoundRoute,
+    a_c: Audibility,
+    alt_m: float,
+    loiter_s: float,
+    params: PatrolParams,
+    zones: BaseGeometry | None,
+) -> None:
+    """Refuse a requested lane spacing (``--spacing-m``) under which compound ``c``'s route leaves more than
+    1 % of it out of range, naming the widest spacing that covers it."""
+    target = area if not area.is_empty else c.geometry
+    share = covered_share(route, target, a_c.radius_m)
+    if share >= MIN_COVERED_SHARE:
+        return
+
+    def plan(spacing_m: float) -> CompoundRoute:
+        return sweep_and_route(
+            c, area, spacing_m, a_c.speed_mps, alt_m, loiter_s, params.perimeter, keep_out=zones,
+            overrun_m=a_c.overrun_m, radius_m=a_c.radius_m, prompt_s=params.prompt_s,
+        )[1]  # fmt: skip
+
+    widest = widest_covering_spacing(plan, target, a_c.radius_m, a_c.spacing_m)
+    raise PlanningError(
+        _(
+            "compound {id}: --spacing-m {spacing_m} leaves only {share} of it within {radius_m} m of the route; "
+            "the widest spacing that covers it is {widest_m} m"
+        ).format(
+            id=c.id,
+            spacing_m=f"{a_c.spacing_m:g}",
+            share=f"{share:.1%}",
+            radius_m=f"{a_c.radius_m:.0f}",
+            widest_m=f"{math.floor(widest * 10) / 10:g}",
+        )
+    )
 
 
 @dataclasses.dataclass
@@ -412,11 +484,28 @@ def unit_sorties(
     fleet: FleetParams,
     home: tuple[float, float],
     vehicle: Vehicle,
-) -> tuple[list[Sortie], FleetSchedule]:
+) -> tuple[list[Sortie], FleetSchedule, list[list[str]]]:
     """Sorties of different vehicles (a vehicles file): compounds assigned to the vehicles first
     (:func:`patrol.plan.fleet.assign_compounds`, in priority order, each only to a vehicle that covers it whole
     and reaches it), then each vehicle's compounds split into sorties from its own launch point, at its own
-    transit layer, by its own endurance and speeds; then scheduled and deconflicted as one fleet."""
+    transit layer, by its own endurance and speeds; then scheduled and deconflicted as one fleet
+    (:func:`split_units`). Third, the assignment: per vehicle, its compounds in priority order."""
+    assign = assign_units(district, units, params, sky, zones, work_alt_m, fleet)
+    return (*split_units(district, units, assign, params, sky, work_alt_m, fleet, home, vehicle), assign)
+
+
+def assign_units(
+    district: District,
+    units: Sequence[UnitPlan],
+    params: PatrolParams,
+    sky: Skyline | None,
+    zones: BaseGeometry | None,
+    work_alt_m: float,
+    fleet: FleetParams,
+) -> list[list[str]]:
+    """Compounds shared among different vehicles (:func:`patrol.plan.fleet.assign_compounds`): per vehicle, its
+    compounds in priority order, each given only to a vehicle that covers it whole and reaches it.
+    :class:`PlanningError` names a vehicle that can carry no sortie and a compound no vehicle can patrol."""
     n = len(units)
     layers = transit_layers(n, work_alt_m, params.transit_alt, params.max_alt_m, fleet.layer_m)
     by_id = {c.id: c for c in district.compounds}
@@ -498,7 +587,29 @@ def unit_sorties(
             ends[v] = max(ends[v], e)
         return ends
 
-    assign = assign_compounds(ids, est, n, evaluate)
+    return assign_compounds(ids, est, n, evaluate)
+
+
+def split_units(
+    district: District,
+    units: Sequence[UnitPlan],
+    assign: Sequence[Sequence[str]],
+    params: PatrolParams,
+    sky: Skyline | None,
+    work_alt_m: float,
+    fleet: FleetParams,
+    home: tuple[float, float],
+    vehicle: Vehicle,
+) -> tuple[list[Sortie], FleetSchedule]:
+    """Each vehicle's compounds of ``assign`` (its routes as :class:`UnitPlan` holds them, hovers over the
+    shadow included) split into sorties from its own launch point, at its own transit layer, by its own
+    endurance and speeds, numbered in priority order; then scheduled and deconflicted as one fleet
+    (:func:`patrol.plan.fleet.schedule_fleet`, each sortie bound to its vehicle). :class:`PlanningError`
+    names the file and the vehicle whose compounds cannot be flown, or the conflict."""
+    n = len(units)
+    layers = transit_layers(n, work_alt_m, params.transit_alt, params.max_alt_m, fleet.layer_m)
+    by_id = {c.id: c for c in district.compounds}
+    unit_params = [replace_transit(params, layers[v]) for v in range(n)]
     rows = []
     for v, cids in enumerate(assign):
         u = units[v]
@@ -628,11 +739,15 @@ def plan_patrol(
             params = dataclasses.replace(params, home_lon=u.unit.spec.launch_lon, home_lat=u.unit.spec.launch_lat)
         aud = audibility(speaker, vehicle, params)
     sky_or_none = sky if sky.buildings else None
-    hetero = bool(units) and not shared  # different vehicles: each splits its own compounds (no hovers yet)
+    hetero = bool(units) and not shared  # different vehicles: each splits its own compounds
     fixed: tuple[list[Sortie], FleetSchedule | None] | None = None
+    assign: list[list[str]] = []
+    unit_of: dict[str, int] = {}  # compound -> the vehicle of the file that patrols it
     if hetero:
-        work_alt = max((a.alt_m for u in units for a in u.alts.values()), default=params.alt_m)
-        fixed = unit_sorties(district, units, params, sky_or_none, zones, work_alt, fleet, home, vehicle)
+        unit_alt = max((a.alt_m for u in units for a in u.alts.values()), default=params.alt_m)
+        planned = unit_sorties(district, units, params, sky_or_none, zones, unit_alt, fleet, home, vehicle)
+        fixed, assign = (planned[0], planned[1]), planned[2]
+        unit_of = {c: v for v, cids in enumerate(assign) for c in cids}
         ordered, auds, alts, areas = flown_routes(fixed[0], fixed[1], units)
     else:
         routes, auds, alts, areas = route_compounds(district, params, speaker, vehicle, aud, sky, zones, loiter_s)
@@ -686,7 +801,7 @@ def plan_patrol(
     sorties, schedule, flown, fields = fly_and_hear(ordered)
     responses: dict[str, ShadowResponse] = {}
     full = True  # fields holds every compound's prediction for the sorties flown
-    rounds = SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 and not hetero else 0
+    rounds = SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 else 0
     for round_no in range(rounds):
         changed = []
         for k, r in enumerate(ordered):
@@ -694,12 +809,14 @@ def plan_patrol(
             budget = params.shadow_loiters - (len(done.loiters) if done is not None else 0)
             if budget <= 0 or r.compound_id not in fields:
                 continue
+            # the speaker of the vehicle that flies it (its level sets the audible radius the hovers reach)
+            spk = units[unit_of[r.compound_id]].speaker if hetero else speaker
             got, resp = shadow_loiters(
                 r,
                 fields[r.compound_id][0],
                 areas[r.compound_id],
-                speaker,
-                shield,
+                spk,
+                shield if spk is speaker else shield_for(shield, spk),
                 sky_or_none,
                 params.clearance_m,
                 float(math.ceil(params.prompt_s - 1e-9)),
@@ -715,6 +832,14 @@ def plan_patrol(
                 changed.append(r.compound_id)
         if not changed:
             break
+        if hetero:  # each vehicle's sorties re-split on its hovers' time, then scheduled and deconflicted again
+            now = {x.compound_id: x for x in ordered}
+            units = [
+                dataclasses.replace(u, routes={**u.routes, **{c: now[c] for c in assign[v]}})
+                for v, u in enumerate(units)
+            ]
+            fixed = split_units(district, units, assign, params, sky_or_none, unit_alt, fleet, home, vehicle)
+            ordered = flown_routes(fixed[0], fixed[1], units)[0]
         # between rounds only the compounds just answered are predicted again (the others got nothing to fly)
         last = round_no == rounds - 1
         again = district.compounds if last else [c for c in district.compounds if c.id in changed]
@@ -737,8 +862,9 @@ def plan_patrol(
     route_by_id = {r.compound_id: r for r in ordered}
     footprints = shapely.union_all([b.geometry for b in district.buildings]) if district.buildings else None
     stats = []
+    by_id = {c.id: c for c in district.compounds}
     for order_idx, r in enumerate(ordered, start=1):
-        c = next(x for x in district.compounds if x.id == r.compound_id)
+        c = by_id[r.compound_id]
         xy = np.array([(s.x_m, s.y_m) for s in route_by_id[c.id].steps])
         length = float(np.hypot(*np.diff(xy, axis=0).T).sum()) if len(xy) > 1 else 0.0
         t_patrol = sum(
@@ -761,7 +887,9 @@ def plan_patrol(
                 "lane_angle_deg": round(r.lanes.angle_deg % 180.0, 1),
                 "route_length_m": round(length, 1),
                 "hotspots": [h.id for h in c.hotspots],
-                "predicted_in_range_share": round(in_range_share(c.geometry, legs[near], a_c.radius_m), 4),
+                "predicted_in_range_share": round(
+                    in_range_share(c.geometry, legs_near(legs[near], c, a_c.radius_m), a_c.radius_m), 4
+                ),
                 "predicted_heard_whole_share": round(hearing[c.id][0], 4),
                 "predicted_heard_whole_by_sortie": hearing[c.id][1],
                 "predicted_heard_whole_share_whole_area": round(hearing[c.id][2], 4),

@@ -2,7 +2,7 @@
 
 The planner's heard-whole prediction is the audit's computation (:func:`patrol.plan.coverage.hear`) run on
 what the plan expects a flight to log: the track sampled from the sortie's waypoints with the sorties'
-time model (every waypoint a stop, :func:`patrol.plan.sorties.leg_time_s`; take-off climbs in place, a
+time model (every waypoint a stop, :func:`patrol.plan.route.leg_time_s`; take-off climbs in place, a
 hotspot hovers its loiter), and the speaker events the cues raise when the vehicle completes the waypoint
 they follow (DO commands run then): ENTER loops the compound's prompt, HOTSPOT plays its prompt ``repeats``
 times and then the loop resumes (as the Lua applet does), LEAVE stops (unless it ``plays_on`` over a transit

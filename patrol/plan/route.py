@@ -244,9 +244,16 @@ def lane_cells(lanes: Lanes) -> list[list[tuple[XY, XY]]]:
 
     Segments of consecutive rows belong to one cell when each overlaps only the other along the
     lane direction; a cell is flown back and forth without leaving it. Returned per cell, bottom
-    row first, each segment as ``(low end, high end)`` along the lane direction.
+    row first, each segment as ``(low end, high end)`` along the lane direction. Lanes of a compound cut
+    into cells of their own angles (:func:`patrol.plan.sweep.cell_sweep_lanes`) are grouped within each cell.
     """
-    return _cells_at(list(lanes.segments), lanes.angle_deg)
+    if not lanes.cell_of:
+        return _cells_at(list(lanes.segments), lanes.angle_deg)
+    out: list[list[tuple[XY, XY]]] = []
+    for c, angle in enumerate(lanes.cell_angles_deg):
+        segs = [seg for seg, k in zip(lanes.segments, lanes.cell_of, strict=True) if k == c]
+        out += _cells_at(segs, angle)
+    return out
 
 
 def _cells_at(segs: list[tuple[XY, XY]], angle_deg: float) -> list[list[tuple[XY, XY]]]:
@@ -486,6 +493,7 @@ def compound_route(
     keep_out: BaseGeometry | None = None,
     overrun_m: float = 0.0,
     pass_s: float = 0.0,
+    inside: InsidePaths | None = None,
 ) -> CompoundRoute:
     """The patrol path over one compound: ordered lanes, joins inside ``area``, hotspot loiters.
 
@@ -496,8 +504,10 @@ def compound_route(
     hear a whole prompt (:func:`patrol.plan.acoustics.lane_overrun_m`); the turn to the next lane of
     the same cell is flown out there, longer joins start and end at the lane's own ends. A compound without
     lanes (all of it within a no-fly buffer, or too small to sweep) gets a pass of its own (:func:`_own_pass`).
+    ``inside`` is the join finder over ``area`` and ``keep_out`` when the caller already has one (several
+    candidate routes of one compound share it).
     """
-    inside = InsidePaths(area, keep_out=keep_out)
+    inside = inside if inside is not None else InsidePaths(area, keep_out=keep_out)
     ordered = order_lanes(lanes, start, inside.length)
     pts: list[tuple[StepKind, XY, Hotspot | None]] = []
     if perimeter and not area.is_empty:
@@ -694,7 +704,7 @@ def route_length_m(route: CompoundRoute) -> float:
     return float(sum(_dist(a, b) for a, b in itertools.pairwise(xy)))
 
 
-JOINT_ANGLES = 6  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
+JOINT_ANGLES = 3  # directions routed for a compound of three or more cells (benchmarks/bench_sweep.py)
 REPAIR_POINTS = 800  # ground points a route is checked at for whole prompts (about one per 12 m2 of 1 ha)
 REPAIR_SPURS = 6  # most out-and-back spurs added to one compound's route
 
@@ -784,25 +794,32 @@ def sweep_and_route(
     radius_m: float | None = None,
     prompt_s: float | None = None,
     pass_s: float = 0.0,
+    accel_mps2: float = 2.5,
 ) -> tuple[Lanes, CompoundRoute]:
     """The lanes and route of one compound, with the lane direction and the cell order chosen jointly.
 
     The sweep's own choice (the cheapest of three candidate directions by lanes and turns) stands for a
     compound it sweeps in one or two cells. A shape that cuts it into three or more cells (stars, notched
     outlines, several holes) pays in transits between cells, which only the route knows: then the
-    ``JOINT_ANGLES`` most promising directions (by lanes and turns) are each routed, cells ordered by
-    2-opt, and the shortest route flown is kept. Every candidate covers every point within half a spacing of a lane.
+    ``JOINT_ANGLES`` most promising directions (by lanes and turns) and, for an outline without holes, its
+    cuts into cells of their own directions (:func:`_cell_variants`) are each routed, cells ordered by 2-opt,
+    and the route of least predicted time (:func:`route_time_s`, as the sorties' endurance model times it,
+    with ``accel_mps2``) is kept; a candidate whose lanes alone take longer is not routed. Every candidate
+    covers every point within half a spacing of a lane.
     With ``radius_m`` and ``prompt_s`` the kept route is then repaired where ground would hear only part of a
     prompt (:func:`heard_repair`).
     """
-    from patrol.plan.sweep import ranked_angles, sweep_lanes
+    from patrol.plan.sweep import cell_sweep_lanes, ranked_angles, sweep_lanes
 
     target = area if not area.is_empty else compound.geometry
 
+    inside = InsidePaths(target, keep_out=keep_out)
+
     def route_for(lanes: Lanes) -> CompoundRoute:
         return compound_route(
-            compound, lanes, target, alt_m, loiter_s, perimeter, keep_out=keep_out, overrun_m=overrun_m, pass_s=pass_s
-        )
+            compound, lanes, target, alt_m, loiter_s, perimeter, keep_out=keep_out, overrun_m=overrun_m,
+            pass_s=pass_s, inside=inside,
+        )  # fmt: skip
 
     def repaired(lanes: Lanes, route: CompoundRoute) -> tuple[Lanes, CompoundRoute]:
         if radius_m is None or prompt_s is None:
@@ -813,13 +830,121 @@ def sweep_and_route(
     route = route_for(lanes)
     if area.is_empty or len(lane_cells(lanes)) < 3:
         return repaired(lanes, route)
-    best = (route_length_m(route), lanes, route)
+    best = (route_time_s(route, speed_mps, accel_mps2), lanes, route)
+    candidates: list[Lanes] = []
     for a in ranked_angles(area, spacing_m, speed_mps)[:JOINT_ANGLES]:
         deg = math.degrees(float(a))
         if abs((deg - lanes.angle_deg + 90.0) % 180.0 - 90.0) < 0.5:
             continue  # the sweep's own choice, routed above
-        cand = sweep_lanes(compound.id, area, spacing_m, speed_mps, deg, keep_out=keep_out, radius_m=radius_m)
+        candidates.append(
+            sweep_lanes(compound.id, area, spacing_m, speed_mps, deg, keep_out=keep_out, radius_m=radius_m)
+        )
+    for cells in _cell_variants(area, spacing_m, speed_mps):
+        cand = cell_sweep_lanes(
+            compound.id, area, spacing_m, speed_mps, keep_out=keep_out, radius_m=radius_m, cells=cells
+        )
+        if cand is not None:
+            candidates.append(cand)
+    for cand in sorted(candidates, key=lambda ln: _least_time_s(ln, speed_mps, accel_mps2)):
+        if _least_time_s(cand, speed_mps, accel_mps2) >= best[0]:
+            break  # its lanes and turns alone take longer than the best route found
         r = route_for(cand)
-        if (length := route_length_m(r)) < best[0] - 1e-6:
-            best = (length, cand, r)
+        if (t := route_time_s(r, speed_mps, accel_mps2)) < best[0] - 1e-6:
+            best = (t, cand, r)
     return repaired(best[1], best[2])
+
+
+def _least_time_s(lanes: Lanes, speed_mps: float, accel_mps2: float) -> float:
+    """About the least :func:`route_time_s` of a route over ``lanes`` by :func:`order_lanes`: the lanes, the
+    step from each row of a cell to the next (at least the distance between their lines) and a stop there."""
+    steps = turns = 0.0
+    for cell in lane_cells(lanes):
+        for (p, q), (a, _b) in itertools.pairwise(cell):
+            L = _dist(p, q)
+            if L > 1e-9:
+                steps += abs((q[0] - p[0]) * (a[1] - p[1]) - (q[1] - p[1]) * (a[0] - p[0])) / L
+            turns += 1
+    return (lanes.length_m + steps) / speed_mps + min(TURN_S, speed_mps / accel_mps2) * turns
+
+
+def _cell_variants(area: BaseGeometry, spacing_m: float, speed_mps: float) -> list[list[Polygon]]:
+    """The cuts of ``area`` into cells worth routing: its convex pieces, and those joined while that is
+    predicted faster (:func:`patrol.plan.sweep.sweep_cells`); each with two cells or more, none twice."""
+    from patrol.plan.sweep import MAX_CELL_VERTICES, MAX_CELLS, convex_pieces, sweep_cells
+
+    if area.area < CELL_MIN_AREA_SPACINGS * spacing_m * spacing_m:
+        return []  # a few lanes wide: one direction does about as well, and cutting costs time
+    if (
+        len(shapely.get_coordinates(area)) > MAX_CELL_VERTICES
+        or shapely.get_num_interior_rings(shapely.get_parts(area)).any()
+    ):
+        return []  # holes: cut round them into many pieces, never faster (benchmarks/bench_sweep.py)
+    pieces = convex_pieces(area)
+    if not 2 <= len(pieces) <= MAX_CELLS:
+        return []
+    out = [pieces]
+    merged = sweep_cells(area, spacing_m, speed_mps, pieces=pieces)
+    if 2 <= len(merged) < len(pieces):
+        out.append(merged)
+    return out
+
+
+CELL_MIN_AREA_SPACINGS = 15.0  # least area, in square spacings, of a compound cut into cells of their own angles
+TURN_S = 4.0  # the most a stop between rows adds to the least time of a candidate (sweep.py's turn_s)
+
+
+def leg_time_s(length_m: float, speed_mps: float, accel_mps2: float) -> float:
+    """Time to fly a leg from a stop to a stop.
+
+    Examples
+    --------
+    >>> leg_time_s(100.0, 10.0, 2.5)
+    14.0
+    >>> round(leg_time_s(10.0, 10.0, 2.5), 3)
+    4.0
+    """
+    if length_m <= 0:
+        return 0.0
+    if length_m >= speed_mps * speed_mps / accel_mps2:
+        return length_m / speed_mps + speed_mps / accel_mps2
+    return 2.0 * math.sqrt(length_m / accel_mps2)
+
+
+def route_time_s(route: CompoundRoute, speed_mps: float, accel_mps2: float = 2.5) -> float:
+    """Predicted time to fly a compound route as the sorties' endurance model times it: every leg from a
+    stop to a stop (:func:`leg_time_s`) at the step's own speed, else ``speed_mps``."""
+    t = 0.0
+    for a, b in itertools.pairwise(route.steps):
+        t += leg_time_s(_dist((a.x_m, a.y_m), (b.x_m, b.y_m)), b.speed_mps or speed_mps, accel_mps2)
+    return t
+
+
+MIN_COVERED_SHARE = 0.99  # least share of a compound within range of its route at a requested (--spacing-m) spacing
+
+
+def covered_share(route: CompoundRoute, area: BaseGeometry, radius_m: float) -> float:
+    """Share (0..1) of ``area`` within ``radius_m`` of the path ``route`` flies."""
+    from patrol.plan.coverage import in_range_share
+
+    xy = np.array([(s.x_m, s.y_m) for s in route.steps], float).reshape(-1, 2)
+    return in_range_share(area, xy, radius_m) if len(xy) else 0.0
+
+
+def widest_covering_spacing(
+    plan: Callable[[float], CompoundRoute],
+    area: BaseGeometry,
+    radius_m: float,
+    spacing_m: float,
+    step_m: float = 0.5,
+    min_share: float = MIN_COVERED_SHARE,
+) -> float:
+    """The widest lane spacing, ``spacing_m`` or narrower in steps of ``step_m``, at which the route
+    ``plan(spacing)`` keeps at least ``min_share`` of ``area`` within ``radius_m`` (``step_m`` if none does).
+    Only a refused request searches: each step plans the compound again.
+    """
+    s = spacing_m
+    while s > step_m:
+        if covered_share(plan(s), area, radius_m) >= min_share:
+            return s
+        s -= step_m
+    return step_m

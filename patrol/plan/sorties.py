@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from patrol.errors import PlanningError, SafetyError
 from patrol.i18n import N_, _
 from patrol.plan.airspace import Skyline, transit
-from patrol.plan.route import avoid_zones, nearest_outside
+from patrol.plan.route import avoid_zones, leg_time_s, nearest_outside
 from patrol.types import (
     Compound,
     CompoundRoute,
@@ -45,23 +45,6 @@ from patrol.types import (
 
 XY = tuple[float, float]
 LAND_FLARE_M = 10.0
-
-
-def leg_time_s(length_m: float, speed_mps: float, accel_mps2: float) -> float:
-    """Time to fly a leg from a stop to a stop.
-
-    Examples
-    --------
-    >>> leg_time_s(100.0, 10.0, 2.5)
-    14.0
-    >>> round(leg_time_s(10.0, 10.0, 2.5), 3)
-    4.0
-    """
-    if length_m <= 0:
-        return 0.0
-    if length_m >= speed_mps * speed_mps / accel_mps2:
-        return length_m / speed_mps + speed_mps / accel_mps2
-    return 2.0 * math.sqrt(length_m / accel_mps2)
 
 
 def step_speed(step: Step, patrol_speed_mps: float, vehicle: Vehicle) -> float:
@@ -354,27 +337,34 @@ def transit_plays(transit_xy: Sequence[XY], sortie_compounds: Sequence[Compound]
     """Whether the speaker plays over a transit between two compounds of a sortie: it does where the path
     passes over a compound of the sortie (those residents hear it) and over no other compound (a compound
     of another sortie or left out is not disturbed, as the speaker is silent over it on every transit)."""
+    geoms = [c.geometry for c in (*sortie_compounds, *others)]
+    mine = np.arange(len(geoms)) < len(sortie_compounds)
+    return _plays_over(transit_xy, shapely.STRtree(geoms), mine)
+
+
+def _plays_over(transit_xy: Sequence[XY], tree: shapely.STRtree, mine: np.ndarray) -> bool:
+    """:func:`transit_plays` with the compounds in ``tree`` (``mine``: per compound of the tree, of the sortie):
+    the path meets some compound and every one it meets is the sortie's."""
     if len(transit_xy) < 2:
         return False
-    path = LineString(transit_xy)
-    if any(path.intersects(c.geometry) for c in others):
-        return False
-    return any(path.intersects(c.geometry) for c in sortie_compounds)
+    hits = tree.query(LineString(transit_xy), predicate="intersects")
+    return bool(len(hits)) and bool(mine[hits].all())
 
 
 def _plays_on(
-    cues: list[tuple[int, Cue]], steps: Sequence[Step], flown: Sequence[Compound], compounds: Sequence[Compound]
+    cues: list[tuple[int, Cue]], steps: Sequence[Step], flown: Sequence[Compound], tree: shapely.STRtree, ids: list[str]
 ) -> list[tuple[int, Cue]]:
-    """``cues`` with each LEAVE but the last marked ``plays_on`` where :func:`transit_plays` says so."""
-    ids = {c.id for c in flown}
-    others = [c for c in compounds if c.id not in ids]
+    """``cues`` with each LEAVE but the last marked ``plays_on`` where :func:`transit_plays` says so (``tree``:
+    every compound's geometry, ``ids`` their ids in its order)."""
+    flown_ids = {c.id for c in flown}
+    mine = np.array([i in flown_ids for i in ids], bool)
     enters = sorted(k for k, c in cues if c.kind == CueKind.ENTER)
     out = []
     for k, cue in cues:
         nxt = next((e for e in enters if e > k), None)
         if cue.kind == CueKind.LEAVE and nxt is not None:
             xy = [(s.x_m, s.y_m) for s in steps[k : nxt + 1]]
-            if transit_plays(xy, flown, others):
+            if _plays_over(xy, tree, mine):
                 cue = dataclasses.replace(cue, plays_on=True)
         out.append((k, cue))
     return out
@@ -397,6 +387,7 @@ def make_sorties(
     if sky is not None:  # rally points on open ground
         blocked += [b.geometry.buffer(params.home_clearance_m) for b in sky.buildings]
     groups = split_sorties(routes, home, params, vehicle, patrol_speed_mps, zones, sky)
+    tree, ids = shapely.STRtree([c.geometry for c in compounds]), [c.id for c in compounds]
     out: list[Sortie] = []
     for i, runs in enumerate(groups, start=1):
         steps = sortie_steps(runs, home, zones, params, sky)
@@ -414,7 +405,7 @@ def make_sorties(
                     cues.append((k - 1, Cue(CueKind.HOTSPOT, c.id, s.hotspot_id, kind, c.tier)))
             cues.append((last, Cue(CueKind.LEAVE, c.id, tier=c.tier)))
             k0 = last + 1
-        cues = _plays_on(cues, steps, [by_id[r[0].compound_id or ""] for r in runs], compounds)
+        cues = _plays_on(cues, steps, [by_id[r[0].compound_id or ""] for r in runs], tree, ids)
         fence = build_fence(home, steps, nofly, params)
         safe = safe_alt_m(home, steps, params, sky)
         check_sortie(home, steps, fence, i)

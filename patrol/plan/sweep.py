@@ -10,7 +10,9 @@ of a lane (measured as distance, not just across-lane offset).
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import shapely
@@ -87,6 +89,42 @@ def _evaluate(edges: np.ndarray, angle: float, spacing_m: float) -> tuple[float,
     length = float(np.nansum(d))
     segs = int(np.count_nonzero(~np.isnan(d)))
     return length, segs, ys
+
+
+def _rows(edges: np.ndarray, angle: float, spacing_m: float) -> tuple[float, int, float, int, np.ndarray]:
+    """The lane rows of ``edges`` at ``angle``: ``(lane length, segments, join length, cells, row offsets)``.
+
+    A join between consecutive rows with as many intervals each is flown from one's end to the other's,
+    ``hypot(gap, shift)`` (half from each side: boustrophedon turns alternate); rows whose number of
+    intervals differs start new boustrophedon cells, and their joins count one spacing per interval.
+    """
+    er = _rotate(edges, angle)
+    ys = lane_offsets(float(er[:, [1, 3]].min()), float(er[:, [1, 3]].max()), spacing_m)
+    X = _crossings(er, ys)
+    n_even = X.shape[1] // 2 * 2
+    A, B = X[:, 0:n_even:2], X[:, 1:n_even:2]
+    d = B - A
+    per_row = np.count_nonzero(~np.isnan(d), axis=1)
+    length = float(np.nansum(d))
+    segs = int(per_row.sum())
+    if len(ys) < 2:
+        return length, segs, 0.0, max(1, int(per_row[0]) if len(per_row) else 1), ys
+    gap = float(ys[1] - ys[0])
+    same = per_row[1:] == per_row[:-1]
+    with np.errstate(invalid="ignore"):
+        turn = 0.5 * (np.hypot(gap, A[1:] - A[:-1]) + np.hypot(gap, B[1:] - B[:-1]))
+    join = float(np.nansum(turn[same])) + spacing_m * float(np.maximum(per_row[1:], per_row[:-1])[~same].sum())
+    cells = int(per_row[0]) + int(np.abs(np.diff(per_row)).sum())
+    return length, segs, join, max(cells, 1), ys
+
+
+def _predicted_s(
+    edges: np.ndarray, angle: float, spacing_m: float, speed_mps: float, turn_s: float, hop_s: float = 0.0
+) -> float:
+    """Predicted time to sweep ``edges`` at ``angle``: lanes and joins flown, two turns per lane, and
+    ``hop_s`` for each transit between its boustrophedon cells."""
+    length, segs, join, cells, _ys = _rows(edges, angle, spacing_m)
+    return (length + join) / speed_mps + 2 * segs * turn_s + (cells - 1) * hop_s
 
 
 def candidate_angles(geom: Polygon | MultiPolygon, spacing_m: float) -> np.ndarray:
@@ -248,6 +286,28 @@ def _vertices_within(rot_geom: BaseGeometry, segs_rot: list[tuple[float, float, 
     return bool(np.all(d2.min(axis=1) <= tol * tol))
 
 
+def _blunt_convex(geom: Polygon | MultiPolygon, min_corner_deg: float = 80.0) -> bool:
+    """Whether ``geom`` is one convex polygon (to 0.1 % of its hull) with no corner sharper than ``min_corner_deg``
+    (the tip of a sharp corner lies beyond the reach of the row nearest it: a cell cut from a star's spike)."""
+    if not isinstance(geom, Polygon) or geom.interiors or geom.area < 0.999 * shapely.convex_hull(geom).area:
+        return False
+    c = shapely.get_coordinates(shapely.convex_hull(geom).exterior)[:-1]
+    if len(c) < 3:
+        return False
+    u, w = np.roll(c, 1, axis=0) - c, np.roll(c, -1, axis=0) - c
+    cos = (u * w).sum(axis=1) / (np.hypot(*u.T) * np.hypot(*w.T) + 1e-12)
+    return bool(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).min() >= min_corner_deg)
+
+
+def _reaches_out(part: BaseGeometry, lines: BaseGeometry, radius_m: float | None) -> bool:
+    """Whether a sliver left between the lanes' reach and the boundary (the tip of a sharp corner) has a
+    vertex more than ``0.95 radius_m`` from every lane: too small to count by area, but out of range."""
+    if radius_m is None:
+        return False
+    pts = shapely.points(shapely.get_coordinates(part))
+    return len(pts) > 0 and bool(shapely.distance(pts, lines).max() > 0.95 * radius_m)
+
+
 def _fill_gaps(
     geom: Polygon | MultiPolygon,
     edges_rot: np.ndarray,
@@ -270,8 +330,8 @@ def _fill_gaps(
         tol = min(tol, max(0.9 * radius_m, 0.5 * spacing_m * 1.001))
     if not segs_rot:
         return []
-    if geom.area >= 0.999 * shapely.convex_hull(geom).area and tol >= 0.6 * spacing_m - 1e-9:
-        return []  # convex, and lanes no wider than the optimum: rows reach every point
+    if tol >= 0.6 * spacing_m - 1e-9 and _blunt_convex(geom):
+        return []  # convex without sharp corners, and lanes no wider than the optimum: rows reach every point
     rot_geom = _rotate_geom(geom, angle)
     if _vertices_within(rot_geom, segs_rot, tol):
         return []
@@ -282,7 +342,7 @@ def _fill_gaps(
         lines = shapely.multilinestrings([[(a, y), (b, y)] for y, a, b in allsegs])
         reach = shapely.buffer(lines, tol * 1.001, quad_segs=4)
         gaps = shapely.difference(rot_geom, reach)
-        parts = [g for g in shapely.get_parts(gaps) if g.area > min_area]
+        parts = [g for g in shapely.get_parts(gaps) if g.area > min_area or _reaches_out(g, lines, radius_m)]
         if not parts:
             break
         added = False
@@ -299,3 +359,154 @@ def _fill_gaps(
     # drop duplicates from several gaps sharing one line
     uniq = {(round(y, 6), round(a, 6), round(b, 6)): (y, a, b) for y, a, b in extra}
     return list(uniq.values())
+
+
+def convex_pieces(geom: Polygon | MultiPolygon, convex_share: float = 0.995) -> list[Polygon]:
+    """``geom`` cut into nearly convex pieces along diagonals between its vertices (Hertel-Mehlhorn).
+
+    The constrained Delaunay triangles of ``geom`` (holes and parts respected) are joined across their
+    shared diagonals, longest diagonal first, while the joined piece fills at least ``convex_share`` of its
+    convex hull. The pieces tile ``geom`` exactly.
+    """
+    tris = [t for t in shapely.get_parts(shapely.constrained_delaunay_triangles(geom)) if t.area > 1e-6]
+    parent = list(range(len(tris)))
+    piece: dict[int, Polygon] = dict(enumerate(tris))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for _length, i, j in _diagonals(tris):
+        ri, rj = find(i), find(j)
+        if ri == rj:
+            continue
+        u = shapely.union(piece[ri], piece[rj])
+        if isinstance(u, Polygon) and u.area >= convex_share * shapely.convex_hull(u).area:
+            parent[rj] = ri
+            piece[ri] = u
+            del piece[rj]
+    return [piece[k] for k in sorted(piece)]
+
+
+def _diagonals(polys: list[Polygon]) -> list[tuple[float, int, int]]:
+    """``(length, i, j)`` of every edge shared by two of ``polys``, longest first."""
+    owner: dict[tuple[tuple[float, float], tuple[float, float]], int] = {}
+    out = []
+    for i, p in enumerate(polys):
+        c = np.round(shapely.get_coordinates(p.exterior), 6)
+        for a, b in itertools.pairwise(c):
+            key = (tuple(a), tuple(b)) if tuple(a) <= tuple(b) else (tuple(b), tuple(a))
+            j = owner.pop(key, None)
+            if j is None:
+                owner[key] = i
+            elif j != i:
+                out.append((float(np.hypot(*(a - b))), j, i))
+    out.sort(reverse=True)
+    return out
+
+
+def _best_cost(
+    geom: Polygon | MultiPolygon,
+    spacing_m: float,
+    speed_mps: float,
+    turn_s: float,
+    hop_s: float,
+    angles: Sequence[float] | None = None,
+) -> tuple[float, float]:
+    """``(predicted time, direction)`` of sweeping ``geom`` on its own at the cheapest of ``angles`` (radians;
+    default :func:`candidate_angles`), before gap filling: :func:`_predicted_s` with ``hop_s`` per transit
+    between the boustrophedon cells its rows fall into."""
+    edges = ring_edges(geom)
+    tried = candidate_angles(geom, spacing_m) if angles is None else angles
+    return min((_predicted_s(edges, float(a), spacing_m, speed_mps, turn_s, hop_s), float(a)) for a in tried)
+
+
+MAX_CELL_VERTICES = 400  # outlines with more vertices are not cut into cells (each merge is weighed on all of them)
+MAX_CELLS = 40  # nor outlines that fall into more convex pieces than this
+
+
+def sweep_cells(
+    geom: Polygon | MultiPolygon,
+    spacing_m: float,
+    speed_mps: float,
+    turn_s: float = 4.0,
+    cell_s: float | None = None,
+    pieces: list[Polygon] | None = None,
+) -> list[Polygon]:
+    """``geom`` cut into cells that are each cheaper to sweep at their own lane direction.
+
+    Starts from :func:`convex_pieces` and joins two neighbouring cells while one sweep of both is predicted
+    faster (:func:`_cost`, lanes and turns at the cheapest direction) than two sweeps and a transit between
+    them, which costs ``cell_s`` (default: two spacings flown and two turns). A convex outline is one cell;
+    ``pieces`` are its convex pieces when the caller has them already.
+    """
+    if geom.is_empty or len(shapely.get_coordinates(geom)) > MAX_CELL_VERTICES:
+        return [geom] if not geom.is_empty else []
+    if geom.area >= 0.995 * shapely.convex_hull(geom).area:
+        return [geom]
+    hop = cell_s if cell_s is not None else 2.0 * spacing_m / speed_mps + 2.0 * turn_s
+    pieces = pieces if pieces is not None else convex_pieces(geom)
+    if len(pieces) > MAX_CELLS:
+        return [geom]
+    memo: dict[frozenset[int], tuple[Polygon | None, float, float]] = {}
+    cells = {frozenset([k]): p for k, p in enumerate(pieces)}
+    for m, p in cells.items():
+        memo[m] = (p, *_best_cost(p, spacing_m, speed_mps, turn_s, hop))
+    while len(cells) > 1:
+        keys = list(cells)
+        best: tuple[float, frozenset[int], frozenset[int]] | None = None
+        for _length, i, j in _diagonals([cells[m] for m in keys]):
+            a, b = keys[i], keys[j]
+            u = a | b
+            if u not in memo:  # one sweep of both, at the direction of either (weighing every one is slow)
+                poly = shapely.union(cells[a], cells[b])
+                ok = isinstance(poly, Polygon)
+                ab = (memo[a][2], memo[b][2])
+                memo[u] = (poly, *_best_cost(poly, spacing_m, speed_mps, turn_s, hop, ab)) if ok else (None, 0.0, 0.0)
+            poly, cu, _angle = memo[u]
+            gain = memo[a][1] + memo[b][1] + hop - cu
+            if poly is not None and gain > 1e-9 and (best is None or gain > best[0]):
+                best = (gain, a, b)
+        if best is None:
+            break
+        _, a, b = best
+        u = a | b
+        poly = memo[u][0]
+        assert poly is not None
+        cells[u] = poly
+        for m in (a, b):
+            del cells[m]
+    return sorted(cells.values(), key=lambda p: -p.area)
+
+
+def cell_sweep_lanes(
+    compound_id: str,
+    geom: Polygon | MultiPolygon,
+    spacing_m: float,
+    speed_mps: float,
+    turn_s: float = 4.0,
+    keep_out: BaseGeometry | None = None,
+    radius_m: float | None = None,
+    cells: list[Polygon] | None = None,
+) -> Lanes | None:
+    """Lanes over ``geom`` cut into cells (:func:`sweep_cells`, or ``cells``), each swept at its own direction.
+
+    Each cell gets :func:`sweep_lanes` of its own, so every point of ``geom`` is as near a lane as that
+    promises; the result records which cell each segment belongs to. ``None`` when ``geom`` is one cell.
+    """
+    cells = cells if cells is not None else sweep_cells(geom, spacing_m, speed_mps, turn_s)
+    if len(cells) < 2:
+        return None
+    segments: list[Segment] = []
+    cell_of: list[int] = []
+    angles: list[float] = []
+    for k, cell in enumerate(sorted(cells, key=lambda p: -p.area)):
+        lanes = sweep_lanes(
+            compound_id, cell, spacing_m, speed_mps, turn_s=turn_s, keep_out=keep_out, radius_m=radius_m
+        )
+        segments += lanes.segments
+        cell_of += [k] * len(lanes.segments)
+        angles.append(lanes.angle_deg)
+    return Lanes(compound_id, angles[0], spacing_m, tuple(segments), tuple(cell_of), tuple(angles))

@@ -57,6 +57,9 @@ class PackageInfo:
     track_prompt: dict[int, str]  # track -> prompt id
     footprints: tuple[Any, ...] = ()  # building footprints, local metres: heard whole counts on the open ground
     buildings: tuple[Building, ...] = ()  # the same with their heights: the roofs screen the speaker (Shield)
+    # per compound id: the open ground the plan said no permitted hover reaches (heard_field.geojson's
+    # ``unreachable``), local metres; none without buildings
+    unreachable: dict[str, Any] = field(default_factory=dict)
 
 
 def audit_view(pkg: Package) -> PackageInfo:
@@ -71,6 +74,11 @@ def audit_view(pkg: Package) -> PackageInfo:
     routes = [frame.geom_to_local(shape(feat["geometry"])) for feat in pkg.layer("route")]
     patrol = pkg.params
     blds = pkg.buildings(frame)
+    unreachable = {
+        feat["properties"]["compound"]: frame.geom_to_local(shape(feat["geometry"]))
+        for feat in pkg.layer("heard_field")
+        if feat["properties"].get("kind") == "unreachable"
+    }
     clip_s, track_prompt = {}, {}
     for c in pkg.build.clips if pkg.build is not None else ():
         clip_s[c.track] = float(c.duration_s)
@@ -87,6 +95,7 @@ def audit_view(pkg: Package) -> PackageInfo:
         track_prompt,
         tuple(b.geometry for b in blds),
         tuple(blds),
+        unreachable,
     )
 
 
@@ -378,6 +387,30 @@ def uncovered_geojson(
     }
 
 
+def unreachable_geojson(
+    a: CompoundAudit, pkg: PackageInfo, geom: Polygon | MultiPolygon, planned_m2: float | None = None
+) -> dict[str, Any] | None:
+    """The open ground of a compound the plan said no permitted hover reaches (in a no-fly buffer, or behind roofs
+    from every position a hover may take), as one WGS84 GeoJSON feature of ``kind`` ``unreachable``: the package's
+    own area (heard_field.geojson), on the compound's open ground, with the plan's figure ``planned_m2`` (the
+    manifest's ``predicted_unreachable_m2``; the area's own where the manifest has none). Missed there, the plan
+    could not help it; missed elsewhere (``uncovered``), the flight did. None where the plan reported none."""
+    area = pkg.unreachable.get(a.id)
+    if area is None:
+        return None
+    area = area.intersection(geom)
+    if pkg.footprints:
+        area = area.difference(shapely.union_all(list(pkg.footprints)))
+    if area.is_empty:
+        return None
+    m2 = round(float(planned_m2 if planned_m2 is not None else area.area), 1)
+    return {
+        "type": "Feature",
+        "properties": {"compound": a.id, "kind": "unreachable", "predicted_unreachable_m2": m2},
+        "geometry": shapely.geometry.mapping(pkg.frame.geom_to_wgs84(area)),
+    }
+
+
 def report(audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog], min_coverage: float) -> dict:
     """The report.json document."""
     rows = []
@@ -584,11 +617,15 @@ def select_audits(
 
 def report_files(doc: dict, audits: list[CompoundAudit], pkg: PackageInfo, logs: list[FlightLog]) -> dict[str, str]:
     """The audit's output folder: report.json, report.csv, report.html and uncovered.geojson (per compound the
-    open ground that did not hear a whole warning, and the part of it in the buildings' shadow)."""
-    geoms = {c["id"]: c["geometry"] for c in pkg.compounds}
-    uncovered = [
-        u for a in audits for sh in (False, True) if (u := uncovered_geojson(a, pkg, geoms[a.id], sh)) is not None
-    ]
+    open ground that did not hear a whole warning, the part of it in the buildings' shadow, and the open ground
+    the plan said no permitted hover reaches)."""
+    comps = {c["id"]: c for c in pkg.compounds}
+    uncovered = []
+    for a in audits:
+        geom = comps[a.id]["geometry"]
+        uncovered += [u for sh in (False, True) if (u := uncovered_geojson(a, pkg, geom, sh)) is not None]
+        if (u := unreachable_geojson(a, pkg, geom, comps[a.id].get("predicted_unreachable_m2"))) is not None:
+            uncovered.append(u)
     return {
         "report.json": json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
         "report.csv": report_csv(doc),

@@ -421,6 +421,63 @@ def _home_marker(pkg: _Package) -> folium.Marker:
     )
 
 
+LAUNCH_COLOUR = "#1a5276"
+
+
+def _launch_layer(pkg: _Package) -> folium.FeatureGroup | None:
+    """The launch points of the vehicles of a vehicles file (the manifest's ``fleet.vehicles``): per point a
+    dot (none at home: its H marks it) and a label naming the vehicles that take off there; popups give each
+    vehicle's battery, speeds, speaker level and MAVLink id. None for a package planned without a vehicles file."""
+    vehicles = [v for v in ((pkg.manifest.get("fleet") or {}).get("vehicles") or []) if v.get("launch")]
+    if not vehicles:
+        return None
+    at: dict[tuple[float, float], list[dict]] = {}
+    for v in vehicles:
+        at.setdefault((round(float(v["launch"]["lat"]), 7), round(float(v["launch"]["lon"]), 7)), []).append(v)
+    home_lon, home_lat = pkg.home
+    group = folium.FeatureGroup(name=_("Launch points (vehicles file)"))
+    for (lat, lon), here in at.items():
+        ids = ", ".join(str(v.get("id", "")) for v in here)
+        rows: list[tuple[str, Any]] = [(_("lat"), f"{lat:.7f}"), (_("lon"), f"{lon:.7f}")]
+        for v in here:
+            rows.append(
+                (
+                    _("vehicle {id}").format(id=v.get("id", "")),
+                    _("{endurance} min battery, {speed} m/s patrol, speaker {db} dB, sysid {sysid}").format(
+                        endurance=f"{float(v.get('endurance_min') or 0):g}",
+                        speed=f"{float(v.get('patrol_speed_mps') or 0):g}",
+                        db=f"{float(v.get('speaker_db') or 0):g}",
+                        sysid=v.get("sysid") if v.get("sysid") is not None else "-",
+                    ),
+                )
+            )
+        table = _table(_("Launch point of {ids}").format(ids=ids), rows)
+        at_home = abs(lat - home_lat) < 1e-6 and abs(lon - home_lon) < 1e-6
+        if not at_home:
+            folium.CircleMarker(
+                [lat, lon],
+                radius=7,
+                color="#ffffff",
+                weight=2,
+                fill_color=LAUNCH_COLOUR,
+                fill_opacity=1.0,
+                class_name="patrol-launch",
+                popup=folium.Popup(table, max_width=380),
+                tooltip=html.escape(_("launch point of {ids}").format(ids=ids)),
+            ).add_to(group)
+        folium.Marker(
+            [lat, lon],
+            icon=folium.DivIcon(
+                html=Markup('<span class="patrol-launch-label">{}</span>').format(ids),
+                icon_size=(0, 0),
+                icon_anchor=(-12, 9),  # beside the point, clear of the dot and of the H
+                class_name="patrol-launch-id",
+            ),
+            popup=folium.Popup(table, max_width=380),  # a popup of its own: Leaflet binds one per marker
+        ).add_to(group)
+    return group
+
+
 def _swatch(colour: str, fill: bool = False, dashed: bool = False) -> Markup:
     if fill:
         style = f"background:{colour};opacity:.6;border:1px solid {colour}"
@@ -484,4 +541,8 @@ def _plan_legend(m: folium.Map, pkg: _Package) -> None:
             _("home"),
         ),
     ]
+    if (pkg.manifest.get("fleet") or {}).get("vehicles"):
+        rows.append(
+            (_dot(LAUNCH_COLOUR, border="#ffffff"), _("launch point of a vehicle of the vehicles file (its id)"))
+        )
     _legend(m, _("Patrol plan: {name}").format(name=pkg.folder.name), notes, rows)

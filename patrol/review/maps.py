@@ -51,6 +51,7 @@ from patrol.review.map_parts import (
     _fit,
     _home_marker,
     _hotspot_popup,
+    _launch_layer,
     _line_locations,
     _m,
     _new_map,
@@ -229,6 +230,14 @@ def plan_map(package: Path, tiles: str = "osm") -> str:
 
     _home_marker(pkg).add_to(m)
     bounds.append((pkg.home[1], pkg.home[0]))
+    launches = _launch_layer(pkg)
+    if launches is not None:  # a vehicles file: each vehicle's launch point, labelled with its id
+        launches.add_to(m)
+        bounds.extend(
+            (float(v["launch"]["lat"]), float(v["launch"]["lon"]))
+            for v in pkg.manifest["fleet"]["vehicles"]
+            if v.get("launch")
+        )
     _fit(m, bounds)
     folium.LayerControl(collapsed=False).add_to(m)
 
@@ -331,6 +340,9 @@ def replay_map(
                 bounds.extend(_bounds_points(f["geometry"]))
         if any(s >= FOLLOWED for s in matched.values()):
             _home_marker(pkg).add_to(m)
+            launches = _launch_layer(pkg)
+            if launches is not None:
+                launches.add_to(m)
 
     tracks_js = [_flown_layers(m, lg, k, pkg) for k, lg in enumerate(logs)]
 

@@ -7,7 +7,8 @@ RSS. Target: about a minute on this 2-core machine. Anchor: 295 s, the same plan
 first bulk shielding, before shadowed points were settled by their first blocked path), measured in
 tests/test_osm.py on 2026-12-03.
 
-    python benchmarks/bench_dense.py
+    python benchmarks/bench_dense.py                        # the plan as `patrol plan` makes it
+    python benchmarks/bench_dense.py --shadow-loiters 0     # extra arguments go to `patrol plan`
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="patrol-dense-") as d:
         imp, pkg = Path(d) / "imp", Path(d) / "pkg"
         subprocess.run([*cli, "import", "osm", str(EXTRACT), "-o", str(imp)], check=True, capture_output=True)
-        t = time.perf_counter()
+        t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(
             [*cli, "plan", str(imp / "compounds.geojson"), "--buildings", str(imp / "buildings.geojson"),
-             "--speaker", "none", "--speaker-db", "115", "-o", str(pkg), "--ledger", "off"],
+             "--speaker", "none", "--speaker-db", "115", "-o", str(pkg), "--ledger", "off", *sys.argv[1:]],
             check=True, capture_output=True,
         )  # fmt: skip
         wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         comps = json.loads((pkg / "manifest.json").read_text(encoding="utf-8"))["compounds"]
     heard = sum(c["predicted_heard_whole_share"] * c["open_ground_m2"] for c in comps)
@@ -49,6 +52,7 @@ def main() -> None:
           f"shadowed {shadowed / ground:.3f}")  # fmt: skip
     print(f"{'figure':36} {'measured':>9} {'target':>7} {'anchor':>7}")
     print(f"{'plan at 115 dB, wall s':36} {wall:9.1f} {TARGET_S:7.0f} {ANCHOR_S:7.0f}")
+    print(f"{'plan at 115 dB, CPU s':36} {cpu:9.1f} {'-':>7} {'-':>7}")
     print(f"{'peak RSS of the largest child, MB':36} {rss_mb:9.0f} {'-':>7} {'-':>7}")
 
 

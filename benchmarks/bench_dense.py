@@ -7,6 +7,13 @@ RSS. Target: about a minute on this 2-core machine. Anchor: 295 s, the same plan
 first bulk shielding, before shadowed points were settled by their first blocked path), measured in
 tests/test_osm.py on 2026-12-03.
 
+Measured (2026-12-03, the machine shared with other work): with the hovers over the shadow (24 a compound, two
+rounds) main at 9e04fb3 took 451 s wall, heard whole 0.997 (about 0.6 with --shadow-loiters 0, 90-100 s).
+With the memo of screened plays between the rounds and the nearest-first unreachable check (both exact):
+heard whole 0.997 (0.9969, 105 hovers, every compound >= 0.993), 420 CPU s (348 user, 72 system) in 35 min
+wall at load 10-20, 20 % of a core: not comparable with the 451 s; measure both on a quiet machine. The
+sample district's plan screens 325,000 paths instead of 483,000 with the same package.
+
     python benchmarks/bench_dense.py                        # the plan as `patrol plan` makes it
     python benchmarks/bench_dense.py --shadow-loiters 0     # extra arguments go to `patrol plan`
 """

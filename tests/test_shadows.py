@@ -15,7 +15,7 @@ from shapely.geometry import Point, box
 
 from patrol.geo import LocalFrame
 from patrol.plan.pipeline import plan_patrol
-from patrol.plan.shadows import HeardField, field_areas, shadow_loiters
+from patrol.plan.shadows import HeardField, field_areas, hover_cover, hover_reaches, shadow_loiters
 from patrol.plan.shielding import Shield
 from patrol.types import (
     Building,
@@ -162,3 +162,18 @@ def test_the_package_reports_the_shadow_per_compound(courtyard) -> None:
     assert '"layer":"heard_field"' in files["heard_field.geojson"]
     table = summary_table(after)
     assert "shadow_m2" in table and "unreach_m2" in table and "loiters" in table
+
+
+def test_hover_reaches_is_the_any_of_every_hover_screened() -> None:
+    """The unreachable check screens the nearest hovers first and stops at the first that reaches an ear: the
+    answer of screening every hover-ear pair, in and around the courtyard behind its 30 m walls."""
+    d, _court = courtyard_district(20.0)
+    shield = Shield.of(d.buildings, Speaker())
+    rng = np.random.default_rng(7)
+    hovers = rng.uniform((0, 0), (160, 120), (60, 2))
+    ears = np.vstack([rng.uniform((60, 40), (100, 80), (300, 2)), rng.uniform((0, 0), (160, 120), (300, 2))])
+    for radius_m in (15.0, 33.0, 80.0):
+        want = hover_cover(hovers, ears, 45.0, radius_m, shield).any(axis=0)
+        got = hover_reaches(hovers, ears, 45.0, radius_m, shield)
+        assert np.array_equal(got, want) and want.any() and not want.all()
+    assert not hover_reaches(hovers[:0], ears, 45.0, 33.0, shield).any()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from patrol.plan.acoustics import audible_radius_m
-from patrol.plan.coverage import hear, radius_table
+from patrol.plan.coverage import PlayMemo, hear, radius_table
 from patrol.plan.shielding import (
     GRAZING_DB,
     MAX_SCREENING_DB,
@@ -265,6 +265,37 @@ def test_hear_screens_as_every_pair_screened_would(fps, alt, lane_y) -> None:
         want |= ok[:, cols].all(axis=1)
     assert np.array_equal(got.heard, want)
     assert not (got.heard & ~got.unscreened).any()
+    memo = PlayMemo(len(pts))  # the same plays flown 100 s later first, then these: the memo's answers are as good
+    later = hear(pts, t + 100.0, xy, r, [(a + 100.0, b + 100.0) for a, b in plays], alt_m=z, shield=shield, memo=memo)
+    assert np.array_equal(later.heard, want)
+    assert np.array_equal(hear(pts, t, xy, r, plays, alt_m=z, shield=shield, memo=memo).heard, want)
+
+
+def test_a_memo_screens_a_play_once(monkeypatch) -> None:
+    """Predicted again (the rounds of hovers), the plays a memo knows are not screened again; new ones are."""
+    block = Building("b", box(-30.0, 8.0, 30.0, 20.0), 15.0, "height")
+    pts = np.column_stack([g.ravel() for g in np.meshgrid(np.arange(-60.0, 60.1, 3.0), np.arange(-45.0, 45.1, 3.0))])
+    t = np.arange(0.0, 41.0)
+    xy = np.column_stack([t * 3.0 - 60.0, np.zeros_like(t)])
+    alt = np.full(len(t), 30.0)
+    r = radius_table(Speaker(), alt)
+    shield = Shield.of([block], Speaker())
+    plays = [(a, a + 6.0) for a in np.arange(0.0, 34.1, 2.0)]
+    paths = []
+    real = Shield.blocked
+    monkeypatch.setattr(Shield, "blocked", lambda self, e, *a: paths.append(len(e)) or real(self, e, *a))
+    want = hear(pts, t, xy, r, plays, alt_m=alt, shield=shield).heard
+    fresh = sum(paths)
+    memo = PlayMemo(len(pts))
+    assert np.array_equal(hear(pts, t, xy, r, plays, alt_m=alt, shield=shield, memo=memo).heard, want)
+    assert sum(paths) == 2 * fresh > 0
+    assert np.array_equal(hear(pts, t, xy, r, plays, alt_m=alt, shield=shield, memo=memo).heard, want)
+    assert sum(paths) == 2 * fresh  # nothing screened again
+    more = [(0.0, 2.5), *plays]  # one play more, nearer some points than any other: only it is screened
+    want = hear(pts, t, xy, r, more, alt_m=alt, shield=shield).heard
+    before = sum(paths)
+    assert np.array_equal(hear(pts, t, xy, r, more, alt_m=alt, shield=shield, memo=memo).heard, want)
+    assert 0 < sum(paths) - before < fresh
 
 
 def test_shielded_plan_reports_the_shadow_never_hides_it(tmp_path) -> None:

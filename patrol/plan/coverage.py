@@ -9,9 +9,10 @@ range of the track and those in range for the whole of one play.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -248,6 +249,7 @@ def hear(
     chunk: int = 4096,
     alt_m: np.ndarray | None = None,
     shield: Shield | None = None,
+    memo: PlayMemo | None = None,
 ) -> Hearing:
     """Which of ``points`` are in range of a track, and which heard a whole clip play: the one function
     for heard whole, used by the planner's prediction and by the audit.
@@ -266,6 +268,8 @@ def hear(
         (:class:`patrol.plan.shielding.Shield`): a point in the disc of a sample is heard from it only where
         the roofs between them leave the warning loud enough (:meth:`Shield.blocked`). Without ``shield``
         the disc alone, exactly as before. ``Hearing.unscreened`` keeps what the disc alone gives.
+    memo : what earlier calls on the same ``points`` found screened or clear, play by play
+        (:class:`PlayMemo`); it is read and added to. The answer is the same with or without it.
 
     Only samples whose disc can reach the points' bounding box are used; distances are float32 in
     coordinates centred on the points, so they keep millimetres. Points are taken ``chunk`` at a time, fewer
@@ -334,7 +338,9 @@ def hear(
         unscreened[lo : lo + chunk] = rows
         sub = np.flatnonzero(rows)
         if full is not None:
-            heard[lo + sub] = _clear_play(shield, points[lo + sub], full[sub], d2[sub], j0, j1, src_xy, src_alt, src_r)
+            heard[lo + sub] = _clear_play(
+                shield, points[lo + sub], full[sub], d2[sub], j0, j1, src_xy, src_alt, src_r, memo, lo + sub
+            )
             continue
         # only a point that hears a whole run in the disc can lose it by the roofs
         ii, jj = np.nonzero(inr[sub])
@@ -358,6 +364,34 @@ def _bounds(points: np.ndarray) -> tuple[float, float, float, float]:
 
 
 COARSE = 8  # a play's every 8th sample is screened before the rest
+MEMO_M = 1e-6  # a play's samples are known to a memo rounded to this (m): the same track planned again
+
+
+@dataclass(eq=False)
+class PlayMemo:
+    """What screening found for the points of one grid (a compound's, :func:`sample_points`) against plays,
+    by the play's samples (positions, altitudes and radii rounded to :data:`MEMO_M`): per play, the points it
+    is screened off from at some sample (``dark``) and those it reaches at every sample (``clear``).
+
+    The planner predicts the same compounds again after adding hovers: the sorties are split anew, but most
+    plays are the same positions flown at other times, and their screening is not done twice. A screened
+    path depends on its two ends alone, so what a memo answers is what screening again would.
+    """
+
+    n: int  # the grid's points
+    known: dict[bytes, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @staticmethod
+    def key(src_xy: np.ndarray, src_alt: np.ndarray, src_r: np.ndarray, a: int, b: int) -> bytes:
+        """The key of the play whose samples are ``a:b`` of the track."""
+        rows = np.column_stack([src_xy[a:b], src_alt[a:b], src_r[a:b]])
+        return np.round(rows / MEMO_M).astype(np.int64).tobytes()
+
+    def record(self, key: bytes, points: np.ndarray, dark: np.ndarray) -> None:
+        """Note that the play ``key`` is screened off from ``points[dark]`` and clear to the rest of ``points``."""
+        d, c = self.known.setdefault(key, (np.zeros(self.n, bool), np.zeros(self.n, bool)))
+        d[points[dark]] = True
+        c[points[~dark]] = True
 
 
 def _clear_play(
@@ -370,6 +404,8 @@ def _clear_play(
     src_xy: np.ndarray,
     src_alt: np.ndarray,
     src_r: np.ndarray,
+    memo: PlayMemo | None = None,
+    index: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per point of ``pts`` (``whole``: points x plays it hears whole in the disc; ``d2``: points x samples,
     squared distances): is some such play loud enough at every one of its samples, roofs and all?
@@ -379,12 +415,24 @@ def _clear_play(
     least distance to one of its samples) is screened first; the points still in the dark then have each of
     their other plays screened at its farthest sample (the lowest path, the likeliest blocked), and only the
     plays that survive that are screened whole, nearest first. A play is screened at every :data:`COARSE`-th
-    sample before the rest.
+    sample before the rest. With ``memo`` (``index``: each point's place in the memo's grid) the pairs it knows
+    are not screened again, and those screened are noted in it.
     """
     n, k = whole.shape
     out = np.zeros(n, bool)
     if n == 0 or k == 0:
         return out
+    keys: dict[int, bytes] = {}
+    if memo is not None:
+        index = np.arange(n) if index is None else np.asarray(index)
+        whole = whole.copy()
+        for p in np.flatnonzero(whole.any(axis=0)).tolist():
+            keys[p] = PlayMemo.key(src_xy, src_alt, src_r, int(j0[p]), int(j1[p]))
+            if (got := memo.known.get(keys[p])) is not None:
+                out |= whole[:, p] & got[1][index]
+                whole[:, p] &= ~got[0][index]
+        whole &= ~out[:, None]
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (points, plays, dark) screened here
     nearest = np.full((n, k), np.inf, np.float32)
     farthest = np.zeros((n, k), np.int64)
     for p in np.flatnonzero(whole.any(axis=0)):
@@ -406,6 +454,8 @@ def _clear_play(
             e = live[ii[sel]]
             blocked = shield.blocked(pts[e], src_xy[jj[sel]], src_alt[jj[sel]], src_r[jj[sel]])
             dark[ii[sel[blocked]]] = True
+        if memo is not None:
+            found.append((live, p, dark))
         return dark
 
     alive = whole.copy()
@@ -416,6 +466,8 @@ def _clear_play(
     ii, pp = np.nonzero(alive & ~out[:, None])  # the others, at their farthest sample
     blocked = shield.blocked(pts[ii], src_xy[farthest[ii, pp]], src_alt[farthest[ii, pp]], src_r[farthest[ii, pp]])
     alive[ii[blocked], pp[blocked]] = False
+    if memo is not None:
+        found.append((ii[blocked], pp[blocked], np.ones(int(blocked.sum()), bool)))
     order = np.argsort(np.where(alive, nearest, np.inf), axis=1, kind="stable")
     tries = alive.sum(axis=1)
     for r in range(int(tries.max(initial=0))):
@@ -423,6 +475,15 @@ def _clear_play(
         if not len(live):
             break
         out[live[~dark_in(live, order[live, r])]] = True
+    if memo is not None and found:
+        fi, fp, fd = (np.concatenate(col) for col in zip(*found, strict=True))
+        if not len(fp):
+            return out
+        srt = np.argsort(fp, kind="stable")
+        fi, fp, fd = fi[srt], fp[srt], fd[srt]
+        cut = np.flatnonzero(np.diff(fp)) + 1
+        for a, b in itertools.pairwise([0, *cut.tolist(), len(fp)]):
+            memo.record(keys[int(fp[a])], index[fi[a:b]], fd[a:b])
     return out
 
 

@@ -15,7 +15,16 @@ from patrol.errors import PlanningError
 from patrol.i18n import _
 from patrol.plan.acoustics import audibility
 from patrol.plan.airspace import CompoundAltitude, Skyline, compound_altitude, leg_altitudes, point_in_building
-from patrol.plan.coverage import clip_plays, hear, in_range_share, open_ground, radius_table, sample_points, share
+from patrol.plan.coverage import (
+    PlayMemo,
+    clip_plays,
+    hear,
+    in_range_share,
+    open_ground,
+    radius_table,
+    sample_points,
+    share,
+)
 from patrol.plan.fleet import assign_compounds, improve, layered, list_schedule, schedule_fleet, transit_layers
 from patrol.plan.mission import build_mission
 from patrol.plan.playback import ClipOf, planned_events, planned_track
@@ -140,6 +149,7 @@ def predicted_fields(
     shielding: bool = True,
     keep_points: bool = True,
     flown: Flown | None = None,
+    memo: dict[str, PlayMemo] | None = None,
 ) -> dict[str, tuple[HeardField, dict[int, float]]]:
     """Per compound, the predicted field (:class:`patrol.plan.shadows.HeardField`: its grid, open ground, heard
     whole by all sorties together, heard whole were there no buildings) and the share of its open ground each
@@ -149,7 +159,8 @@ def predicted_fields(
     the buildings (:class:`patrol.plan.shielding.Shield`; not with ``shielding`` False). Silent legs count
     for nothing. Without ``keep_points`` the fields hold no grid (``(0, 2)``: the masks alone, for the figures;
     a city of 2,000 compounds would keep 100 MB of points). With ``flown`` each sortie is flown from its
-    vehicle's launch point, at its speeds, with its speaker's level."""
+    vehicle's launch point, at its speeds, with its speaker's level. ``memo`` (per compound id, kept between
+    calls on the same district and buildings) saves screening a play again (:class:`coverage.PlayMemo`)."""
     flights = []
     for s in sorties:
         h, speed, v, spk = (home, patrol_speed_mps, vehicle, speaker) if flown is None else flown(s.index)
@@ -178,7 +189,8 @@ def predicted_fields(
         for s, t, xy, alt, r, plays, (x0, y0, x1, y1) in flights:
             if maxx < x0 or minx > x1 or maxy < y0 or miny > y1:
                 continue  # this sortie never comes within earshot
-            h = hear(pts, t, xy, r, plays, alt_m=alt, shield=shield)
+            m = memo.setdefault(c.id, PlayMemo(len(pts))) if memo is not None and shield is not None else None
+            h = hear(pts, t, xy, r, plays, alt_m=alt, shield=shield, memo=m)
             if h.heard.any() or c.id in s.compound_ids:
                 by_sortie[s.index] = round(share(h.heard, ground), 4)
             heard |= h.heard
@@ -763,6 +775,8 @@ def plan_patrol(
     clip_of = getattr(encoder, "clip", None) or default_clip_of(params)
     shield = Shield.of(district.buildings, speaker) if shielding else None
     names = [x.unit.spec.id for x in units] if units else None
+    rounds = SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 else 0
+    memo: dict[str, PlayMemo] | None = {} if rounds else None  # the rounds predict the same plays again
 
     def fly_and_hear(ordered: list[CompoundRoute], only: Sequence[Compound] = district.compounds):
         """The sorties of ``ordered``, their schedule, who flies each, and the predicted fields of ``only``."""
@@ -795,13 +809,13 @@ def plan_patrol(
             shielding=shielding,
             keep_points=shield is not None,
             flown=flown,
+            memo=memo,
         )
         return sorties, schedule, flown, fields
 
     sorties, schedule, flown, fields = fly_and_hear(ordered)
     responses: dict[str, ShadowResponse] = {}
     full = True  # fields holds every compound's prediction for the sorties flown
-    rounds = SHADOW_ROUNDS if shield is not None and params.shadow_loiters > 0 else 0
     for round_no in range(rounds):
         changed = []
         for k, r in enumerate(ordered):

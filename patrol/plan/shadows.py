@@ -134,6 +134,33 @@ def hover_cover(
     return cover
 
 
+def hover_reaches(
+    positions: np.ndarray, ears: np.ndarray, alt_m: float, radius_m: float, shield: Shield | None
+) -> np.ndarray:
+    """``(U,)``: True where some hover at ``positions`` gives the ear ``ears[u]`` a whole warning: the answer of
+    ``hover_cover(...).any(axis=0)``, the nearest hovers screened first and an ear no further once one reaches it
+    (in waves of 1, 2, 4, ... hovers an ear)."""
+    k, u = len(positions), len(ears)
+    out = np.zeros(u, bool)
+    if k == 0 or u == 0 or radius_m <= 0:
+        return out
+    d2 = (positions[None, :, 0] - ears[:, None, 0]) ** 2 + (positions[None, :, 1] - ears[:, None, 1]) ** 2
+    inside = d2 <= radius_m * radius_m
+    if shield is None:
+        return inside.any(axis=1)
+    order = np.argsort(np.where(inside, d2, np.inf), axis=1, kind="stable")  # nearest first, those outside last
+    n_in = inside.sum(axis=1)
+    a, wave = 0, 1
+    while len(live := np.flatnonzero(~out & (n_in > a))):
+        cols = order[live, a : a + wave]
+        ii, kk = np.repeat(live, cols.shape[1]), cols.ravel()
+        ii, kk = ii[inside[ii, kk]], kk[inside[ii, kk]]
+        blocked = shield.blocked(ears[ii], positions[kk], np.full(len(ii), alt_m), np.full(len(ii), radius_m))
+        out[ii[~blocked]] = True
+        a, wave = a + wave, wave * 2
+    return out
+
+
 def _spur_at(steps: list[Step], target: XY) -> tuple[int, XY]:
     """Where a spur to ``target`` leaves the path: before step ``i`` (1..len-1, so between the compound's
     first and last steps, where its speaker plays), at the nearest point of the leg into it."""
@@ -197,7 +224,7 @@ def shadow_loiters(
     cover = hover_cover(ears[cand_idx], ears[scored], alt_m, radius_m, shield)
     hidden = np.flatnonzero(~flyable | (radius_m <= 0))  # only these can be out of every hover's reach
     reachable = np.ones(len(U), bool)
-    reachable[hidden] = hover_cover(ears[cand_idx], ears[hidden], alt_m, radius_m, shield).any(axis=0)
+    reachable[hidden] = hover_reaches(ears[cand_idx], ears[hidden], alt_m, radius_m, shield)
     unreachable = np.zeros(len(field.points), bool)
     unreachable[U[~reachable]] = True
     heard_n = int((field.ground & field.heard).sum())

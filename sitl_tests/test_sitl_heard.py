@@ -20,11 +20,15 @@ SPEAKER_DB = 110.0
 
 @pytest.fixture(scope="module")
 def loud_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample district planned by the CLI with the shipped prompts, the Lua-script speaker and 110 dB."""
+    """The sample district planned by the CLI with the shipped prompts, the Lua-script speaker and 110 dB.
+
+    Planned with ``--no-check``: checked, the demo voice's clips need 20 dB over the street (docs/broadcast.md),
+    and the plan would shrink the audible radius to 39 m; this test is about the speaker's state and the
+    prediction of a wide disc, so it plans at the 10 dB margin the issue names."""
     out = tmp_path_factory.mktemp("loud") / "sample"
     res = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "plan", str(SAMPLE), "--buildings", str(BUILDINGS), "-o", str(out),
-         "--speaker-db", str(SPEAKER_DB), "--ledger", "off"],
+         "--speaker-db", str(SPEAKER_DB), "--no-check", "--ledger", "off"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
